@@ -1,0 +1,15 @@
+//! The pure core of the desk: ticket ids, priorities, state machines, durations and text rules.
+//!
+//! Nothing here talks to Discord, the database or the clock: callers pass `now` in and store
+//! what comes out. That keeps every rule testable with plain values (and property tests).
+
+pub mod duration;
+pub mod ids;
+pub mod priority;
+pub mod text;
+pub mod ticket;
+
+pub use duration::SlaDuration;
+pub use ids::{TicketKind, TicketRef};
+pub use priority::{Level, Priority};
+pub use ticket::{Action, HoldReason, TicketState, TransitionError};

@@ -1,0 +1,226 @@
+//! From an interaction to a desk call: who is acting, which use-case, with which arguments.
+
+use serde_json::{json, Value};
+use serenity::all::{ActionRowComponent, CommandInteraction, ComponentInteraction, Member, ModalInteraction};
+
+use super::options::Opts;
+use super::{outcome, Response};
+use crate::domain::{HoldReason, Priority, TicketKind};
+use crate::render;
+use crate::service::{
+    Actor, AssignTarget, Call, ChannelPurpose, Desk, QueueView, RolePurpose, ServiceError, TicketOp,
+};
+
+const DM_REFUSAL: &str = "The service desk works inside a server: use its commands there, not in direct messages.";
+
+/// Discord ids fit in i64 (snowflakes are 63-bit); stored as such.
+fn sf(id: u64) -> i64 {
+    i64::try_from(id).unwrap_or(i64::MAX)
+}
+
+fn actor(guild: Option<serenity::all::GuildId>, member: Option<&Member>) -> Result<Actor, ServiceError> {
+    let (Some(guild), Some(member)) = (guild, member) else {
+        return Err(ServiceError::user(DM_REFUSAL));
+    };
+    let is_admin = member
+        .permissions
+        .is_some_and(|p| p.manage_guild() || p.administrator());
+    Ok(Actor {
+        guild_id: sf(guild.get()),
+        user_id: sf(member.user.id.get()),
+        roles: member.roles.iter().map(|r| sf(r.get())).collect(),
+        is_admin,
+    })
+}
+
+fn reply(r: Result<String, ServiceError>) -> Result<Response, ServiceError> {
+    r.map(|m| Response::Message(render::ephemeral(&m)))
+}
+
+fn data(r: Result<Value, ServiceError>) -> Result<Response, ServiceError> {
+    r.map(Response::Message)
+}
+
+fn unknown(what: &str) -> Result<Response, ServiceError> {
+    Err(ServiceError::user(format!(
+        "This bot does not know `{what}`; its commands may be updating. Try again in a minute."
+    )))
+}
+
+/// A slash command.
+pub async fn command(desk: &Desk, cmd: &CommandInteraction) -> Response {
+    let result = async {
+        let call = Call {
+            actor: actor(cmd.guild_id, cmd.member.as_deref())?,
+            interaction_id: sf(cmd.id.get()),
+        };
+        let o = Opts::of(cmd);
+        match (cmd.data.name.as_str(), o.sub) {
+            ("setup", Some("show")) => data(desk.setup_show(&call).await),
+            ("setup", Some("channel")) => {
+                let purpose = ChannelPurpose::parse(o.req("purpose"))
+                    .ok_or_else(|| ServiceError::user("Pick the purpose from the list: triage, incidents or cab."))?;
+                let channel = o.channel("channel").ok_or_else(|| ServiceError::user("Pick a channel."))?;
+                reply(desk.setup_channel(&call, purpose, sf(channel)).await)
+            }
+            ("setup", Some("role")) => {
+                let purpose = RolePurpose::parse(o.req("purpose")).ok_or_else(|| {
+                    ServiceError::user("Pick the purpose from the list: agent, incident-manager, cab or change-manager.")
+                })?;
+                let role = o.role("role").ok_or_else(|| ServiceError::user("Pick a role."))?;
+                reply(desk.setup_role(&call, purpose, sf(role)).await)
+            }
+            ("setup", Some("catalog-add")) => reply(desk.catalog_add(&call, o.req("name"), o.req("description")).await),
+            ("setup", Some("catalog-remove")) => reply(desk.catalog_remove(&call, o.req("name")).await),
+            ("request", Some("new")) => reply(
+                desk.request_new(&call, o.req("item"), o.req("summary"), o.str("details"))
+                    .await
+                    .map(|out| out.message),
+            ),
+            ("request", Some("mine")) => data(desk.request_mine(&call).await),
+            ("ticket", Some("show")) => data(desk.ticket_show(&call, o.req("id")).await),
+            ("ticket", Some("history")) => data(desk.ticket_history(&call, o.req("id")).await),
+            ("ticket", Some(sub)) => {
+                let op = ticket_op(cmd, &o, sub)?;
+                reply(desk.ticket_op(&call, o.req("id"), op).await.map(|out| out.message))
+            }
+            ("queue", None) => {
+                let kind = match o.str("kind") {
+                    None => None,
+                    Some(k) => Some(
+                        TicketKind::from_name(k)
+                            .ok_or_else(|| ServiceError::user("Pick the kind from the list: request, incident or change."))?,
+                    ),
+                };
+                let view = QueueView {
+                    kind,
+                    unassigned: o.str("filter") == Some("unassigned"),
+                    mine: o.str("filter") == Some("mine"),
+                };
+                data(desk.queue(&call, view).await)
+            }
+            (name, sub) => unknown(&format!("/{name} {}", sub.unwrap_or_default())),
+        }
+    }
+    .await;
+    outcome(cmd.id, result)
+}
+
+fn ticket_op(cmd: &CommandInteraction, o: &Opts<'_>, sub: &str) -> Result<TicketOp, ServiceError> {
+    Ok(match sub {
+        "comment" => TicketOp::Comment(o.req("text").to_owned()),
+        "claim" => TicketOp::Claim,
+        "assign" => {
+            let user = o.user("user").ok_or_else(|| ServiceError::user("Pick the agent to assign."))?;
+            let member = cmd.data.resolved.members.get(&serenity::all::UserId::new(user));
+            TicketOp::Assign(AssignTarget {
+                user_id: sf(user),
+                roles: member.map(|m| m.roles.iter().map(|r| sf(r.get())).collect()).unwrap_or_default(),
+                is_admin: member
+                    .and_then(|m| m.permissions)
+                    .is_some_and(|p| p.manage_guild() || p.administrator()),
+            })
+        }
+        "hold" => TicketOp::Hold {
+            reason: HoldReason::parse(o.req("reason")).ok_or_else(|| {
+                ServiceError::user("Pick the reason from the list: awaiting-requester, awaiting-vendor or awaiting-change.")
+            })?,
+            note: o.str("note").map(str::to_owned),
+        },
+        "resume" => TicketOp::Resume,
+        "resolve" => TicketOp::Resolve {
+            note: o.req("note").to_owned(),
+        },
+        "reopen" => TicketOp::Reopen {
+            reason: o.req("reason").to_owned(),
+        },
+        "close" => TicketOp::Close,
+        "cancel" => TicketOp::Cancel {
+            reason: o.str("reason").map(str::to_owned),
+        },
+        "priority" => TicketOp::Priority(
+            Priority::parse(o.req("priority")).ok_or_else(|| ServiceError::user("Pick a priority from P1 to P5."))?,
+        ),
+        other => return Err(ServiceError::user(format!("This bot does not know `/ticket {other}`."))),
+    })
+}
+
+/// A button on one of the desk's posts. The `custom_id` says what to do (`claim:REQ-3`), so
+/// buttons keep working after a restart.
+pub async fn component(desk: &Desk, c: &ComponentInteraction) -> Response {
+    let result = async {
+        let call = Call {
+            actor: actor(c.guild_id, c.member.as_ref())?,
+            interaction_id: sf(c.id.get()),
+        };
+        let (verb, id) = c.data.custom_id.split_once(':').unwrap_or((c.data.custom_id.as_str(), ""));
+        match verb {
+            "claim" => reply(desk.ticket_op(&call, id, TicketOp::Claim).await.map(|o| o.message)),
+            "resolve" => {
+                let id = desk.check_resolvable(&call, id).await?;
+                Ok(Response::Modal(render::resolve_modal(id)))
+            }
+            _ => unknown(&c.data.custom_id),
+        }
+    }
+    .await;
+    outcome(c.id, result)
+}
+
+/// A submitted form (the resolution note).
+pub async fn modal(desk: &Desk, m: &ModalInteraction) -> Response {
+    let result = async {
+        let call = Call {
+            actor: actor(m.guild_id, m.member.as_ref())?,
+            interaction_id: sf(m.id.get()),
+        };
+        let field = |name: &str| {
+            m.data
+                .components
+                .iter()
+                .flat_map(|row| row.components.iter())
+                .find_map(|c| match c {
+                    ActionRowComponent::InputText(t) if t.custom_id == name => t.value.clone(),
+                    _ => None,
+                })
+                .unwrap_or_default()
+        };
+        match m.data.custom_id.split_once(':') {
+            Some(("resolve-note", id)) => {
+                let op = TicketOp::Resolve { note: field("note") };
+                reply(desk.ticket_op(&call, id, op).await.map(|o| o.message))
+            }
+            _ => unknown(&m.data.custom_id),
+        }
+    }
+    .await;
+    outcome(m.id, result)
+}
+
+/// Autocomplete choices for the focused option; this guild's data only.
+pub async fn autocomplete(desk: &Desk, ac: &CommandInteraction) -> Vec<Value> {
+    let Ok(actor) = actor(ac.guild_id, ac.member.as_deref()) else {
+        return vec![];
+    };
+    let Some(focused) = ac.data.autocomplete() else {
+        return vec![];
+    };
+    let found = match focused.name {
+        "item" | "name" => desk
+            .catalog_suggestions(&actor, focused.value)
+            .await
+            .map(|names| names.into_iter().map(|n| (n.clone(), n)).collect::<Vec<_>>()),
+        "id" => desk.ticket_suggestions(&actor, focused.value).await,
+        _ => Ok(vec![]),
+    };
+    match found {
+        Ok(list) => list
+            .into_iter()
+            .map(|(name, value)| json!({ "name": crate::domain::text::truncate(&name, 100), "value": value }))
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "autocomplete failed");
+            vec![]
+        }
+    }
+}

@@ -1,0 +1,342 @@
+//! The outbox worker: delivers the messages the bot posts on its own (cards, notices, DMs).
+//!
+//! Rows are written by the service in the transaction of their cause; this one loop sends them
+//! in order, per channel, through serenity's request builder on the same HTTP client serenity
+//! uses (serenity's own error type drops `retry_after`, which we must honour). It
+//! - waits `retry_after` on 429 and retries;
+//! - retries 5xx, timeouts and connection errors with exponential backoff and jitter;
+//! - never retries another 4xx: the row is marked failed and logged once (Discord bans IPs that
+//!   cause 10,000 401/403/429 in 10 minutes);
+//! - sends at most [`CHANNEL_BURST`] messages per [`CHANNEL_WINDOW`] to one channel;
+//! - sends every post with a nonce derived from the row and `enforce_nonce`, so a retry after a
+//!   lost response does not post twice.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use serenity::all::{ChannelId, MessageId};
+use serenity::http::{Http, LightMethod, Request, Route};
+use tokio::sync::{watch, Notify};
+use tracing::{debug, error, info, warn};
+
+use crate::clock::to_millis;
+use crate::render::{self, Pings};
+use crate::store::{self, OutboxOp, OutboxRow, SqlitePool};
+
+/// Messages allowed per channel in one window.
+pub const CHANNEL_BURST: usize = 5;
+/// The pacing window per channel.
+pub const CHANNEL_WINDOW: Duration = Duration::from_secs(5);
+/// Least time between two requests (keeps well under Discord's 50 requests/s).
+pub const MIN_GAP: Duration = Duration::from_millis(25);
+/// Attempts after which a message that keeps failing with 5xx/timeouts is given up.
+pub const MAX_ATTEMPTS: i64 = 10;
+/// First backoff step; doubles each attempt.
+const BACKOFF_BASE_MS: i64 = 500;
+/// Longest backoff.
+const BACKOFF_MAX_MS: i64 = 5 * 60 * 1_000;
+/// Per-request timeout.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// Rows read per pass.
+const BATCH: i64 = 200;
+
+/// How one delivery attempt ended.
+#[derive(Debug)]
+enum Attempt {
+    /// Delivered; the message id if Discord returned one.
+    Sent(Option<i64>),
+    /// Try again after this many milliseconds.
+    Retry(i64, String),
+    /// Do not try again.
+    Fail(String),
+}
+
+/// The worker.
+pub struct Outbox {
+    pool: SqlitePool,
+    http: Arc<Http>,
+    client: reqwest::Client,
+    wake: Arc<Notify>,
+    sent_per_channel: HashMap<i64, VecDeque<Instant>>,
+    last_request: Option<Instant>,
+}
+
+fn now_ms() -> i64 {
+    // Delivery timing is about the network, not business time: always the real clock.
+    to_millis(chrono::Utc::now())
+}
+
+impl Outbox {
+    /// A worker sending through `http` (for its token and proxy) on `client`.
+    pub fn new(pool: SqlitePool, http: Arc<Http>, client: reqwest::Client, wake: Arc<Notify>) -> Outbox {
+        Outbox {
+            pool,
+            http,
+            client,
+            wake,
+            sent_per_channel: HashMap::new(),
+            last_request: None,
+        }
+    }
+
+    /// Runs until `stop` turns true: delivers what is due, then sleeps until the next due row,
+    /// a pacing slot, or a wake-up from a new commit.
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        info!("outbox worker started");
+        loop {
+            let wait = match self.pass().await {
+                Ok(wait) => wait,
+                Err(e) => {
+                    error!(error = %e, "outbox pass failed");
+                    Duration::from_secs(1)
+                }
+            };
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => {}
+            }
+            if *stop.borrow() {
+                break;
+            }
+        }
+        info!("outbox worker stopped");
+    }
+
+    /// Delivers every due row it may send now; returns how long to sleep.
+    pub async fn pass(&mut self) -> Result<Duration, sqlx::Error> {
+        let mut conn = self.pool.acquire().await?;
+        let now = now_ms();
+        let rows = store::list_due_outbox(&mut conn, i64::MAX, BATCH).await?;
+        drop(conn);
+        let mut wait = Duration::from_secs(60);
+        // A channel with an earlier row still waiting holds its later rows back (order).
+        let mut blocked: HashSet<(bool, i64)> = HashSet::new();
+        for row in rows {
+            let key = target_key(&row);
+            if blocked.contains(&key) {
+                continue;
+            }
+            if row.next_attempt_at > now {
+                blocked.insert(key);
+                wait = wait.min(Duration::from_millis((row.next_attempt_at - now).unsigned_abs()));
+                continue;
+            }
+            if let Some(slot) = self.pacing_delay(key) {
+                blocked.insert(key);
+                wait = wait.min(slot);
+                continue;
+            }
+            let attempt = self.deliver(&row).await;
+            self.record(&row, attempt).await?;
+            if let Some(w) = self.reschedule_wait(&row).await? {
+                blocked.insert(key);
+                wait = wait.min(w);
+            }
+        }
+        Ok(wait)
+    }
+
+    /// After an attempt, whether the row is still pending (so its channel waits).
+    async fn reschedule_wait(&self, row: &OutboxRow) -> Result<Option<Duration>, sqlx::Error> {
+        let mut conn = self.pool.acquire().await?;
+        let next: Option<(String, i64)> =
+            sqlx::query_as("SELECT status, next_attempt_at FROM outbox WHERE id = ?")
+                .bind(row.id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        Ok(match next {
+            Some((status, at)) if status == "pending" => {
+                Some(Duration::from_millis((at - now_ms()).max(0).unsigned_abs()))
+            }
+            _ => None,
+        })
+    }
+
+    fn pacing_delay(&self, key: (bool, i64)) -> Option<Duration> {
+        let sent = self.sent_per_channel.get(&key.1)?;
+        if sent.len() < CHANNEL_BURST {
+            return None;
+        }
+        let oldest = sent.front()?;
+        let free_at = *oldest + CHANNEL_WINDOW;
+        free_at.checked_duration_since(Instant::now())
+    }
+
+    fn note_sent(&mut self, channel: i64) {
+        let q = self.sent_per_channel.entry(channel).or_default();
+        q.push_back(Instant::now());
+        while q.len() > CHANNEL_BURST {
+            q.pop_front();
+        }
+    }
+
+    async fn record(&mut self, row: &OutboxRow, attempt: Attempt) -> Result<(), sqlx::Error> {
+        let mut conn = self.pool.acquire().await?;
+        match attempt {
+            Attempt::Sent(message_id) => {
+                store::mark_outbox_sent(&mut conn, row.id, message_id).await?;
+                if row.is_card {
+                    if let (Some(ticket), Some(channel), Some(msg)) = (row.ticket_id, row.channel_id, message_id) {
+                        store::set_ticket_card(&mut conn, ticket, channel, Some(msg)).await?;
+                    }
+                }
+                debug!(outbox = row.id, op = %row.op, "delivered");
+            }
+            Attempt::Retry(after_ms, why) if row.attempts + 1 < MAX_ATTEMPTS => {
+                // 0 = no hint from Discord: back off exponentially.
+                let after_ms = if after_ms > 0 { after_ms } else { backoff_ms(row.attempts + 1, row.id) };
+                warn!(outbox = row.id, attempt = row.attempts + 1, retry_in_ms = after_ms, reason = %why, "delivery will be retried");
+                store::mark_outbox_retry(&mut conn, row.id, now_ms() + after_ms, &why).await?;
+            }
+            Attempt::Retry(_, why) | Attempt::Fail(why) => {
+                error!(outbox = row.id, op = %row.op, channel = ?row.channel_id, user = ?row.user_id, reason = %why,
+                       "message could not be delivered; kept in the outbox as failed");
+                store::mark_outbox_failed(&mut conn, row.id, &why).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn deliver(&mut self, row: &OutboxRow) -> Attempt {
+        match OutboxOp::parse(&row.op) {
+            Some(OutboxOp::Post) => {
+                let Some(channel) = row.channel_id else {
+                    return Attempt::Fail("post without a channel".into());
+                };
+                let mut body: Value = serde_json::from_str(&row.payload).unwrap_or_else(|_| json!({}));
+                body["nonce"] = json!(nonce(row.id));
+                body["enforce_nonce"] = json!(true);
+                self.send(channel, Route::ChannelMessages { channel_id: ChannelId::new(channel.unsigned_abs()) }, LightMethod::Post, &body)
+                    .await
+            }
+            Some(OutboxOp::EditCard) => self.edit_card(row).await,
+            Some(OutboxOp::Dm) => self.dm(row).await,
+            None => Attempt::Fail(format!("unknown outbox op {}", row.op)),
+        }
+    }
+
+    async fn edit_card(&mut self, row: &OutboxRow) -> Attempt {
+        let Some(ticket_id) = row.ticket_id else {
+            return Attempt::Fail("card edit without a ticket".into());
+        };
+        let ticket = {
+            let Ok(mut conn) = self.pool.acquire().await else {
+                return Attempt::Retry(BACKOFF_BASE_MS, "database busy".into());
+            };
+            match store::get_ticket(&mut conn, ticket_id).await {
+                Ok(t) => t,
+                Err(e) => return Attempt::Fail(format!("ticket not loaded: {e}")),
+            }
+        };
+        let (Some(channel), Some(message)) = (ticket.card_channel_id, ticket.card_message_id) else {
+            // The card's post failed for good; there is nothing to edit.
+            return Attempt::Fail("the ticket's card was never posted".into());
+        };
+        // Rendered now, from the ticket as it is: a burst of changes shows the latest state.
+        let body = render::ticket_card(&ticket, &Pings::none());
+        let route = Route::ChannelMessage {
+            channel_id: ChannelId::new(channel.unsigned_abs()),
+            message_id: MessageId::new(message.unsigned_abs()),
+        };
+        self.send(channel, route, LightMethod::Patch, &body).await
+    }
+
+    async fn dm(&mut self, row: &OutboxRow) -> Attempt {
+        let Some(user) = row.user_id else {
+            return Attempt::Fail("DM without a user".into());
+        };
+        let open = json!({ "recipient_id": user.to_string() });
+        let channel = match self.request(Route::UserMeDmChannels, LightMethod::Post, &open).await {
+            Ok(v) => match v.get("id").and_then(Value::as_str).and_then(|s| s.parse::<i64>().ok()) {
+                Some(c) => c,
+                None => return Attempt::Fail("DM channel without an id".into()),
+            },
+            Err(a) => return a,
+        };
+        let mut body: Value = serde_json::from_str(&row.payload).unwrap_or_else(|_| json!({}));
+        body["nonce"] = json!(nonce(row.id));
+        body["enforce_nonce"] = json!(true);
+        let route = Route::ChannelMessages {
+            channel_id: ChannelId::new(channel.unsigned_abs()),
+        };
+        self.send(user, route, LightMethod::Post, &body).await
+    }
+
+    async fn send(&mut self, pace_key: i64, route: Route<'_>, method: LightMethod, body: &Value) -> Attempt {
+        self.note_sent(pace_key);
+        match self.request(route, method, body).await {
+            Ok(v) => Attempt::Sent(v.get("id").and_then(Value::as_str).and_then(|s| s.parse().ok())),
+            Err(a) => a,
+        }
+    }
+
+    /// One HTTP request; `Err` carries the retry decision.
+    async fn request(&mut self, route: Route<'_>, method: LightMethod, body: &Value) -> Result<Value, Attempt> {
+        if let Some(last) = self.last_request {
+            if let Some(rest) = MIN_GAP.checked_sub(last.elapsed()) {
+                tokio::time::sleep(rest).await;
+            }
+        }
+        self.last_request = Some(Instant::now());
+        let bytes = serde_json::to_vec(body).map_err(|e| Attempt::Fail(e.to_string()))?;
+        let builder = Request::new(route, method)
+            .body(Some(bytes))
+            .build(&self.client, self.http.token(), self.http.proxy.as_deref())
+            .map_err(|e| Attempt::Fail(format!("request not built: {e}")))?;
+        let response = match builder.timeout(REQUEST_TIMEOUT).send().await {
+            Ok(r) => r,
+            Err(e) => return Err(Attempt::Retry(0, format!("network: {e}"))),
+        };
+        let status = response.status().as_u16();
+        let header_retry = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<f64>().ok());
+        let text = response.text().await.unwrap_or_default();
+        let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        match status {
+            200..=299 => Ok(json),
+            429 => {
+                let secs = json
+                    .get("retry_after")
+                    .and_then(Value::as_f64)
+                    .or(header_retry)
+                    .unwrap_or(1.0);
+                Err(Attempt::Retry((secs * 1000.0).ceil() as i64, format!("429 rate limited for {secs}s")))
+            }
+            500..=599 => Err(Attempt::Retry(0, format!("{status}: {}", truncate_err(&text)))),
+            _ => Err(Attempt::Fail(format!("{status}: {}", truncate_err(&text)))),
+        }
+    }
+}
+
+/// Channel rows and DM rows pace and order separately.
+fn target_key(row: &OutboxRow) -> (bool, i64) {
+    match row.user_id {
+        Some(u) if row.channel_id.is_none() => (true, u),
+        _ => (false, row.channel_id.unwrap_or(0)),
+    }
+}
+
+/// Discord's nonce: at most 25 characters, unique per message we mean to post.
+pub fn nonce(row_id: i64) -> String {
+    format!("sd-{row_id}")
+}
+
+/// Exponential backoff with jitter for attempt `n` (1-based).
+pub fn backoff_ms(attempt: i64, jitter_seed: i64) -> i64 {
+    let exp = BACKOFF_BASE_MS.saturating_mul(1_i64 << attempt.clamp(0, 20));
+    let capped = exp.min(BACKOFF_MAX_MS);
+    // ±25 % jitter, deterministic per row and attempt (no RNG needed).
+    let spread = capped / 4;
+    let h = (jitter_seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(attempt)) >> 33;
+    capped - spread + h.rem_euclid(2 * spread + 1)
+}
+
+fn truncate_err(text: &str) -> String {
+    crate::domain::text::truncate(text, 300)
+}

@@ -1,0 +1,355 @@
+//! Every message the bot shows, built from stored values as Discord JSON bodies.
+//!
+//! The gateway uses it for interaction replies and the service for outbox messages (written in
+//! the same transaction as their cause), so it sits beside both rather than inside the gateway.
+//! Only this module decides whom a message pings: every body carries `allowed_mentions` with
+//! `parse: []` and exactly the users and roles meant.
+
+use serde_json::{json, Value};
+
+use crate::domain::duration::human_seconds;
+use crate::domain::text::truncate;
+use crate::domain::{Priority, TicketKind, TicketRef, TicketState};
+use crate::store::{AuditRow, SettingsRow, TicketRow};
+
+/// Discord's limit on message content.
+pub const MAX_CONTENT_CHARS: usize = 2000;
+/// Discord's limit on an embed description.
+pub const MAX_EMBED_DESCRIPTION_CHARS: usize = 4096;
+/// Discord's limit on an embed field value.
+pub const MAX_FIELD_VALUE_CHARS: usize = 1024;
+/// Discord's limit on an embed title.
+pub const MAX_EMBED_TITLE_CHARS: usize = 256;
+/// Message flag: only the person who used the command sees the reply.
+pub const EPHEMERAL: u64 = 1 << 6;
+
+/// Whom a message may ping.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pings {
+    /// Users to ping.
+    pub users: Vec<i64>,
+    /// Roles to ping.
+    pub roles: Vec<i64>,
+}
+
+impl Pings {
+    /// Nobody.
+    pub fn none() -> Pings {
+        Pings::default()
+    }
+
+    /// One user.
+    pub fn user(id: i64) -> Pings {
+        Pings {
+            users: vec![id],
+            roles: vec![],
+        }
+    }
+
+    /// One role.
+    pub fn role(id: i64) -> Pings {
+        Pings {
+            users: vec![],
+            roles: vec![id],
+        }
+    }
+
+    /// The `allowed_mentions` object: nothing parsed from text, only these ids.
+    pub fn allowed_mentions(&self) -> Value {
+        let ids = |v: &[i64]| v.iter().map(|i| Value::String(i.to_string())).collect::<Vec<_>>();
+        let mut users = self.users.clone();
+        users.dedup();
+        json!({ "parse": [], "users": ids(&users), "roles": ids(&self.roles) })
+    }
+
+    /// The mention text to put in `content` so the pings happen.
+    pub fn mention_text(&self) -> String {
+        let mut parts: Vec<String> = self.users.iter().map(|u| format!("<@{u}>")).collect();
+        parts.extend(self.roles.iter().map(|r| format!("<@&{r}>")));
+        parts.join(" ")
+    }
+}
+
+/// The human id of a stored ticket.
+pub fn ticket_ref(t: &TicketRow) -> TicketRef {
+    TicketRef::new(
+        TicketKind::from_name(&t.kind).unwrap_or(TicketKind::Request),
+        u32::try_from(t.number).unwrap_or(0),
+    )
+}
+
+fn state_of(t: &TicketRow) -> TicketState {
+    TicketState::parse(&t.state).unwrap_or(TicketState::New)
+}
+
+fn priority_of(t: &TicketRow) -> Priority {
+    Priority::from_number(t.priority).unwrap_or(Priority::P4)
+}
+
+fn colour(state: TicketState) -> u32 {
+    match state {
+        TicketState::New | TicketState::Triggered => 0xE67E22,
+        TicketState::InProgress | TicketState::Acknowledged => 0x3498DB,
+        TicketState::OnHold => 0x95A5A6,
+        TicketState::Resolved | TicketState::Closed => 0x2ECC71,
+        TicketState::Cancelled => 0x7F8C8D,
+    }
+}
+
+fn user_or(id: Option<i64>, none: &str) -> String {
+    id.map_or_else(|| none.to_owned(), |u| format!("<@{u}>"))
+}
+
+/// Discord's relative timestamp markup, shown in each reader's own time zone.
+pub fn when(ms: i64) -> String {
+    format!("<t:{}:f>", ms.div_euclid(1000))
+}
+
+fn field(name: &str, value: impl AsRef<str>, inline: bool) -> Value {
+    let v = value.as_ref();
+    let v = if v.trim().is_empty() { "—" } else { v };
+    json!({ "name": name, "value": truncate(v, MAX_FIELD_VALUE_CHARS), "inline": inline })
+}
+
+fn title_of(t: &TicketRow) -> String {
+    truncate(&format!("{} · {}", ticket_ref(t), t.title), MAX_EMBED_TITLE_CHARS)
+}
+
+/// The embed that describes a ticket (its card, and `/ticket show`).
+pub fn ticket_embed(t: &TicketRow) -> Value {
+    let state = state_of(t);
+    let mut state_text = state.as_str().to_owned();
+    if let Some(reason) = &t.hold_reason {
+        state_text = format!("{state_text} ({reason})");
+    }
+    let p = priority_of(t);
+    let mut fields = vec![
+        field("State", state_text, true),
+        field("Priority", format!("{p} ({})", p.label()), true),
+        field("Requester", user_or(Some(t.requester_id), "—"), true),
+        field("Assignee", user_or(t.assignee_id, "unassigned"), true),
+    ];
+    if let Some(item) = &t.catalog_item {
+        fields.push(field("Item", item, true));
+    }
+    if let Some(service) = &t.service {
+        fields.push(field("Service", service, true));
+    }
+    fields.push(field("Opened", when(t.created_at), true));
+    if let Some(note) = &t.resolution_note {
+        if state == TicketState::Resolved || state == TicketState::Closed {
+            fields.push(field("Resolution", note, false));
+        }
+    }
+    json!({
+        "title": title_of(t),
+        "description": truncate(t.details.as_deref().unwrap_or(""), MAX_EMBED_DESCRIPTION_CHARS),
+        "color": colour(state),
+        "fields": fields,
+    })
+}
+
+fn button(label: &str, style: u8, custom_id: String, disabled: bool) -> Value {
+    json!({ "type": 2, "style": style, "label": label, "custom_id": custom_id, "disabled": disabled })
+}
+
+/// The buttons under a ticket's card, by kind and state; none once the ticket is finished.
+pub fn card_components(t: &TicketRow) -> Value {
+    let state = state_of(t);
+    if !state.is_open() {
+        return json!([]);
+    }
+    let id = ticket_ref(t);
+    let first = match id.kind {
+        Some(TicketKind::Incident) => button("Acknowledge", 1, format!("ack:{id}"), state != TicketState::Triggered),
+        _ => button("Claim", 1, format!("claim:{id}"), t.assignee_id.is_some()),
+    };
+    json!([{ "type": 1, "components": [first, button("Resolve", 3, format!("resolve:{id}"), false)] }])
+}
+
+/// The card: the post in the triage (or incidents) channel that carries the ticket's buttons.
+pub fn ticket_card(t: &TicketRow, pings: &Pings) -> Value {
+    let id = ticket_ref(t);
+    let mut content = format!("**{id}** {}", state_of(t));
+    let mention = pings.mention_text();
+    if !mention.is_empty() {
+        content = format!("{mention} {content}");
+    }
+    json!({
+        "content": content,
+        "embeds": [ticket_embed(t)],
+        "components": card_components(t),
+        "allowed_mentions": pings.allowed_mentions(),
+    })
+}
+
+/// A plain message body with the given pings and optional embed.
+pub fn message(content: &str, pings: &Pings) -> Value {
+    json!({
+        "content": truncate(content, MAX_CONTENT_CHARS),
+        "allowed_mentions": pings.allowed_mentions(),
+    })
+}
+
+/// A notice in a channel: mention first, then the text.
+pub fn notice(text: &str, pings: &Pings) -> Value {
+    let mention = pings.mention_text();
+    let content = if mention.is_empty() {
+        text.to_owned()
+    } else {
+        format!("{mention} {text}")
+    };
+    message(&content, pings)
+}
+
+/// Ephemeral reply data (inside an interaction callback or a deferred edit).
+pub fn ephemeral(content: &str) -> Value {
+    json!({
+        "content": truncate(content, MAX_CONTENT_CHARS),
+        "flags": EPHEMERAL,
+        "allowed_mentions": Pings::none().allowed_mentions(),
+    })
+}
+
+/// Ephemeral reply with embeds.
+pub fn ephemeral_embeds(content: &str, embeds: Vec<Value>) -> Value {
+    let mut v = ephemeral(content);
+    v["embeds"] = Value::Array(embeds.into_iter().take(10).collect());
+    v
+}
+
+/// One line of the timeline, e.g. `• 12 Mar 14:02 <@1> state new → in progress`.
+pub fn timeline_line(a: &AuditRow) -> String {
+    let who = user_or(a.actor_id, "the desk");
+    let what = match (a.action.as_str(), &a.old_value, &a.new_value) {
+        ("created", _, _) => "opened the ticket".to_owned(),
+        ("comment", _, _) => "commented".to_owned(),
+        ("assignee", _, Some(n)) => format!("assigned it to <@{n}>"),
+        ("assignee", Some(_), None) => "unassigned it".to_owned(),
+        (action, Some(o), Some(n)) => format!("{action}: {o} → {n}"),
+        (action, None, Some(n)) => format!("{action}: {n}"),
+        (action, _, _) => action.to_owned(),
+    };
+    let detail = a
+        .detail
+        .as_deref()
+        .map(|d| format!(" — {}", truncate(d, 180)))
+        .unwrap_or_default();
+    format!("• {} {who} {what}{detail}", when(a.at))
+}
+
+/// `/ticket show`: the ticket and its latest timeline entries.
+pub fn ticket_details(t: &TicketRow, timeline: &[AuditRow]) -> Value {
+    let mut embed = ticket_embed(t);
+    let lines: Vec<String> = timeline.iter().map(timeline_line).collect();
+    if let Some(fields) = embed["fields"].as_array_mut() {
+        fields.push(field("Timeline", fit_lines(&lines, MAX_FIELD_VALUE_CHARS), false));
+    }
+    ephemeral_embeds("", vec![embed])
+}
+
+/// Joins the last lines that fit into `max` characters (older ones are dropped first).
+pub fn fit_lines(lines: &[String], max: usize) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    let mut len = 0;
+    for l in lines.iter().rev() {
+        let n = l.chars().count() + 1;
+        if len + n > max {
+            break;
+        }
+        len += n;
+        out.push(l);
+    }
+    out.reverse();
+    out.join("\n")
+}
+
+/// `/ticket history`: every audit row of a ticket that fits.
+pub fn ticket_history(t: &TicketRow, rows: &[AuditRow]) -> Value {
+    let lines: Vec<String> = rows.iter().map(timeline_line).collect();
+    let embed = json!({
+        "title": title_of(t),
+        "description": fit_lines(&lines, MAX_EMBED_DESCRIPTION_CHARS),
+        "color": colour(state_of(t)),
+    });
+    ephemeral_embeds("", vec![embed])
+}
+
+/// One line per ticket for lists (`/request mine`, `/queue`).
+pub fn ticket_line(t: &TicketRow, now_ms: i64) -> String {
+    format!(
+        "**{}** {} · {} · {} · {} · opened {} ago",
+        ticket_ref(t),
+        priority_of(t),
+        state_of(t),
+        truncate(&t.title, 60),
+        user_or(t.assignee_id, "unassigned"),
+        human_seconds((now_ms - t.created_at) / 1000),
+    )
+}
+
+/// A list of tickets as an ephemeral reply.
+pub fn ticket_list(heading: &str, tickets: &[TicketRow], empty: &str, now_ms: i64) -> Value {
+    if tickets.is_empty() {
+        return ephemeral(empty);
+    }
+    let lines: Vec<String> = tickets.iter().map(|t| ticket_line(t, now_ms)).collect();
+    let mut body = fit_lines(&lines, MAX_EMBED_DESCRIPTION_CHARS);
+    let shown = body.lines().count();
+    if shown < lines.len() {
+        body = format!("{body}\n… and {} more", lines.len() - shown);
+    }
+    ephemeral_embeds(heading, vec![json!({ "description": body, "color": 0x3498DB })])
+}
+
+/// `/setup show`.
+pub fn settings(s: &SettingsRow, catalog: &[String]) -> Value {
+    let ch = |c: Option<i64>| c.map_or_else(|| "not set".to_owned(), |c| format!("<#{c}>"));
+    let role = |r: Option<i64>| r.map_or_else(|| "not set".to_owned(), |r| format!("<@&{r}>"));
+    let items = if catalog.is_empty() {
+        "empty — add items with /setup catalog-add".to_owned()
+    } else {
+        catalog.join(", ")
+    };
+    let embed = json!({
+        "title": "Service desk settings",
+        "color": 0x3498DB,
+        "fields": [
+            field("Triage channel", ch(s.triage_channel_id), true),
+            field("Incidents channel", ch(s.incidents_channel_id), true),
+            field("CAB channel", ch(s.cab_channel_id), true),
+            field("Agent role", role(s.agent_role_id), true),
+            field("Incident manager role", role(s.incident_manager_role_id), true),
+            field("CAB role", role(s.cab_role_id), true),
+            field("Change manager role", role(s.change_manager_role_id), true),
+            field("Business hours", format!("{} {}–{} ({})", s.work_days, s.work_start, s.work_end, s.timezone), true),
+            field("Auto-close after", &s.autoclose_after, true),
+            field("Service catalog", items, false),
+        ],
+    });
+    ephemeral_embeds("", vec![embed])
+}
+
+/// The modal that asks for a resolution note.
+pub fn resolve_modal(id: TicketRef) -> Value {
+    json!({
+        "type": 9,
+        "data": {
+            "custom_id": format!("resolve-note:{id}"),
+            "title": truncate(&format!("Resolve {id}"), 45),
+            "components": [{
+                "type": 1,
+                "components": [{
+                    "type": 4,
+                    "custom_id": "note",
+                    "label": "Resolution note",
+                    "style": 2,
+                    "min_length": 1,
+                    "max_length": crate::domain::text::MAX_NOTE_CHARS,
+                    "required": true,
+                    "placeholder": "What was done, so the requester can confirm"
+                }]
+            }]
+        }
+    })
+}

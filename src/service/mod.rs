@@ -1,0 +1,235 @@
+//! Use-cases: each loads what it needs, asks the domain, and stores the outcome — ticket, audit
+//! rows and outbox messages — in one transaction, keyed by the interaction that asked for it.
+//!
+//! Called by the gateway (people) and, later, the scheduler (timers). Errors are either the
+//! user's ([`ServiceError::User`], shown to them) or internal (logged, shown as a reference).
+
+mod setup;
+mod tickets;
+
+use std::sync::Arc;
+
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use tokio::sync::Notify;
+
+use crate::clock::{to_millis, Clock};
+use crate::domain::ids::IdError;
+use crate::domain::text::TextError;
+use crate::domain::TransitionError;
+use crate::store::{self, NewAudit, NewOutbox, SettingsRow};
+
+pub use setup::{ChannelPurpose, RolePurpose};
+pub use tickets::{AssignTarget, QueueView, TicketOp, TicketOutcome};
+
+/// Who is acting, as Discord told us in the interaction.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// The guild the interaction came from (the tenant).
+    pub guild_id: i64,
+    /// The member.
+    pub user_id: i64,
+    /// The member's role ids.
+    pub roles: Vec<i64>,
+    /// The member has Manage Server (or Administrator).
+    pub is_admin: bool,
+}
+
+/// One interaction: the actor and the interaction id that makes the call idempotent.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// Who.
+    pub actor: Actor,
+    /// Discord's interaction id.
+    pub interaction_id: i64,
+}
+
+/// What can go wrong in a use-case.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The user asked for something the rules or their rights do not allow; shown to them.
+    #[error("{0}")]
+    User(String),
+    /// This interaction was applied before (a re-delivery); nothing to do, nothing to say.
+    #[error("interaction already applied")]
+    Duplicate,
+    /// Anything else; logged, and the user sees a reference only.
+    #[error("database error")]
+    Internal(#[from] sqlx::Error),
+}
+
+/// Shorthand for results of use-cases.
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+impl ServiceError {
+    /// A user error from any message.
+    pub fn user(msg: impl Into<String>) -> ServiceError {
+        ServiceError::User(msg.into())
+    }
+}
+
+macro_rules! user_errors {
+    ($($t:ty),*) => {$(
+        impl From<$t> for ServiceError {
+            fn from(e: $t) -> ServiceError { ServiceError::User(e.to_string()) }
+        }
+    )*};
+}
+user_errors!(IdError, TextError, TransitionError);
+
+/// The actor's rights in a guild, from the guild's role mapping.
+#[derive(Debug, Clone, Copy)]
+pub struct Standing {
+    /// Works every ticket (agent role, or admin).
+    pub is_agent: bool,
+    /// Manage Server.
+    pub is_admin: bool,
+}
+
+impl Standing {
+    /// Computes the actor's rights from the settings' role mapping.
+    pub fn of(actor: &Actor, settings: &SettingsRow) -> Standing {
+        let has = |role: Option<i64>| role.is_some_and(|r| actor.roles.contains(&r));
+        Standing {
+            is_agent: actor.is_admin || has(settings.agent_role_id),
+            is_admin: actor.is_admin,
+        }
+    }
+}
+
+/// The desk: the use-cases over one database.
+#[derive(Clone)]
+pub struct Desk {
+    pool: SqlitePool,
+    clock: Arc<dyn Clock>,
+    outbox_wake: Arc<Notify>,
+}
+
+impl Desk {
+    /// A desk over `pool`, reading time from `clock`; `outbox_wake` is notified after every
+    /// commit that queued a message.
+    pub fn new(pool: SqlitePool, clock: Arc<dyn Clock>, outbox_wake: Arc<Notify>) -> Desk {
+        Desk {
+            pool,
+            clock,
+            outbox_wake,
+        }
+    }
+
+    /// The pool (for the workers).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    fn now_ms(&self) -> i64 {
+        to_millis(self.clock.now())
+    }
+
+    /// Starts a write: takes the write lock and claims the interaction id (so a re-delivery is
+    /// refused as [`ServiceError::Duplicate`] and its transaction rolls back).
+    async fn begin(&self, call: &Call) -> Result<Work> {
+        let mut tx = store::begin_write(&self.pool).await?;
+        let now = self.now_ms();
+        let fresh = store::claim_interaction(
+            &mut tx,
+            call.interaction_id,
+            Some(call.actor.guild_id),
+            call.actor.user_id,
+            now,
+        )
+        .await?;
+        if !fresh {
+            return Err(ServiceError::Duplicate);
+        }
+        let settings = store::get_settings(&mut tx, call.actor.guild_id).await?;
+        let standing = Standing::of(&call.actor, &settings);
+        Ok(Work {
+            tx,
+            guild_id: call.actor.guild_id,
+            user_id: call.actor.user_id,
+            interaction_id: call.interaction_id,
+            now,
+            settings,
+            standing,
+            queued: false,
+        })
+    }
+
+    /// Marks a read-only interaction as seen, so a re-delivery is not answered twice, and
+    /// returns the actor's settings and standing.
+    async fn begin_read(&self, call: &Call) -> Result<(SettingsRow, Standing)> {
+        let mut conn = self.pool.acquire().await?;
+        let fresh = store::claim_interaction(
+            &mut conn,
+            call.interaction_id,
+            Some(call.actor.guild_id),
+            call.actor.user_id,
+            self.now_ms(),
+        )
+        .await?;
+        if !fresh {
+            return Err(ServiceError::Duplicate);
+        }
+        let settings = store::get_settings(&mut conn, call.actor.guild_id).await?;
+        let standing = Standing::of(&call.actor, &settings);
+        Ok((settings, standing))
+    }
+
+    async fn finish(&self, work: Work) -> Result<()> {
+        let queued = work.queued;
+        work.tx.commit().await?;
+        if queued {
+            self.outbox_wake.notify_one();
+        }
+        Ok(())
+    }
+}
+
+/// One write in progress: the transaction and what every step of it needs.
+struct Work {
+    tx: Transaction<'static, Sqlite>,
+    guild_id: i64,
+    user_id: i64,
+    interaction_id: i64,
+    now: i64,
+    settings: SettingsRow,
+    standing: Standing,
+    queued: bool,
+}
+
+impl Work {
+    async fn audit(
+        &mut self,
+        ticket_id: Option<i64>,
+        action: &str,
+        old_value: Option<String>,
+        new_value: Option<String>,
+        detail: Option<String>,
+    ) -> Result<()> {
+        let row = NewAudit {
+            guild_id: self.guild_id,
+            ticket_id,
+            actor_id: Some(self.user_id),
+            at: self.now,
+            action,
+            old_value,
+            new_value,
+            detail,
+            interaction_id: Some(self.interaction_id),
+        };
+        store::insert_audit(&mut self.tx, &row).await?;
+        Ok(())
+    }
+
+    async fn enqueue(&mut self, mut m: NewOutbox) -> Result<()> {
+        m.guild_id = self.guild_id;
+        m.at = self.now;
+        store::insert_outbox(&mut self.tx, &m).await?;
+        self.queued = true;
+        Ok(())
+    }
+}

@@ -1,0 +1,601 @@
+//! Requests and the commands that work on any ticket: raise, show, comment, claim, assign,
+//! hold, resume, resolve, reopen, close, cancel, priority, history, and the queue.
+
+use serde_json::Value;
+
+use super::{Actor, Call, Desk, Result, ServiceError, Standing, Work};
+use crate::domain::text::{self, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, MAX_REASON_CHARS, MAX_SUMMARY_CHARS};
+use crate::domain::{Action, HoldReason, Priority, TicketKind, TicketRef, TicketState};
+use crate::render::{self, ticket_ref, Pings};
+use crate::store::{self, NewOutbox, NewTicket, OutboxOp, QueueFilter, TicketRow};
+
+/// Whom `/ticket assign` gives the ticket to, with what Discord told us of their roles.
+#[derive(Debug, Clone)]
+pub struct AssignTarget {
+    /// The user.
+    pub user_id: i64,
+    /// Their role ids in this guild.
+    pub roles: Vec<i64>,
+    /// They have Manage Server.
+    pub is_admin: bool,
+}
+
+/// A change to an existing ticket.
+#[derive(Debug, Clone)]
+pub enum TicketOp {
+    /// The actor takes it.
+    Claim,
+    /// Give it to an agent.
+    Assign(AssignTarget),
+    /// Pause it.
+    Hold {
+        /// Why.
+        reason: HoldReason,
+        /// Optional note (shown to the requester when awaiting them).
+        note: Option<String>,
+    },
+    /// Back to work.
+    Resume,
+    /// Fixed, with a note for the requester.
+    Resolve {
+        /// What was done.
+        note: String,
+    },
+    /// The fix did not hold.
+    Reopen {
+        /// Why.
+        reason: String,
+    },
+    /// Confirm a resolution.
+    Close,
+    /// Withdraw.
+    Cancel {
+        /// Why, if given.
+        reason: Option<String>,
+    },
+    /// Change the priority.
+    Priority(Priority),
+    /// Add to the timeline.
+    Comment(String),
+}
+
+/// The ticket after a change, and what to tell the actor.
+#[derive(Debug, Clone)]
+pub struct TicketOutcome {
+    /// The ticket as committed.
+    pub ticket: TicketRow,
+    /// The confirmation for the actor.
+    pub message: String,
+}
+
+/// Filters of `/queue`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct QueueView {
+    /// Only one kind.
+    pub kind: Option<TicketKind>,
+    /// Only unassigned.
+    pub unassigned: bool,
+    /// Only mine.
+    pub mine: bool,
+}
+
+/// Timeline entries shown by `/ticket show`.
+const SHOW_TIMELINE_ROWS: i64 = 8;
+/// Audit rows read for `/ticket history` (the reply shows the newest that fit).
+const HISTORY_ROWS: i64 = 200;
+/// Tickets listed by `/request mine` and `/queue`.
+const LIST_ROWS: i64 = 50;
+
+fn kind_of(t: &TicketRow) -> TicketKind {
+    TicketKind::from_name(&t.kind).unwrap_or(TicketKind::Request)
+}
+
+fn state_of(t: &TicketRow) -> TicketState {
+    TicketState::parse(&t.state).unwrap_or(TicketState::New)
+}
+
+/// The channel where a kind's cards and notices go.
+fn notice_channel(w: &Work, kind: TicketKind) -> Option<i64> {
+    match kind {
+        TicketKind::Incident => w.settings.incidents_channel_id,
+        TicketKind::Change => w.settings.cab_channel_id,
+        TicketKind::Request => w.settings.triage_channel_id,
+    }
+}
+
+impl Work {
+    /// Loads a ticket of this guild that the actor may see. Not found and not yours read the
+    /// same, so members cannot probe for other people's tickets.
+    async fn load_visible(&mut self, id: TicketRef) -> Result<TicketRow> {
+        let kind = id.kind.unwrap_or(TicketKind::Request);
+        let found = store::find_ticket(&mut self.tx, self.guild_id, kind.as_str(), i64::from(id.number)).await?;
+        visible(found, id, self.user_id, self.standing.is_agent)
+    }
+
+    async fn post_notice(&mut self, t: &TicketRow, text: &str, pings: Pings) -> Result<()> {
+        if let Some(channel) = notice_channel(self, kind_of(t)) {
+            let body = render::notice(text, &pings);
+            self.enqueue(NewOutbox {
+                guild_id: 0,
+                op: OutboxOp::Post,
+                channel_id: Some(channel),
+                user_id: None,
+                ticket_id: Some(t.id),
+                is_card: false,
+                payload: body.to_string(),
+                at: 0,
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn dm(&mut self, t: &TicketRow, user_id: i64, text: &str) -> Result<()> {
+        if user_id == self.user_id {
+            return Ok(());
+        }
+        let body = render::message(text, &Pings::none());
+        self.enqueue(NewOutbox {
+            guild_id: 0,
+            op: OutboxOp::Dm,
+            channel_id: None,
+            user_id: Some(user_id),
+            ticket_id: Some(t.id),
+            is_card: false,
+            payload: body.to_string(),
+            at: 0,
+        })
+        .await
+    }
+
+    async fn refresh_card(&mut self, t: &TicketRow) -> Result<()> {
+        if let Some(channel) = t.card_channel_id {
+            self.enqueue(NewOutbox {
+                guild_id: 0,
+                op: OutboxOp::EditCard,
+                channel_id: Some(channel),
+                user_id: None,
+                ticket_id: Some(t.id),
+                is_card: false,
+                payload: "{}".into(),
+                at: 0,
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn change_state(&mut self, t: &mut TicketRow, action: Action, detail: Option<String>) -> Result<()> {
+        let from = state_of(t);
+        let to = from.apply(kind_of(t), action, ticket_ref(t))?;
+        if from != to {
+            t.state = to.as_str().to_owned();
+            self.audit(Some(t.id), "state", Some(from.as_str().into()), Some(to.as_str().into()), detail)
+                .await?;
+        } else if detail.is_some() {
+            self.audit(Some(t.id), action_name(action), None, None, detail).await?;
+        }
+        Ok(())
+    }
+
+    async fn set_assignee(&mut self, t: &mut TicketRow, user: i64) -> Result<()> {
+        let old = t.assignee_id.replace(user);
+        self.audit(Some(t.id), "assignee", old.map(|o| o.to_string()), Some(user.to_string()), None)
+            .await
+    }
+
+    fn responded(&self, t: &mut TicketRow) {
+        if t.first_response_at.is_none() {
+            t.first_response_at = Some(self.now);
+        }
+    }
+}
+
+fn action_name(a: Action) -> &'static str {
+    match a {
+        Action::Claim => "claim",
+        Action::Assign => "assign",
+        Action::Hold => "hold",
+        Action::Resume => "resume",
+        Action::Acknowledge => "acknowledge",
+        Action::Retrigger => "retrigger",
+        Action::Resolve => "resolve",
+        Action::Reopen => "reopen",
+        Action::Close => "close",
+        Action::Cancel => "cancel",
+    }
+}
+
+fn visible(found: Option<TicketRow>, id: TicketRef, user_id: i64, is_agent: bool) -> Result<TicketRow> {
+    match found {
+        Some(t) if is_agent || t.requester_id == user_id => Ok(t),
+        _ if is_agent => Err(ServiceError::user(format!(
+            "There is no {id} in this server. Check the number with /queue."
+        ))),
+        _ => Err(ServiceError::user(format!(
+            "There is no {id} among your tickets. /request mine lists them."
+        ))),
+    }
+}
+
+const AGENTS_ONLY: &str = "only service desk agents can do that. Ask an admin for the agent role if you need it.";
+
+fn need_agent(w: &Work, what: &str) -> Result<()> {
+    if w.standing.is_agent {
+        Ok(())
+    } else {
+        Err(ServiceError::user(format!("{what}: {AGENTS_ONLY}")))
+    }
+}
+
+impl Desk {
+    /// `/request new`: raises a request for a catalog item.
+    pub async fn request_new(&self, call: &Call, item: &str, summary: &str, details: Option<&str>) -> Result<TicketOutcome> {
+        let summary = text::required("summary", summary, MAX_SUMMARY_CHARS)?;
+        let details = text::optional("details", details, MAX_DETAILS_CHARS)?;
+        let item = text::required("item", item, text::MAX_ITEM_NAME_CHARS)?;
+        let mut w = self.begin(call).await?;
+        let Some(item) = store::find_catalog_item(&mut w.tx, w.guild_id, &item).await? else {
+            return Err(ServiceError::user(format!(
+                "“{item}” is not in the service catalog. Pick an item from the list as you type."
+            )));
+        };
+        let channel = w.settings.triage_channel_id;
+        let mut t = store::insert_ticket(
+            &mut w.tx,
+            &NewTicket {
+                guild_id: w.guild_id,
+                kind: TicketKind::Request.as_str(),
+                title: &summary,
+                details: details.as_deref(),
+                catalog_item: Some(&item.name),
+                service: None,
+                state: TicketState::initial(TicketKind::Request).as_str(),
+                priority: i64::from(Priority::P4.number()),
+                impact: None,
+                urgency: None,
+                requester_id: w.user_id,
+                at: w.now,
+            },
+        )
+        .await?;
+        w.audit(Some(t.id), "created", None, Some(t.state.clone()), Some(summary.clone())).await?;
+        let id = ticket_ref(&t);
+        let message = if let Some(channel) = channel {
+            store::set_ticket_card(&mut w.tx, t.id, channel, None).await?;
+            t.card_channel_id = Some(channel);
+            w.enqueue(NewOutbox {
+                guild_id: 0,
+                op: OutboxOp::Post,
+                channel_id: Some(channel),
+                user_id: None,
+                ticket_id: Some(t.id),
+                is_card: true,
+                payload: render::ticket_card(&t, &Pings::none()).to_string(),
+                at: 0,
+            })
+            .await?;
+            format!("{id} is raised: “{summary}”. The service desk will pick it up; follow it with /ticket show id:{id}.")
+        } else {
+            format!(
+                "{id} is raised: “{summary}”. Note: no triage channel is set up, so agents are not notified yet — ask an admin to run /setup channel purpose:triage."
+            )
+        };
+        self.finish(w).await?;
+        Ok(TicketOutcome { ticket: t, message })
+    }
+
+    /// `/request mine`: the actor's tickets that are not closed or cancelled.
+    pub async fn request_mine(&self, call: &Call) -> Result<Value> {
+        self.begin_read(call).await?;
+        let mut conn = self.pool.acquire().await?;
+        let rows = store::list_requester_tickets(&mut conn, call.actor.guild_id, call.actor.user_id, LIST_ROWS).await?;
+        Ok(render::ticket_list(
+            "Your open tickets",
+            &rows,
+            "You have no open tickets. Raise one with /request new.",
+            self.now_ms(),
+        ))
+    }
+
+    /// `/ticket show`.
+    pub async fn ticket_show(&self, call: &Call, id: &str) -> Result<Value> {
+        let id = TicketRef::parse_full(id)?;
+        let (_, standing) = self.begin_read(call).await?;
+        let mut conn = self.pool.acquire().await?;
+        let kind = id.kind.unwrap_or(TicketKind::Request);
+        let found = store::find_ticket(&mut conn, call.actor.guild_id, kind.as_str(), i64::from(id.number)).await?;
+        let t = visible(found, id, call.actor.user_id, standing.is_agent)?;
+        let timeline = store::list_ticket_audit(&mut conn, t.id, SHOW_TIMELINE_ROWS).await?;
+        Ok(render::ticket_details(&t, &timeline))
+    }
+
+    /// `/ticket history`.
+    pub async fn ticket_history(&self, call: &Call, id: &str) -> Result<Value> {
+        let id = TicketRef::parse_full(id)?;
+        let (_, standing) = self.begin_read(call).await?;
+        let mut conn = self.pool.acquire().await?;
+        let kind = id.kind.unwrap_or(TicketKind::Request);
+        let found = store::find_ticket(&mut conn, call.actor.guild_id, kind.as_str(), i64::from(id.number)).await?;
+        let t = visible(found, id, call.actor.user_id, standing.is_agent)?;
+        let rows = store::list_ticket_audit(&mut conn, t.id, HISTORY_ROWS).await?;
+        Ok(render::ticket_history(&t, &rows))
+    }
+
+    /// Checks that the actor may resolve the ticket now (before showing the note modal).
+    pub async fn check_resolvable(&self, call: &Call, id: &str) -> Result<TicketRef> {
+        let id = TicketRef::parse_full(id)?;
+        let (_, standing) = self.begin_read(call).await?;
+        let mut conn = self.pool.acquire().await?;
+        let kind = id.kind.unwrap_or(TicketKind::Request);
+        let found = store::find_ticket(&mut conn, call.actor.guild_id, kind.as_str(), i64::from(id.number)).await?;
+        let t = visible(found, id, call.actor.user_id, standing.is_agent)?;
+        if !standing.is_agent {
+            return Err(ServiceError::user(format!("Resolving tickets: {AGENTS_ONLY}")));
+        }
+        state_of(&t).apply(kind_of(&t), Action::Resolve, id)?;
+        Ok(id)
+    }
+
+    /// `/queue`: open tickets for agents, most urgent first.
+    pub async fn queue(&self, call: &Call, view: QueueView) -> Result<Value> {
+        let (_, standing) = self.begin_read(call).await?;
+        if !standing.is_agent {
+            return Err(ServiceError::user(format!("The queue: {AGENTS_ONLY} /request mine lists your own tickets.")));
+        }
+        let mut conn = self.pool.acquire().await?;
+        let filter = QueueFilter {
+            kind: view.kind.map(TicketKind::as_str),
+            unassigned: view.unassigned,
+            assignee: view.mine.then_some(call.actor.user_id),
+        };
+        let rows = store::list_queue(&mut conn, call.actor.guild_id, filter, LIST_ROWS).await?;
+        Ok(render::ticket_list("Open tickets, most urgent first", &rows, "The queue is empty.", self.now_ms()))
+    }
+
+    /// Every `/ticket` change (and the buttons): one transaction.
+    pub async fn ticket_op(&self, call: &Call, id: &str, op: TicketOp) -> Result<TicketOutcome> {
+        let id = TicketRef::parse_full(id)?;
+        let op = validate(op)?;
+        let mut w = self.begin(call).await?;
+        let mut t = w.load_visible(id).await?;
+        let kind = kind_of(&t);
+        if kind == TicketKind::Change {
+            return Err(ServiceError::user(format!("{id} is a change: use the /change commands for it.")));
+        }
+        let is_requester = t.requester_id == w.user_id;
+        let agent = w.standing.is_agent;
+        let before = t.clone();
+        let message = match op {
+            TicketOp::Claim => {
+                need_agent(&w, "Claiming tickets")?;
+                match t.assignee_id {
+                    Some(a) if a == w.user_id => return Err(ServiceError::user(format!("{id} is already yours."))),
+                    Some(a) => {
+                        return Err(ServiceError::user(format!(
+                            "{id} is already assigned to <@{a}>. Use /ticket assign to hand it over."
+                        )))
+                    }
+                    None => {}
+                }
+                w.change_state(&mut t, Action::Claim, None).await?;
+                let me = w.user_id;
+                w.set_assignee(&mut t, me).await?;
+                w.responded(&mut t);
+                format!("You claimed {id}. It is {}.", t.state)
+            }
+            TicketOp::Assign(target) => {
+                need_agent(&w, "Assigning tickets")?;
+                let target_standing = Standing::of(
+                    &Actor {
+                        guild_id: w.guild_id,
+                        user_id: target.user_id,
+                        roles: target.roles.clone(),
+                        is_admin: target.is_admin,
+                    },
+                    &w.settings,
+                );
+                if !target_standing.is_agent {
+                    return Err(ServiceError::user(format!(
+                        "<@{}> is not a service desk agent, so {id} cannot be assigned to them.",
+                        target.user_id
+                    )));
+                }
+                if t.assignee_id == Some(target.user_id) {
+                    return Err(ServiceError::user(format!("{id} is already assigned to <@{}>.", target.user_id)));
+                }
+                w.change_state(&mut t, Action::Assign, None).await?;
+                w.set_assignee(&mut t, target.user_id).await?;
+                w.responded(&mut t);
+                let text = format!("{id} “{}” is assigned to <@{}> by <@{}>.", t.title, target.user_id, w.user_id);
+                w.post_notice(&t, &text, Pings::user(target.user_id)).await?;
+                format!("{id} is assigned to <@{}>.", target.user_id)
+            }
+            TicketOp::Hold { reason, note } => {
+                need_agent(&w, "Putting tickets on hold")?;
+                w.change_state(&mut t, Action::Hold, note.clone()).await?;
+                t.hold_reason = Some(reason.as_str().to_owned());
+                if reason == HoldReason::AwaitingRequester {
+                    let ask = note.as_deref().unwrap_or("The service desk needs more information from you.");
+                    let text = format!(
+                        "Your ticket {id} “{}” is waiting for you: {ask}\nReply with /ticket comment id:{id} and it goes back to the desk.",
+                        t.title
+                    );
+                    let requester = t.requester_id;
+                    w.dm(&t, requester, &text).await?;
+                }
+                format!("{id} is on hold ({}). Its resolution clock is paused.", reason.as_str())
+            }
+            TicketOp::Resume => {
+                need_agent(&w, "Resuming tickets")?;
+                w.change_state(&mut t, Action::Resume, None).await?;
+                t.hold_reason = None;
+                format!("{id} is {} again.", t.state)
+            }
+            TicketOp::Resolve { note } => {
+                need_agent(&w, "Resolving tickets")?;
+                w.change_state(&mut t, Action::Resolve, Some(note.clone())).await?;
+                t.hold_reason = None;
+                t.resolution_note = Some(note.clone());
+                t.resolved_at = Some(w.now);
+                w.responded(&mut t);
+                let text = format!(
+                    "Your ticket {id} “{}” is resolved: {note}\nIf that fixes it, /ticket close id:{id}; if not, /ticket reopen id:{id} reason:…",
+                    t.title
+                );
+                let requester = t.requester_id;
+                w.dm(&t, requester, &text).await?;
+                format!("{id} is resolved. The requester is told and can confirm or reopen it.")
+            }
+            TicketOp::Reopen { reason } => {
+                if !(agent || is_requester) {
+                    return Err(ServiceError::user(format!("Only the requester or an agent can reopen {id}.")));
+                }
+                w.change_state(&mut t, Action::Reopen, Some(reason.clone())).await?;
+                t.resolved_at = None;
+                if is_requester && !agent {
+                    let pings = t.assignee_id.map_or_else(Pings::none, Pings::user);
+                    let text = format!("{id} “{}” was reopened by its requester: {reason}", t.title);
+                    w.post_notice(&t, &text, pings).await?;
+                }
+                format!("{id} is reopened and {} again.", t.state)
+            }
+            TicketOp::Close => {
+                if !(agent || is_requester) {
+                    return Err(ServiceError::user(format!("Only the requester or an agent can close {id}.")));
+                }
+                w.change_state(&mut t, Action::Close, None).await?;
+                t.closed_at = Some(w.now);
+                format!("{id} is closed. Thank you!")
+            }
+            TicketOp::Cancel { reason } => {
+                let own_request = is_requester && kind == TicketKind::Request;
+                if !(agent || own_request) {
+                    return Err(ServiceError::user(format!(
+                        "Only the requester or an agent can cancel {id}{}.",
+                        if kind == TicketKind::Incident { " (incidents: agents only)" } else { "" }
+                    )));
+                }
+                w.change_state(&mut t, Action::Cancel, reason.clone()).await?;
+                t.hold_reason = None;
+                t.closed_at = Some(w.now);
+                format!("{id} is cancelled.")
+            }
+            TicketOp::Priority(p) => {
+                need_agent(&w, "Changing priority")?;
+                let old = Priority::from_number(t.priority).unwrap_or(Priority::P4);
+                if !state_of(&t).is_open() {
+                    return Err(ServiceError::user(format!(
+                        "{id} is {}: only open tickets can change priority.",
+                        t.state
+                    )));
+                }
+                if old == p {
+                    return Err(ServiceError::user(format!("{id} is already {p}.")));
+                }
+                t.priority = i64::from(p.number());
+                w.audit(Some(t.id), "priority", Some(old.to_string()), Some(p.to_string()), None).await?;
+                format!("{id} is now {p} (was {old}).")
+            }
+            TicketOp::Comment(body) => {
+                if state_of(&t).is_final() {
+                    return Err(ServiceError::user(format!(
+                        "{id} is {}: it takes no more comments. Raise a new ticket if you need more help.",
+                        t.state
+                    )));
+                }
+                store::insert_comment(&mut w.tx, w.guild_id, t.id, w.user_id, &body, agent, w.now).await?;
+                w.audit(Some(t.id), "comment", None, None, Some(body.clone())).await?;
+                let title = t.title.clone();
+                if agent && !is_requester {
+                    w.responded(&mut t);
+                    let text = format!("<@{}> commented on your ticket {id} “{title}”: {body}", w.user_id);
+                    let requester = t.requester_id;
+                    w.dm(&t, requester, &text).await?;
+                } else {
+                    let mut extra = String::new();
+                    if state_of(&t) == TicketState::OnHold
+                        && t.hold_reason.as_deref() == Some(HoldReason::AwaitingRequester.as_str())
+                    {
+                        w.change_state(&mut t, Action::Resume, Some("the requester replied".into())).await?;
+                        t.hold_reason = None;
+                        extra = format!(" {id} is {} again.", t.state);
+                    }
+                    let pings = t.assignee_id.map_or_else(Pings::none, Pings::user);
+                    let text = format!("<@{}> commented on {id} “{title}”: {body}", w.user_id);
+                    w.post_notice(&t, &text, pings).await?;
+                    return self.commit_ticket(w, before, t, format!("Your comment is on {id}.{extra}")).await;
+                }
+                format!("Your comment is on {id}.")
+            }
+        };
+        self.commit_ticket(w, before, t, message).await
+    }
+
+    async fn commit_ticket(&self, mut w: Work, before: TicketRow, mut t: TicketRow, message: String) -> Result<TicketOutcome> {
+        let card_changed = before.state != t.state || before.assignee_id != t.assignee_id || before.priority != t.priority;
+        t.updated_at = w.now;
+        store::update_ticket(&mut w.tx, &t).await?;
+        if card_changed {
+            w.refresh_card(&t).await?;
+        }
+        self.finish(w).await?;
+        Ok(TicketOutcome { ticket: t, message })
+    }
+}
+
+/// Checks the text inside an op before any transaction starts.
+fn validate(op: TicketOp) -> Result<TicketOp> {
+    Ok(match op {
+        TicketOp::Hold { reason, note } => TicketOp::Hold {
+            reason,
+            note: text::optional("note", note.as_deref(), MAX_NOTE_CHARS)?,
+        },
+        TicketOp::Resolve { note } => TicketOp::Resolve {
+            note: text::required("resolution note", &note, MAX_NOTE_CHARS)?,
+        },
+        TicketOp::Reopen { reason } => TicketOp::Reopen {
+            reason: text::required("reason", &reason, MAX_REASON_CHARS)?,
+        },
+        TicketOp::Cancel { reason } => TicketOp::Cancel {
+            reason: text::optional("reason", reason.as_deref(), MAX_REASON_CHARS)?,
+        },
+        TicketOp::Comment(body) => TicketOp::Comment(text::required("comment", &body, MAX_NOTE_CHARS)?),
+        other => other,
+    })
+}
+
+impl Desk {
+    /// Autocomplete for ticket ids: an agent's guild-wide open tickets, a member's own.
+    /// Typing `REQ-1` narrows by kind and number; other text searches titles.
+    pub async fn ticket_suggestions(&self, actor: &Actor, typed: &str) -> Result<Vec<(String, String)>> {
+        let typed: String = typed.trim().chars().take(40).collect();
+        let mut conn = self.pool.acquire().await?;
+        let settings = store::get_settings(&mut conn, actor.guild_id).await?;
+        let standing = Standing::of(actor, &settings);
+        let (kind, digits, words) = match TicketRef::parse(&typed) {
+            Ok(r) => (r.kind.map(TicketKind::as_str), r.number.to_string(), String::new()),
+            Err(_) => {
+                let upper = typed.to_ascii_uppercase();
+                let kind = TicketKind::ALL
+                    .into_iter()
+                    .find(|k| !upper.is_empty() && k.prefix().starts_with(upper.trim_end_matches('-')))
+                    .map(TicketKind::as_str);
+                if kind.is_some() {
+                    (kind, String::new(), String::new())
+                } else {
+                    (None, String::new(), typed.clone())
+                }
+            }
+        };
+        let requester = (!standing.is_agent).then_some(actor.user_id);
+        let rows = store::search_tickets(&mut conn, actor.guild_id, requester, kind, &digits, &words, 25).await?;
+        Ok(rows
+            .iter()
+            .map(|t| {
+                let id = ticket_ref(t).to_string();
+                (format!("{id} · {} · {}", t.state, t.title), id)
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,154 @@
+//! SQLite through sqlx: connecting, migrating, and every query the desk runs.
+//!
+//! Functions take `&mut SqliteConnection` so the service can run several of them in one
+//! transaction. Nothing here decides anything; it stores what the service computed.
+
+mod outbox;
+mod settings;
+mod tickets;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+pub use sqlx::{SqliteConnection, SqlitePool};
+
+pub use outbox::*;
+pub use settings::*;
+pub use tickets::*;
+
+/// How long a connection waits for a lock held by another before failing.
+pub const BUSY_TIMEOUT_SECS: u64 = 10;
+
+/// Embedded migrations from `migrations/`.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Opens (creating if missing) the database at `url` with WAL, `synchronous=FULL`, foreign keys
+/// and a busy timeout, and applies the migrations.
+pub async fn connect(url: &str) -> Result<SqlitePool, sqlx::Error> {
+    let options = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(BUSY_TIMEOUT_SECS));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(4)
+        .min_connections(1)
+        .connect_with(options)
+        .await?;
+    MIGRATOR.run(&pool).await?;
+    Ok(pool)
+}
+
+/// Starts a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so two
+/// writers never deadlock upgrading a read lock.
+pub async fn begin_write(pool: &SqlitePool) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
+/// Records that an interaction is being applied. `false` when it was applied before.
+pub async fn claim_interaction(
+    conn: &mut SqliteConnection,
+    interaction_id: i64,
+    guild_id: Option<i64>,
+    user_id: i64,
+    at: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO interactions (id, guild_id, user_id, received_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(interaction_id)
+    .bind(guild_id)
+    .bind(user_id)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// One audit row.
+#[derive(Debug, Clone, Default)]
+pub struct NewAudit<'a> {
+    /// Tenant.
+    pub guild_id: i64,
+    /// The ticket concerned, if any.
+    pub ticket_id: Option<i64>,
+    /// Who did it; `None` for the desk itself.
+    pub actor_id: Option<i64>,
+    /// When.
+    pub at: i64,
+    /// What: `created`, `state`, `assignee`, `priority`, `comment`, `setting` …
+    pub action: &'a str,
+    /// Value before.
+    pub old_value: Option<String>,
+    /// Value after.
+    pub new_value: Option<String>,
+    /// Free text (a note, a reason).
+    pub detail: Option<String>,
+    /// The interaction that caused it.
+    pub interaction_id: Option<i64>,
+}
+
+/// Appends an audit row.
+pub async fn insert_audit(conn: &mut SqliteConnection, a: &NewAudit<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_log (guild_id, ticket_id, actor_id, at, action, old_value, new_value, detail, interaction_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(a.guild_id)
+    .bind(a.ticket_id)
+    .bind(a.actor_id)
+    .bind(a.at)
+    .bind(a.action)
+    .bind(&a.old_value)
+    .bind(&a.new_value)
+    .bind(&a.detail)
+    .bind(a.interaction_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A stored audit row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditRow {
+    /// Row id (order of writing).
+    pub id: i64,
+    /// Tenant.
+    pub guild_id: i64,
+    /// The ticket, if any.
+    pub ticket_id: Option<i64>,
+    /// Who; `None` = the desk.
+    pub actor_id: Option<i64>,
+    /// When (unix ms).
+    pub at: i64,
+    /// What.
+    pub action: String,
+    /// Before.
+    pub old_value: Option<String>,
+    /// After.
+    pub new_value: Option<String>,
+    /// Note or reason.
+    pub detail: Option<String>,
+    /// Causing interaction.
+    pub interaction_id: Option<i64>,
+}
+
+/// The audit rows of a ticket, newest last; at most `limit`, the latest ones.
+pub async fn list_ticket_audit(
+    conn: &mut SqliteConnection,
+    ticket_id: i64,
+    limit: i64,
+) -> Result<Vec<AuditRow>, sqlx::Error> {
+    let mut rows: Vec<AuditRow> = sqlx::query_as(
+        "SELECT * FROM audit_log WHERE ticket_id = ? ORDER BY id DESC LIMIT ?",
+    )
+    .bind(ticket_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.reverse();
+    Ok(rows)
+}

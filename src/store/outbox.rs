@@ -1,0 +1,147 @@
+//! The outbox table: messages waiting to be delivered to Discord.
+
+use sqlx::SqliteConnection;
+
+/// What the outbox worker does with a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxOp {
+    /// Post a new message in a channel.
+    Post,
+    /// Re-render and edit the ticket's card.
+    EditCard,
+    /// Send a direct message to a user.
+    Dm,
+}
+
+impl OutboxOp {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxOp::Post => "post",
+            OutboxOp::EditCard => "edit_card",
+            OutboxOp::Dm => "dm",
+        }
+    }
+
+    /// From the stored name.
+    pub fn parse(s: &str) -> Option<OutboxOp> {
+        [OutboxOp::Post, OutboxOp::EditCard, OutboxOp::Dm]
+            .into_iter()
+            .find(|o| o.as_str() == s)
+    }
+}
+
+/// A message to queue.
+#[derive(Debug, Clone)]
+pub struct NewOutbox {
+    /// Tenant.
+    pub guild_id: i64,
+    /// What to do.
+    pub op: OutboxOp,
+    /// Target channel (post, edit).
+    pub channel_id: Option<i64>,
+    /// Target user (DM).
+    pub user_id: Option<i64>,
+    /// The ticket concerned.
+    pub ticket_id: Option<i64>,
+    /// This post becomes the ticket's card (its message id is stored on the ticket).
+    pub is_card: bool,
+    /// The JSON body (for edits, ignored: the card is rendered at delivery).
+    pub payload: String,
+    /// Now (unix ms).
+    pub at: i64,
+}
+
+/// A queued message.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxRow {
+    /// Row id; also the base of the Discord nonce.
+    pub id: i64,
+    /// Tenant.
+    pub guild_id: i64,
+    /// Stored op name.
+    pub op: String,
+    /// Target channel.
+    pub channel_id: Option<i64>,
+    /// Target user.
+    pub user_id: Option<i64>,
+    /// Ticket concerned.
+    pub ticket_id: Option<i64>,
+    /// Becomes the ticket's card.
+    pub is_card: bool,
+    /// JSON body.
+    pub payload: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// When it may next be tried (unix ms).
+    pub next_attempt_at: i64,
+}
+
+/// Queues a message; call in the transaction of its cause.
+pub async fn insert_outbox(conn: &mut SqliteConnection, m: &NewOutbox) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO outbox (guild_id, op, channel_id, user_id, ticket_id, is_card, payload, created_at, next_attempt_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(m.guild_id)
+    .bind(m.op.as_str())
+    .bind(m.channel_id)
+    .bind(m.user_id)
+    .bind(m.ticket_id)
+    .bind(m.is_card)
+    .bind(&m.payload)
+    .bind(m.at)
+    .bind(m.at)
+    .fetch_one(conn)
+    .await
+}
+
+/// Pending messages due by `now`, oldest first.
+pub async fn list_due_outbox(conn: &mut SqliteConnection, now: i64, limit: i64) -> Result<Vec<OutboxRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, guild_id, op, channel_id, user_id, ticket_id, is_card, payload, attempts, next_attempt_at
+         FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// The earliest time any pending message may be tried.
+pub async fn next_outbox_due(conn: &mut SqliteConnection) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'")
+        .fetch_one(conn)
+        .await
+}
+
+/// Marks a message delivered.
+pub async fn mark_outbox_sent(conn: &mut SqliteConnection, id: i64, message_id: Option<i64>) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE outbox SET status = 'sent', attempts = attempts + 1, message_id = ?, last_error = NULL WHERE id = ?")
+        .bind(message_id)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Schedules another attempt.
+pub async fn mark_outbox_retry(conn: &mut SqliteConnection, id: i64, next_at: i64, error: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?")
+        .bind(next_at)
+        .bind(error)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Gives up on a message; it stays in the table with its error for people to see.
+pub async fn mark_outbox_failed(conn: &mut SqliteConnection, id: i64, error: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?")
+        .bind(error)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,303 @@
+//! Tickets, their numbering and their comments.
+
+use sqlx::SqliteConnection;
+
+/// A stored ticket (request, incident or change).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TicketRow {
+    /// Row id; never shown to people (they see `REQ-7`).
+    pub id: i64,
+    /// Tenant.
+    pub guild_id: i64,
+    /// `request`, `incident` or `change`.
+    pub kind: String,
+    /// Number within guild and kind.
+    pub number: i64,
+    /// Summary or title.
+    pub title: String,
+    /// Longer description.
+    pub details: Option<String>,
+    /// Catalog item (requests).
+    pub catalog_item: Option<String>,
+    /// Affected service (incidents).
+    pub service: Option<String>,
+    /// State name (see `domain::TicketState`).
+    pub state: String,
+    /// 1..=5.
+    pub priority: i64,
+    /// Incident impact.
+    pub impact: Option<String>,
+    /// Incident urgency.
+    pub urgency: Option<String>,
+    /// Who raised it.
+    pub requester_id: i64,
+    /// Who works it.
+    pub assignee_id: Option<i64>,
+    /// Why on hold.
+    pub hold_reason: Option<String>,
+    /// The latest resolution note.
+    pub resolution_note: Option<String>,
+    /// Opened (unix ms).
+    pub created_at: i64,
+    /// Last change (unix ms).
+    pub updated_at: i64,
+    /// First agent action (unix ms).
+    pub first_response_at: Option<i64>,
+    /// Last resolution (unix ms).
+    pub resolved_at: Option<i64>,
+    /// Closed (unix ms).
+    pub closed_at: Option<i64>,
+    /// Channel of the card post.
+    pub card_channel_id: Option<i64>,
+    /// Message id of the card post.
+    pub card_message_id: Option<i64>,
+}
+
+/// What a new ticket starts with.
+#[derive(Debug, Clone)]
+pub struct NewTicket<'a> {
+    /// Tenant.
+    pub guild_id: i64,
+    /// Kind name.
+    pub kind: &'a str,
+    /// Summary or title.
+    pub title: &'a str,
+    /// Description.
+    pub details: Option<&'a str>,
+    /// Catalog item.
+    pub catalog_item: Option<&'a str>,
+    /// Affected service.
+    pub service: Option<&'a str>,
+    /// Initial state name.
+    pub state: &'a str,
+    /// 1..=5.
+    pub priority: i64,
+    /// Incident impact.
+    pub impact: Option<&'a str>,
+    /// Incident urgency.
+    pub urgency: Option<&'a str>,
+    /// Who raised it.
+    pub requester_id: i64,
+    /// Now (unix ms).
+    pub at: i64,
+}
+
+/// Takes the next number of a kind in a guild (REQ-1, REQ-2 …). Call inside the transaction
+/// that inserts the ticket.
+pub async fn next_ticket_number(conn: &mut SqliteConnection, guild_id: i64, kind: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO ticket_counters (guild_id, kind, last) VALUES (?, ?, 1)
+         ON CONFLICT (guild_id, kind) DO UPDATE SET last = last + 1
+         RETURNING last",
+    )
+    .bind(guild_id)
+    .bind(kind)
+    .fetch_one(conn)
+    .await
+}
+
+/// Inserts a ticket with the next number; returns it as stored.
+pub async fn insert_ticket(conn: &mut SqliteConnection, t: &NewTicket<'_>) -> Result<TicketRow, sqlx::Error> {
+    let number = next_ticket_number(conn, t.guild_id, t.kind).await?;
+    sqlx::query_as(
+        "INSERT INTO tickets (guild_id, kind, number, title, details, catalog_item, service, state, priority,
+                              impact, urgency, requester_id, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         RETURNING *",
+    )
+    .bind(t.guild_id)
+    .bind(t.kind)
+    .bind(number)
+    .bind(t.title)
+    .bind(t.details)
+    .bind(t.catalog_item)
+    .bind(t.service)
+    .bind(t.state)
+    .bind(t.priority)
+    .bind(t.impact)
+    .bind(t.urgency)
+    .bind(t.requester_id)
+    .bind(t.at)
+    .bind(t.at)
+    .fetch_one(conn)
+    .await
+}
+
+/// Finds a ticket by its human id, inside one guild only.
+pub async fn find_ticket(
+    conn: &mut SqliteConnection,
+    guild_id: i64,
+    kind: &str,
+    number: i64,
+) -> Result<Option<TicketRow>, sqlx::Error> {
+    sqlx::query_as("SELECT * FROM tickets WHERE guild_id = ? AND kind = ? AND number = ?")
+        .bind(guild_id)
+        .bind(kind)
+        .bind(number)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Loads a ticket by row id.
+pub async fn get_ticket(conn: &mut SqliteConnection, id: i64) -> Result<TicketRow, sqlx::Error> {
+    sqlx::query_as("SELECT * FROM tickets WHERE id = ?")
+        .bind(id)
+        .fetch_one(conn)
+        .await
+}
+
+/// Writes back the mutable fields of a ticket.
+pub async fn update_ticket(conn: &mut SqliteConnection, t: &TicketRow) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE tickets SET state = ?, priority = ?, assignee_id = ?, hold_reason = ?, resolution_note = ?,
+                updated_at = ?, first_response_at = ?, resolved_at = ?, closed_at = ?
+         WHERE id = ?",
+    )
+    .bind(&t.state)
+    .bind(t.priority)
+    .bind(t.assignee_id)
+    .bind(&t.hold_reason)
+    .bind(&t.resolution_note)
+    .bind(t.updated_at)
+    .bind(t.first_response_at)
+    .bind(t.resolved_at)
+    .bind(t.closed_at)
+    .bind(t.id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Remembers where the ticket's card was posted.
+pub async fn set_ticket_card(
+    conn: &mut SqliteConnection,
+    ticket_id: i64,
+    channel_id: i64,
+    message_id: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE tickets SET card_channel_id = ?, card_message_id = ? WHERE id = ?")
+        .bind(channel_id)
+        .bind(message_id)
+        .bind(ticket_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The open-state names, for queries.
+const OPEN_STATES: &str = "('new', 'in progress', 'on hold', 'triggered', 'acknowledged')";
+
+/// A requester's tickets that are not closed or cancelled, newest first.
+pub async fn list_requester_tickets(
+    conn: &mut SqliteConnection,
+    guild_id: i64,
+    requester_id: i64,
+    limit: i64,
+) -> Result<Vec<TicketRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT * FROM tickets
+         WHERE guild_id = ? AND requester_id = ? AND state NOT IN ('closed', 'cancelled')
+         ORDER BY created_at DESC LIMIT ?",
+    )
+    .bind(guild_id)
+    .bind(requester_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Filter for the agents' queue.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct QueueFilter<'a> {
+    /// Only this kind.
+    pub kind: Option<&'a str>,
+    /// Only unassigned tickets.
+    pub unassigned: bool,
+    /// Only tickets assigned to this user.
+    pub assignee: Option<i64>,
+}
+
+/// Open tickets of a guild for the queue, most urgent first (priority, then age).
+pub async fn list_queue(
+    conn: &mut SqliteConnection,
+    guild_id: i64,
+    filter: QueueFilter<'_>,
+    limit: i64,
+) -> Result<Vec<TicketRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT * FROM tickets
+         WHERE guild_id = ? AND state IN {OPEN_STATES}
+           AND (? IS NULL OR kind = ?)
+           AND (? = 0 OR assignee_id IS NULL)
+           AND (? IS NULL OR assignee_id = ?)
+         ORDER BY priority, created_at LIMIT ?"
+    );
+    sqlx::query_as(&sql)
+        .bind(guild_id)
+        .bind(filter.kind)
+        .bind(filter.kind)
+        .bind(filter.unassigned)
+        .bind(filter.assignee)
+        .bind(filter.assignee)
+        .bind(limit)
+        .fetch_all(conn)
+        .await
+}
+
+/// Adds a comment to a ticket.
+pub async fn insert_comment(
+    conn: &mut SqliteConnection,
+    guild_id: i64,
+    ticket_id: i64,
+    author_id: i64,
+    body: &str,
+    by_agent: bool,
+    at: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO comments (guild_id, ticket_id, author_id, body, by_agent, created_at)
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(guild_id)
+    .bind(ticket_id)
+    .bind(author_id)
+    .bind(body)
+    .bind(by_agent)
+    .bind(at)
+    .fetch_one(conn)
+    .await
+}
+
+/// Tickets for id autocomplete: this guild, optionally one requester's, not finished, whose
+/// number starts with `digits` or whose title contains `words`. Most recent first.
+pub async fn search_tickets(
+    conn: &mut SqliteConnection,
+    guild_id: i64,
+    requester_id: Option<i64>,
+    kind: Option<&str>,
+    digits: &str,
+    words: &str,
+    limit: i64,
+) -> Result<Vec<TicketRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT * FROM tickets
+         WHERE guild_id = ? AND state NOT IN ('closed', 'cancelled')
+           AND (? IS NULL OR requester_id = ?)
+           AND (? IS NULL OR kind = ?)
+           AND (? = '' OR CAST(number AS TEXT) LIKE ? || '%')
+           AND (? = '' OR instr(lower(title), lower(?)) > 0)
+         ORDER BY updated_at DESC LIMIT ?",
+    )
+    .bind(guild_id)
+    .bind(requester_id)
+    .bind(requester_id)
+    .bind(kind)
+    .bind(kind)
+    .bind(digits)
+    .bind(digits)
+    .bind(words)
+    .bind(words)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
