@@ -122,10 +122,11 @@ END;
 
 -- Interactions already applied, so a re-delivered one (same id) is applied once.
 CREATE TABLE interactions (
-    id          INTEGER PRIMARY KEY,
-    guild_id    INTEGER,
-    user_id     INTEGER NOT NULL,
-    received_at INTEGER NOT NULL
+    id           INTEGER PRIMARY KEY,
+    guild_id     INTEGER,
+    user_id      INTEGER NOT NULL,
+    received_at  INTEGER NOT NULL,
+    redeliveries INTEGER NOT NULL DEFAULT 0 -- times it arrived again and was ignored
 );
 
 -- Durable timers: SLA reminders, escalations, vote deadlines, auto-close. One row per purpose

@@ -48,7 +48,11 @@ pub fn http_client(config: &Config) -> Result<reqwest::Client, reqwest::Error> {
 }
 
 /// Runs the bot until `shutdown` completes (or Discord ends the session for good).
-pub async fn run(config: Config, clock: Arc<dyn Clock>, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
+pub async fn run(
+    config: Config,
+    clock: Arc<dyn Clock>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), RunError> {
     let pool = store::connect(&config.database_url).await?;
     info!(database = %config.database_url, "database ready");
     let wake = Arc::new(Notify::new());

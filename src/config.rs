@@ -77,7 +77,8 @@ impl Config {
         if token.chars().any(|c| c.is_whitespace() || c.is_control()) || token.len() < 20 {
             return Err(ConfigError::Malformed(
                 "DISCORD_TOKEN",
-                "a bot token is one word of at least 20 characters (without the `Bot ` prefix).".into(),
+                "a bot token is one word of at least 20 characters (without the `Bot ` prefix)."
+                    .into(),
             ));
         }
         let token = token.strip_prefix("Bot ").unwrap_or(token);
@@ -171,7 +172,10 @@ mod tests {
 
     #[test]
     fn each_bad_variable_is_named() {
-        assert!(from(&[]).unwrap_err().to_string().starts_with("DISCORD_TOKEN is not set"));
+        assert!(from(&[])
+            .unwrap_err()
+            .to_string()
+            .starts_with("DISCORD_TOKEN is not set"));
         let cases = [
             ("DISCORD_TOKEN", "short"),
             ("DATABASE_URL", "postgres://x"),

@@ -10,11 +10,16 @@ fn main() -> ExitCode {
     match arg.as_deref() {
         None | Some("serve") => serve(),
         Some("commands") => {
-            println!("{}", serde_json::to_string_pretty(&commands::definitions()).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&commands::definitions()).unwrap_or_default()
+            );
             ExitCode::SUCCESS
         }
         Some(other) => {
-            eprintln!("unknown command `{other}`: use `servicedesk` (serve) or `servicedesk commands`");
+            eprintln!(
+                "unknown command `{other}`: use `servicedesk` (serve) or `servicedesk commands`"
+            );
             ExitCode::from(2)
         }
     }
@@ -31,7 +36,10 @@ fn serve() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log_filter))
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");

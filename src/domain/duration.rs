@@ -147,16 +147,42 @@ mod tests {
 
     #[test]
     fn parses_every_unit() {
-        assert_eq!(SlaDuration::parse("15m").unwrap(), SlaDuration::new(15, Unit::Minutes));
-        assert_eq!(SlaDuration::parse("4H").unwrap(), SlaDuration::new(4, Unit::Hours));
-        assert_eq!(SlaDuration::parse(" 3d ").unwrap(), SlaDuration::new(3, Unit::Days));
-        assert_eq!(SlaDuration::parse("4bh").unwrap(), SlaDuration::new(4, Unit::BusinessHours));
-        assert_eq!(SlaDuration::parse("3bd").unwrap(), SlaDuration::new(3, Unit::BusinessDays));
+        assert_eq!(
+            SlaDuration::parse("15m").unwrap(),
+            SlaDuration::new(15, Unit::Minutes)
+        );
+        assert_eq!(
+            SlaDuration::parse("4H").unwrap(),
+            SlaDuration::new(4, Unit::Hours)
+        );
+        assert_eq!(
+            SlaDuration::parse(" 3d ").unwrap(),
+            SlaDuration::new(3, Unit::Days)
+        );
+        assert_eq!(
+            SlaDuration::parse("4bh").unwrap(),
+            SlaDuration::new(4, Unit::BusinessHours)
+        );
+        assert_eq!(
+            SlaDuration::parse("3bd").unwrap(),
+            SlaDuration::new(3, Unit::BusinessDays)
+        );
     }
 
     #[test]
     fn refuses_zero_huge_and_nonsense() {
-        for bad in ["0m", "", "m", "15", "15x", "-5m", "1.5h", "367d", "99999999999m", "4 b h"] {
+        for bad in [
+            "0m",
+            "",
+            "m",
+            "15",
+            "15x",
+            "-5m",
+            "1.5h",
+            "367d",
+            "99999999999m",
+            "4 b h",
+        ] {
             assert!(SlaDuration::parse(bad).is_err(), "{bad} should be refused");
         }
     }

@@ -15,7 +15,11 @@ pub enum TicketKind {
 
 impl TicketKind {
     /// Every kind, in display order.
-    pub const ALL: [TicketKind; 3] = [TicketKind::Request, TicketKind::Incident, TicketKind::Change];
+    pub const ALL: [TicketKind; 3] = [
+        TicketKind::Request,
+        TicketKind::Incident,
+        TicketKind::Change,
+    ];
 
     /// The prefix of the human id.
     pub fn prefix(self) -> &'static str {
@@ -177,7 +181,18 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_an_id() {
-        for bad in ["", "REQ-", "REQ-0", "REQ-07", "XYZ-1", "REQ--1", "REQ-1a", "REQ 1", "-1", "99999999999"] {
+        for bad in [
+            "",
+            "REQ-",
+            "REQ-0",
+            "REQ-07",
+            "XYZ-1",
+            "REQ--1",
+            "REQ-1a",
+            "REQ 1",
+            "-1",
+            "99999999999",
+        ] {
             assert!(TicketRef::parse(bad).is_err(), "{bad} should be refused");
         }
     }

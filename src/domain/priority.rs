@@ -32,7 +32,9 @@ impl Level {
 
     /// Parses `high`, `medium` or `low`.
     pub fn parse(s: &str) -> Option<Level> {
-        Level::ALL.into_iter().find(|l| l.as_str().eq_ignore_ascii_case(s.trim()))
+        Level::ALL
+            .into_iter()
+            .find(|l| l.as_str().eq_ignore_ascii_case(s.trim()))
     }
 
     fn weight(self) -> u8 {
@@ -66,7 +68,10 @@ impl Priority {
 
     /// From the stored number 1..=5.
     pub fn from_number(n: i64) -> Option<Priority> {
-        (1..=5).contains(&n).then(|| Priority(n as u8))
+        u8::try_from(n)
+            .ok()
+            .filter(|n| (1..=5).contains(n))
+            .map(Priority)
     }
 
     /// Parses `P3`, `p3` or `3`.
@@ -130,7 +135,11 @@ mod tests {
             (Low, Low, 5),
         ];
         for (i, u, p) in expected {
-            assert_eq!(Priority::from_impact_urgency(i, u).number(), p, "{i:?} x {u:?}");
+            assert_eq!(
+                Priority::from_impact_urgency(i, u).number(),
+                p,
+                "{i:?} x {u:?}"
+            );
         }
     }
 

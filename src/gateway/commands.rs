@@ -6,8 +6,8 @@
 use serde_json::{json, Value};
 
 use crate::domain::text::{
-    MAX_DETAILS_CHARS, MAX_ITEM_DESCRIPTION_CHARS, MAX_ITEM_NAME_CHARS, MAX_NOTE_CHARS, MAX_REASON_CHARS,
-    MAX_SUMMARY_CHARS,
+    MAX_DETAILS_CHARS, MAX_ITEM_DESCRIPTION_CHARS, MAX_ITEM_NAME_CHARS, MAX_NOTE_CHARS,
+    MAX_REASON_CHARS, MAX_SUMMARY_CHARS,
 };
 
 const SUB_COMMAND: u8 = 1;
@@ -49,7 +49,10 @@ fn autocomplete(name: &str, description: &str, max_length: usize) -> Value {
 }
 
 fn choice(name: &str, description: &str, required: bool, values: &[&str]) -> Value {
-    let choices: Vec<Value> = values.iter().map(|v| json!({ "name": v, "value": v })).collect();
+    let choices: Vec<Value> = values
+        .iter()
+        .map(|v| json!({ "name": v, "value": v }))
+        .collect();
     json!({ "type": STRING, "name": name, "description": description, "required": required, "choices": choices })
 }
 
@@ -66,66 +69,180 @@ fn ticket_sub(name: &str, description: &str, mut extra: Vec<Value>) -> Value {
 /// Every command the bot registers, in registration order.
 pub fn definitions() -> Value {
     json!([
-        command("setup", "Configure the service desk for this server (admins)", vec![
-            sub("show", "Show all service desk settings", vec![]),
-            sub("channel", "Choose the channel for triage, incidents or CAB votes", vec![
-                choice("purpose", "What the channel is for", true, &["triage", "incidents", "cab"]),
-                json!({ "type": CHANNEL, "name": "channel", "description": "The channel", "required": true,
+        command(
+            "setup",
+            "Configure the service desk for this server (admins)",
+            vec![
+                sub("show", "Show all service desk settings", vec![]),
+                sub(
+                    "channel",
+                    "Choose the channel for triage, incidents or CAB votes",
+                    vec![
+                        choice(
+                            "purpose",
+                            "What the channel is for",
+                            true,
+                            &["triage", "incidents", "cab"]
+                        ),
+                        json!({ "type": CHANNEL, "name": "channel", "description": "The channel", "required": true,
                         "channel_types": TEXT_CHANNEL_TYPES }),
-            ]),
-            sub("role", "Map a desk role to a Discord role", vec![
-                choice("purpose", "Which desk role", true, &["agent", "incident-manager", "cab", "change-manager"]),
-                json!({ "type": ROLE, "name": "role", "description": "The Discord role", "required": true }),
-            ]),
-            sub("catalog-add", "Add an item to the service catalog", vec![
-                text("name", "Item name, e.g. Laptop", true, MAX_ITEM_NAME_CHARS),
-                text("description", "What people get", true, MAX_ITEM_DESCRIPTION_CHARS),
-            ]),
-            sub("catalog-remove", "Stop offering a catalog item", vec![
-                autocomplete("name", "The item to remove", MAX_ITEM_NAME_CHARS),
-            ]),
-        ]),
-        command("request", "Service requests", vec![
-            sub("new", "Ask the service desk for something from the catalog", vec![
-                autocomplete("item", "What you need, from the service catalog", MAX_ITEM_NAME_CHARS),
-                text("summary", "One line: what you need", true, MAX_SUMMARY_CHARS),
-                text("details", "Anything the desk should know", false, MAX_DETAILS_CHARS),
-            ]),
-            sub("mine", "Your open tickets", vec![]),
-        ]),
-        command("ticket", "Work with a ticket", vec![
-            ticket_sub("show", "Show a ticket: state, priority, people, timeline", vec![]),
-            ticket_sub("comment", "Add a comment to a ticket", vec![
-                text("text", "Your comment", true, MAX_NOTE_CHARS),
-            ]),
-            ticket_sub("claim", "Take a ticket (agents)", vec![]),
-            ticket_sub("assign", "Give a ticket to an agent (agents)", vec![
-                json!({ "type": USER, "name": "user", "description": "The agent", "required": true }),
-            ]),
-            ticket_sub("hold", "Put a ticket on hold; its resolution clock pauses (agents)", vec![
-                choice("reason", "What it waits for", true, &["awaiting-requester", "awaiting-vendor", "awaiting-change"]),
-                text("note", "What is needed (sent to the requester when awaiting them)", false, MAX_NOTE_CHARS),
-            ]),
-            ticket_sub("resume", "Take a ticket off hold (agents)", vec![]),
-            ticket_sub("resolve", "Resolve a ticket with a note for the requester (agents)", vec![
-                text("note", "What was done", true, MAX_NOTE_CHARS),
-            ]),
-            ticket_sub("reopen", "Reopen a resolved ticket", vec![
-                text("reason", "Why it is not fixed", true, MAX_REASON_CHARS),
-            ]),
-            ticket_sub("close", "Confirm a resolved ticket and close it", vec![]),
-            ticket_sub("cancel", "Withdraw an open ticket", vec![
-                text("reason", "Why", false, MAX_REASON_CHARS),
-            ]),
-            ticket_sub("priority", "Change a ticket's priority (agents)", vec![
-                choice("priority", "P1 critical … P5 planning", true, &["P1", "P2", "P3", "P4", "P5"]),
-            ]),
-            ticket_sub("history", "The full audit trail of a ticket", vec![]),
-        ]),
-        command("queue", "Open tickets for agents, most urgent first", vec![
-            choice("kind", "Only this kind", false, &["request", "incident", "change"]),
-            choice("filter", "Narrow the list", false, &["unassigned", "mine"]),
-        ]),
+                    ]
+                ),
+                sub(
+                    "role",
+                    "Map a desk role to a Discord role",
+                    vec![
+                        choice(
+                            "purpose",
+                            "Which desk role",
+                            true,
+                            &["agent", "incident-manager", "cab", "change-manager"]
+                        ),
+                        json!({ "type": ROLE, "name": "role", "description": "The Discord role", "required": true }),
+                    ]
+                ),
+                sub(
+                    "catalog-add",
+                    "Add an item to the service catalog",
+                    vec![
+                        text("name", "Item name, e.g. Laptop", true, MAX_ITEM_NAME_CHARS),
+                        text(
+                            "description",
+                            "What people get",
+                            true,
+                            MAX_ITEM_DESCRIPTION_CHARS
+                        ),
+                    ]
+                ),
+                sub(
+                    "catalog-remove",
+                    "Stop offering a catalog item",
+                    vec![autocomplete(
+                        "name",
+                        "The item to remove",
+                        MAX_ITEM_NAME_CHARS
+                    ),]
+                ),
+            ]
+        ),
+        command(
+            "request",
+            "Service requests",
+            vec![
+                sub(
+                    "new",
+                    "Ask the service desk for something from the catalog",
+                    vec![
+                        autocomplete(
+                            "item",
+                            "What you need, from the service catalog",
+                            MAX_ITEM_NAME_CHARS
+                        ),
+                        text(
+                            "summary",
+                            "One line: what you need",
+                            true,
+                            MAX_SUMMARY_CHARS
+                        ),
+                        text(
+                            "details",
+                            "Anything the desk should know",
+                            false,
+                            MAX_DETAILS_CHARS
+                        ),
+                    ]
+                ),
+                sub("mine", "Your open tickets", vec![]),
+            ]
+        ),
+        command(
+            "ticket",
+            "Work with a ticket",
+            vec![
+                ticket_sub(
+                    "show",
+                    "Show a ticket: state, priority, people, timeline",
+                    vec![]
+                ),
+                ticket_sub(
+                    "comment",
+                    "Add a comment to a ticket",
+                    vec![text("text", "Your comment", true, MAX_NOTE_CHARS),]
+                ),
+                ticket_sub("claim", "Take a ticket (agents)", vec![]),
+                ticket_sub(
+                    "assign",
+                    "Give a ticket to an agent (agents)",
+                    vec![
+                        json!({ "type": USER, "name": "user", "description": "The agent", "required": true }),
+                    ]
+                ),
+                ticket_sub(
+                    "hold",
+                    "Put a ticket on hold; its resolution clock pauses (agents)",
+                    vec![
+                        choice(
+                            "reason",
+                            "What it waits for",
+                            true,
+                            &["awaiting-requester", "awaiting-vendor", "awaiting-change"]
+                        ),
+                        text(
+                            "note",
+                            "What is needed (sent to the requester when awaiting them)",
+                            false,
+                            MAX_NOTE_CHARS
+                        ),
+                    ]
+                ),
+                ticket_sub("resume", "Take a ticket off hold (agents)", vec![]),
+                ticket_sub(
+                    "resolve",
+                    "Resolve a ticket with a note for the requester (agents)",
+                    vec![text("note", "What was done", true, MAX_NOTE_CHARS),]
+                ),
+                ticket_sub(
+                    "reopen",
+                    "Reopen a resolved ticket",
+                    vec![text(
+                        "reason",
+                        "Why it is not fixed",
+                        true,
+                        MAX_REASON_CHARS
+                    ),]
+                ),
+                ticket_sub("close", "Confirm a resolved ticket and close it", vec![]),
+                ticket_sub(
+                    "cancel",
+                    "Withdraw an open ticket",
+                    vec![text("reason", "Why", false, MAX_REASON_CHARS),]
+                ),
+                ticket_sub(
+                    "priority",
+                    "Change a ticket's priority (agents)",
+                    vec![choice(
+                        "priority",
+                        "P1 critical … P5 planning",
+                        true,
+                        &["P1", "P2", "P3", "P4", "P5"]
+                    ),]
+                ),
+                ticket_sub("history", "The full audit trail of a ticket", vec![]),
+            ]
+        ),
+        command(
+            "queue",
+            "Open tickets for agents, most urgent first",
+            vec![
+                choice(
+                    "kind",
+                    "Only this kind",
+                    false,
+                    &["request", "incident", "change"]
+                ),
+                choice("filter", "Narrow the list", false, &["unassigned", "mine"]),
+            ]
+        ),
     ])
 }
 

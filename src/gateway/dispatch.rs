@@ -1,7 +1,9 @@
 //! From an interaction to a desk call: who is acting, which use-case, with which arguments.
 
 use serde_json::{json, Value};
-use serenity::all::{ActionRowComponent, CommandInteraction, ComponentInteraction, Member, ModalInteraction};
+use serenity::all::{
+    ActionRowComponent, CommandInteraction, ComponentInteraction, Member, ModalInteraction,
+};
 
 use super::options::Opts;
 use super::{outcome, Response};
@@ -11,14 +13,18 @@ use crate::service::{
     Actor, AssignTarget, Call, ChannelPurpose, Desk, QueueView, RolePurpose, ServiceError, TicketOp,
 };
 
-const DM_REFUSAL: &str = "The service desk works inside a server: use its commands there, not in direct messages.";
+const DM_REFUSAL: &str =
+    "The service desk works inside a server: use its commands there, not in direct messages.";
 
 /// Discord ids fit in i64 (snowflakes are 63-bit); stored as such.
 fn sf(id: u64) -> i64 {
     i64::try_from(id).unwrap_or(i64::MAX)
 }
 
-fn actor(guild: Option<serenity::all::GuildId>, member: Option<&Member>) -> Result<Actor, ServiceError> {
+fn actor(
+    guild: Option<serenity::all::GuildId>,
+    member: Option<&Member>,
+) -> Result<Actor, ServiceError> {
     let (Some(guild), Some(member)) = (guild, member) else {
         return Err(ServiceError::user(DM_REFUSAL));
     };
@@ -153,9 +159,17 @@ pub async fn component(desk: &Desk, c: &ComponentInteraction) -> Response {
             actor: actor(c.guild_id, c.member.as_ref())?,
             interaction_id: sf(c.id.get()),
         };
-        let (verb, id) = c.data.custom_id.split_once(':').unwrap_or((c.data.custom_id.as_str(), ""));
+        let (verb, id) = c
+            .data
+            .custom_id
+            .split_once(':')
+            .unwrap_or((c.data.custom_id.as_str(), ""));
         match verb {
-            "claim" => reply(desk.ticket_op(&call, id, TicketOp::Claim).await.map(|o| o.message)),
+            "claim" => reply(
+                desk.ticket_op(&call, id, TicketOp::Claim)
+                    .await
+                    .map(|o| o.message),
+            ),
             "resolve" => {
                 let id = desk.check_resolvable(&call, id).await?;
                 Ok(Response::Modal(render::resolve_modal(id)))
@@ -187,7 +201,9 @@ pub async fn modal(desk: &Desk, m: &ModalInteraction) -> Response {
         };
         match m.data.custom_id.split_once(':') {
             Some(("resolve-note", id)) => {
-                let op = TicketOp::Resolve { note: field("note") };
+                let op = TicketOp::Resolve {
+                    note: field("note"),
+                };
                 reply(desk.ticket_op(&call, id, op).await.map(|o| o.message))
             }
             _ => unknown(&m.data.custom_id),
@@ -209,7 +225,12 @@ pub async fn autocomplete(desk: &Desk, ac: &CommandInteraction) -> Vec<Value> {
         "item" | "name" => desk
             .catalog_suggestions(&actor, focused.value)
             .await
-            .map(|names| names.into_iter().map(|n| (n.clone(), n)).collect::<Vec<_>>()),
+            .map(|names| {
+                names
+                    .into_iter()
+                    .map(|n| (n.clone(), n))
+                    .collect::<Vec<_>>()
+            }),
         "id" => desk.ticket_suggestions(&actor, focused.value).await,
         _ => Ok(vec![]),
     };

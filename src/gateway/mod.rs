@@ -57,7 +57,9 @@ impl EventHandler for Handler {
             None => ctx.http.create_global_commands(&defs).await,
         };
         match result {
-            Ok(cmds) => info!(count = cmds.len(), guild = ?self.guild_id, "slash commands registered"),
+            Ok(cmds) => {
+                info!(count = cmds.len(), guild = ?self.guild_id, "slash commands registered")
+            }
             Err(e) => error!(error = %e, "registering slash commands failed"),
         }
     }
@@ -67,7 +69,11 @@ impl EventHandler for Handler {
             Interaction::Autocomplete(ac) => {
                 let choices = dispatch::autocomplete(&self.desk, &ac).await;
                 let body = json!({ "type": 8, "data": { "choices": choices } });
-                if let Err(e) = ctx.http.create_interaction_response(ac.id, &ac.token, &body, vec![]).await {
+                if let Err(e) = ctx
+                    .http
+                    .create_interaction_response(ac.id, &ac.token, &body, vec![])
+                    .await
+                {
                     debug!(error = %e, "autocomplete answer not delivered");
                 }
             }
@@ -98,7 +104,9 @@ pub fn outcome(interaction: InteractionId, result: Result<Response, ServiceError
             Response::Nothing
         }
         Err(e @ ServiceError::Internal(_)) => {
-            let cause = std::error::Error::source(&e).map(ToString::to_string).unwrap_or_default();
+            let cause = std::error::Error::source(&e)
+                .map(ToString::to_string)
+                .unwrap_or_default();
             error!(interaction = %interaction, error = %e, cause = %cause, "interaction failed");
             Response::Message(render::ephemeral(&format!(
                 "Something went wrong (ref {interaction}). Nothing was changed; please try again."
@@ -108,7 +116,12 @@ pub fn outcome(interaction: InteractionId, result: Result<Response, ServiceError
 }
 
 /// Runs `work` and answers the interaction, deferring first if the work is slow.
-async fn respond(ctx: &Context, id: InteractionId, token: &str, work: impl Future<Output = Response>) {
+async fn respond(
+    ctx: &Context,
+    id: InteractionId,
+    token: &str,
+    work: impl Future<Output = Response>,
+) {
     let mut work = std::pin::pin!(work);
     let first = tokio::select! {
         r = &mut work => Some(r),
@@ -121,10 +134,16 @@ async fn respond(ctx: &Context, id: InteractionId, token: &str, work: impl Futur
             http.create_interaction_response(id, token, &json!({ "type": 4, "data": data }), vec![])
                 .await
         }
-        Some(Response::Modal(body)) => http.create_interaction_response(id, token, &body, vec![]).await,
+        Some(Response::Modal(body)) => {
+            http.create_interaction_response(id, token, &body, vec![])
+                .await
+        }
         None => {
             let defer = json!({ "type": 5, "data": { "flags": render::EPHEMERAL } });
-            if let Err(e) = http.create_interaction_response(id, token, &defer, vec![]).await {
+            if let Err(e) = http
+                .create_interaction_response(id, token, &defer, vec![])
+                .await
+            {
                 warn!(interaction = %id, error = %e, "deferring failed");
             }
             match work.await {
@@ -133,11 +152,16 @@ async fn respond(ctx: &Context, id: InteractionId, token: &str, work: impl Futur
                     if let Some(obj) = data.as_object_mut() {
                         obj.remove("flags"); // fixed by the deferral; not editable
                     }
-                    http.edit_original_interaction_response(token, &data, vec![]).await.map(|_| ())
+                    http.edit_original_interaction_response(token, &data, vec![])
+                        .await
+                        .map(|_| ())
                 }
                 Response::Modal(_) => {
-                    let data = render::ephemeral("That took too long to open a form; please click again.");
-                    http.edit_original_interaction_response(token, &data, vec![]).await.map(|_| ())
+                    let data =
+                        render::ephemeral("That took too long to open a form; please click again.");
+                    http.edit_original_interaction_response(token, &data, vec![])
+                        .await
+                        .map(|_| ())
                 }
             }
         }

@@ -70,7 +70,12 @@ fn now_ms() -> i64 {
 
 impl Outbox {
     /// A worker sending through `http` (for its token and proxy) on `client`.
-    pub fn new(pool: SqlitePool, http: Arc<Http>, client: reqwest::Client, wake: Arc<Notify>) -> Outbox {
+    pub fn new(
+        pool: SqlitePool,
+        http: Arc<Http>,
+        client: reqwest::Client,
+        wake: Arc<Notify>,
+    ) -> Outbox {
         Outbox {
             pool,
             http,
@@ -121,7 +126,9 @@ impl Outbox {
             }
             if row.next_attempt_at > now {
                 blocked.insert(key);
-                wait = wait.min(Duration::from_millis((row.next_attempt_at - now).unsigned_abs()));
+                wait = wait.min(Duration::from_millis(
+                    (row.next_attempt_at - now).unsigned_abs(),
+                ));
                 continue;
             }
             if let Some(slot) = self.pacing_delay(key) {
@@ -179,7 +186,9 @@ impl Outbox {
             Attempt::Sent(message_id) => {
                 store::mark_outbox_sent(&mut conn, row.id, message_id).await?;
                 if row.is_card {
-                    if let (Some(ticket), Some(channel), Some(msg)) = (row.ticket_id, row.channel_id, message_id) {
+                    if let (Some(ticket), Some(channel), Some(msg)) =
+                        (row.ticket_id, row.channel_id, message_id)
+                    {
                         store::set_ticket_card(&mut conn, ticket, channel, Some(msg)).await?;
                     }
                 }
@@ -187,7 +196,11 @@ impl Outbox {
             }
             Attempt::Retry(after_ms, why) if row.attempts + 1 < MAX_ATTEMPTS => {
                 // 0 = no hint from Discord: back off exponentially.
-                let after_ms = if after_ms > 0 { after_ms } else { backoff_ms(row.attempts + 1, row.id) };
+                let after_ms = if after_ms > 0 {
+                    after_ms
+                } else {
+                    backoff_ms(row.attempts + 1, row.id)
+                };
                 warn!(outbox = row.id, attempt = row.attempts + 1, retry_in_ms = after_ms, reason = %why, "delivery will be retried");
                 store::mark_outbox_retry(&mut conn, row.id, now_ms() + after_ms, &why).await?;
             }
@@ -206,11 +219,19 @@ impl Outbox {
                 let Some(channel) = row.channel_id else {
                     return Attempt::Fail("post without a channel".into());
                 };
-                let mut body: Value = serde_json::from_str(&row.payload).unwrap_or_else(|_| json!({}));
+                let mut body: Value =
+                    serde_json::from_str(&row.payload).unwrap_or_else(|_| json!({}));
                 body["nonce"] = json!(nonce(row.id));
                 body["enforce_nonce"] = json!(true);
-                self.send(channel, Route::ChannelMessages { channel_id: ChannelId::new(channel.unsigned_abs()) }, LightMethod::Post, &body)
-                    .await
+                self.send(
+                    channel,
+                    Route::ChannelMessages {
+                        channel_id: ChannelId::new(channel.unsigned_abs()),
+                    },
+                    LightMethod::Post,
+                    &body,
+                )
+                .await
             }
             Some(OutboxOp::EditCard) => self.edit_card(row).await,
             Some(OutboxOp::Dm) => self.dm(row).await,
@@ -231,7 +252,8 @@ impl Outbox {
                 Err(e) => return Attempt::Fail(format!("ticket not loaded: {e}")),
             }
         };
-        let (Some(channel), Some(message)) = (ticket.card_channel_id, ticket.card_message_id) else {
+        let (Some(channel), Some(message)) = (ticket.card_channel_id, ticket.card_message_id)
+        else {
             // The card's post failed for good; there is nothing to edit.
             return Attempt::Fail("the ticket's card was never posted".into());
         };
@@ -249,8 +271,15 @@ impl Outbox {
             return Attempt::Fail("DM without a user".into());
         };
         let open = json!({ "recipient_id": user.to_string() });
-        let channel = match self.request(Route::UserMeDmChannels, LightMethod::Post, &open).await {
-            Ok(v) => match v.get("id").and_then(Value::as_str).and_then(|s| s.parse::<i64>().ok()) {
+        let channel = match self
+            .request(Route::UserMeDmChannels, LightMethod::Post, &open)
+            .await
+        {
+            Ok(v) => match v
+                .get("id")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse::<i64>().ok())
+            {
                 Some(c) => c,
                 None => return Attempt::Fail("DM channel without an id".into()),
             },
@@ -265,16 +294,31 @@ impl Outbox {
         self.send(user, route, LightMethod::Post, &body).await
     }
 
-    async fn send(&mut self, pace_key: i64, route: Route<'_>, method: LightMethod, body: &Value) -> Attempt {
+    async fn send(
+        &mut self,
+        pace_key: i64,
+        route: Route<'_>,
+        method: LightMethod,
+        body: &Value,
+    ) -> Attempt {
         self.note_sent(pace_key);
         match self.request(route, method, body).await {
-            Ok(v) => Attempt::Sent(v.get("id").and_then(Value::as_str).and_then(|s| s.parse().ok())),
+            Ok(v) => Attempt::Sent(
+                v.get("id")
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse().ok()),
+            ),
             Err(a) => a,
         }
     }
 
     /// One HTTP request; `Err` carries the retry decision.
-    async fn request(&mut self, route: Route<'_>, method: LightMethod, body: &Value) -> Result<Value, Attempt> {
+    async fn request(
+        &mut self,
+        route: Route<'_>,
+        method: LightMethod,
+        body: &Value,
+    ) -> Result<Value, Attempt> {
         if let Some(last) = self.last_request {
             if let Some(rest) = MIN_GAP.checked_sub(last.elapsed()) {
                 tokio::time::sleep(rest).await;
@@ -306,9 +350,15 @@ impl Outbox {
                     .and_then(Value::as_f64)
                     .or(header_retry)
                     .unwrap_or(1.0);
-                Err(Attempt::Retry((secs * 1000.0).ceil() as i64, format!("429 rate limited for {secs}s")))
+                Err(Attempt::Retry(
+                    (secs * 1000.0).ceil() as i64,
+                    format!("429 rate limited for {secs}s"),
+                ))
             }
-            500..=599 => Err(Attempt::Retry(0, format!("{status}: {}", truncate_err(&text)))),
+            500..=599 => Err(Attempt::Retry(
+                0,
+                format!("{status}: {}", truncate_err(&text)),
+            )),
             _ => Err(Attempt::Fail(format!("{status}: {}", truncate_err(&text)))),
         }
     }
@@ -333,7 +383,10 @@ pub fn backoff_ms(attempt: i64, jitter_seed: i64) -> i64 {
     let capped = exp.min(BACKOFF_MAX_MS);
     // ±25 % jitter, deterministic per row and attempt (no RNG needed).
     let spread = capped / 4;
-    let h = (jitter_seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(attempt)) >> 33;
+    let h = (jitter_seed
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(attempt))
+        >> 33;
     capped - spread + h.rem_euclid(2 * spread + 1)
 }
 

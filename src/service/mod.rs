@@ -143,7 +143,8 @@ impl Desk {
         )
         .await?;
         if !fresh {
-            return Err(ServiceError::Duplicate);
+            tx.rollback().await?;
+            return Err(self.redelivered(call).await);
         }
         let settings = store::get_settings(&mut tx, call.actor.guild_id).await?;
         let standing = Standing::of(&call.actor, &settings);
@@ -172,11 +173,25 @@ impl Desk {
         )
         .await?;
         if !fresh {
-            return Err(ServiceError::Duplicate);
+            drop(conn);
+            return Err(self.redelivered(call).await);
         }
         let settings = store::get_settings(&mut conn, call.actor.guild_id).await?;
         let standing = Standing::of(&call.actor, &settings);
         Ok((settings, standing))
+    }
+
+    /// Counts a re-delivered interaction; the answer is always [`ServiceError::Duplicate`].
+    async fn redelivered(&self, call: &Call) -> ServiceError {
+        match self.pool.acquire().await {
+            Ok(mut conn) => {
+                if let Err(e) = store::note_redelivery(&mut conn, call.interaction_id).await {
+                    return ServiceError::Internal(e);
+                }
+                ServiceError::Duplicate
+            }
+            Err(e) => ServiceError::Internal(e),
+        }
     }
 
     async fn finish(&self, work: Work) -> Result<()> {

@@ -99,12 +99,20 @@ impl Desk {
     }
 
     /// `/setup channel` and `/setup role`: one id setting.
-    async fn set_id(&self, call: &Call, column: SettingColumn, value: i64, shown: String) -> Result<String> {
+    async fn set_id(
+        &self,
+        call: &Call,
+        column: SettingColumn,
+        value: i64,
+        shown: String,
+    ) -> Result<String> {
         let mut w = self.begin(call).await?;
         require_admin(w.standing)?;
         let old = column.get(&w.settings);
         if old == Some(value) {
-            return Err(ServiceError::user(format!("{shown} is already set to that.")));
+            return Err(ServiceError::user(format!(
+                "{shown} is already set to that."
+            )));
         }
         store::set_setting_id(&mut w.tx, w.guild_id, column, value, w.now).await?;
         w.audit(
@@ -120,7 +128,12 @@ impl Desk {
     }
 
     /// `/setup channel purpose channel`.
-    pub async fn setup_channel(&self, call: &Call, purpose: ChannelPurpose, channel_id: i64) -> Result<String> {
+    pub async fn setup_channel(
+        &self,
+        call: &Call,
+        purpose: ChannelPurpose,
+        channel_id: i64,
+    ) -> Result<String> {
         let name = match purpose {
             ChannelPurpose::Triage => "The triage channel",
             ChannelPurpose::Incidents => "The incidents channel",
@@ -132,7 +145,12 @@ impl Desk {
     }
 
     /// `/setup role purpose role`.
-    pub async fn setup_role(&self, call: &Call, purpose: RolePurpose, role_id: i64) -> Result<String> {
+    pub async fn setup_role(
+        &self,
+        call: &Call,
+        purpose: RolePurpose,
+        role_id: i64,
+    ) -> Result<String> {
         let name = match purpose {
             RolePurpose::Agent => "The agent role",
             RolePurpose::IncidentManager => "The incident manager role",
@@ -155,7 +173,14 @@ impl Desk {
                 "The catalog already has “{name}”. Remove it first to change it."
             )));
         }
-        w.audit(None, "catalog-add", None, Some(name.clone()), Some(description)).await?;
+        w.audit(
+            None,
+            "catalog-add",
+            None,
+            Some(name.clone()),
+            Some(description),
+        )
+        .await?;
         self.finish(w).await?;
         Ok(format!("“{name}” is now in the service catalog."))
     }
@@ -170,16 +195,21 @@ impl Desk {
                 "The catalog has no “{name}”. /setup show lists what it has."
             )));
         }
-        w.audit(None, "catalog-remove", Some(name.clone()), None, None).await?;
+        w.audit(None, "catalog-remove", Some(name.clone()), None, None)
+            .await?;
         self.finish(w).await?;
-        Ok(format!("“{name}” is no longer offered. Tickets already raised for it keep it."))
+        Ok(format!(
+            "“{name}” is no longer offered. Tickets already raised for it keep it."
+        ))
     }
 
     /// Autocomplete for catalog items: names containing what was typed, this guild only.
     pub async fn catalog_suggestions(&self, actor: &Actor, typed: &str) -> Result<Vec<String>> {
         let typed: String = typed.trim().chars().take(MAX_ITEM_NAME_CHARS).collect();
         let mut conn = self.pool.acquire().await?;
-        let items = store::search_catalog(&mut conn, actor.guild_id, &typed, MAX_AUTOCOMPLETE_CHOICES).await?;
+        let items =
+            store::search_catalog(&mut conn, actor.guild_id, &typed, MAX_AUTOCOMPLETE_CHOICES)
+                .await?;
         Ok(items.into_iter().map(|i| i.name).collect())
     }
 }

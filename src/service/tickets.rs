@@ -4,7 +4,9 @@
 use serde_json::Value;
 
 use super::{Actor, Call, Desk, Result, ServiceError, Standing, Work};
-use crate::domain::text::{self, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, MAX_REASON_CHARS, MAX_SUMMARY_CHARS};
+use crate::domain::text::{
+    self, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, MAX_REASON_CHARS, MAX_SUMMARY_CHARS,
+};
 use crate::domain::{Action, HoldReason, Priority, TicketKind, TicketRef, TicketState};
 use crate::render::{self, ticket_ref, Pings};
 use crate::store::{self, NewOutbox, NewTicket, OutboxOp, QueueFilter, TicketRow};
@@ -108,7 +110,13 @@ impl Work {
     /// same, so members cannot probe for other people's tickets.
     async fn load_visible(&mut self, id: TicketRef) -> Result<TicketRow> {
         let kind = id.kind.unwrap_or(TicketKind::Request);
-        let found = store::find_ticket(&mut self.tx, self.guild_id, kind.as_str(), i64::from(id.number)).await?;
+        let found = store::find_ticket(
+            &mut self.tx,
+            self.guild_id,
+            kind.as_str(),
+            i64::from(id.number),
+        )
+        .await?;
         visible(found, id, self.user_id, self.standing.is_agent)
     }
 
@@ -165,23 +173,41 @@ impl Work {
         Ok(())
     }
 
-    async fn change_state(&mut self, t: &mut TicketRow, action: Action, detail: Option<String>) -> Result<()> {
+    async fn change_state(
+        &mut self,
+        t: &mut TicketRow,
+        action: Action,
+        detail: Option<String>,
+    ) -> Result<()> {
         let from = state_of(t);
         let to = from.apply(kind_of(t), action, ticket_ref(t))?;
         if from != to {
             t.state = to.as_str().to_owned();
-            self.audit(Some(t.id), "state", Some(from.as_str().into()), Some(to.as_str().into()), detail)
-                .await?;
+            self.audit(
+                Some(t.id),
+                "state",
+                Some(from.as_str().into()),
+                Some(to.as_str().into()),
+                detail,
+            )
+            .await?;
         } else if detail.is_some() {
-            self.audit(Some(t.id), action_name(action), None, None, detail).await?;
+            self.audit(Some(t.id), action_name(action), None, None, detail)
+                .await?;
         }
         Ok(())
     }
 
     async fn set_assignee(&mut self, t: &mut TicketRow, user: i64) -> Result<()> {
         let old = t.assignee_id.replace(user);
-        self.audit(Some(t.id), "assignee", old.map(|o| o.to_string()), Some(user.to_string()), None)
-            .await
+        self.audit(
+            Some(t.id),
+            "assignee",
+            old.map(|o| o.to_string()),
+            Some(user.to_string()),
+            None,
+        )
+        .await
     }
 
     fn responded(&self, t: &mut TicketRow) {
@@ -206,7 +232,12 @@ fn action_name(a: Action) -> &'static str {
     }
 }
 
-fn visible(found: Option<TicketRow>, id: TicketRef, user_id: i64, is_agent: bool) -> Result<TicketRow> {
+fn visible(
+    found: Option<TicketRow>,
+    id: TicketRef,
+    user_id: i64,
+    is_agent: bool,
+) -> Result<TicketRow> {
     match found {
         Some(t) if is_agent || t.requester_id == user_id => Ok(t),
         _ if is_agent => Err(ServiceError::user(format!(
@@ -218,7 +249,8 @@ fn visible(found: Option<TicketRow>, id: TicketRef, user_id: i64, is_agent: bool
     }
 }
 
-const AGENTS_ONLY: &str = "only service desk agents can do that. Ask an admin for the agent role if you need it.";
+const AGENTS_ONLY: &str =
+    "only service desk agents can do that. Ask an admin for the agent role if you need it.";
 
 fn need_agent(w: &Work, what: &str) -> Result<()> {
     if w.standing.is_agent {
@@ -230,7 +262,13 @@ fn need_agent(w: &Work, what: &str) -> Result<()> {
 
 impl Desk {
     /// `/request new`: raises a request for a catalog item.
-    pub async fn request_new(&self, call: &Call, item: &str, summary: &str, details: Option<&str>) -> Result<TicketOutcome> {
+    pub async fn request_new(
+        &self,
+        call: &Call,
+        item: &str,
+        summary: &str,
+        details: Option<&str>,
+    ) -> Result<TicketOutcome> {
         let summary = text::required("summary", summary, MAX_SUMMARY_CHARS)?;
         let details = text::optional("details", details, MAX_DETAILS_CHARS)?;
         let item = text::required("item", item, text::MAX_ITEM_NAME_CHARS)?;
@@ -259,7 +297,14 @@ impl Desk {
             },
         )
         .await?;
-        w.audit(Some(t.id), "created", None, Some(t.state.clone()), Some(summary.clone())).await?;
+        w.audit(
+            Some(t.id),
+            "created",
+            None,
+            Some(t.state.clone()),
+            Some(summary.clone()),
+        )
+        .await?;
         let id = ticket_ref(&t);
         let message = if let Some(channel) = channel {
             store::set_ticket_card(&mut w.tx, t.id, channel, None).await?;
@@ -289,7 +334,13 @@ impl Desk {
     pub async fn request_mine(&self, call: &Call) -> Result<Value> {
         self.begin_read(call).await?;
         let mut conn = self.pool.acquire().await?;
-        let rows = store::list_requester_tickets(&mut conn, call.actor.guild_id, call.actor.user_id, LIST_ROWS).await?;
+        let rows = store::list_requester_tickets(
+            &mut conn,
+            call.actor.guild_id,
+            call.actor.user_id,
+            LIST_ROWS,
+        )
+        .await?;
         Ok(render::ticket_list(
             "Your open tickets",
             &rows,
@@ -304,7 +355,13 @@ impl Desk {
         let (_, standing) = self.begin_read(call).await?;
         let mut conn = self.pool.acquire().await?;
         let kind = id.kind.unwrap_or(TicketKind::Request);
-        let found = store::find_ticket(&mut conn, call.actor.guild_id, kind.as_str(), i64::from(id.number)).await?;
+        let found = store::find_ticket(
+            &mut conn,
+            call.actor.guild_id,
+            kind.as_str(),
+            i64::from(id.number),
+        )
+        .await?;
         let t = visible(found, id, call.actor.user_id, standing.is_agent)?;
         let timeline = store::list_ticket_audit(&mut conn, t.id, SHOW_TIMELINE_ROWS).await?;
         Ok(render::ticket_details(&t, &timeline))
@@ -316,7 +373,13 @@ impl Desk {
         let (_, standing) = self.begin_read(call).await?;
         let mut conn = self.pool.acquire().await?;
         let kind = id.kind.unwrap_or(TicketKind::Request);
-        let found = store::find_ticket(&mut conn, call.actor.guild_id, kind.as_str(), i64::from(id.number)).await?;
+        let found = store::find_ticket(
+            &mut conn,
+            call.actor.guild_id,
+            kind.as_str(),
+            i64::from(id.number),
+        )
+        .await?;
         let t = visible(found, id, call.actor.user_id, standing.is_agent)?;
         let rows = store::list_ticket_audit(&mut conn, t.id, HISTORY_ROWS).await?;
         Ok(render::ticket_history(&t, &rows))
@@ -328,10 +391,18 @@ impl Desk {
         let (_, standing) = self.begin_read(call).await?;
         let mut conn = self.pool.acquire().await?;
         let kind = id.kind.unwrap_or(TicketKind::Request);
-        let found = store::find_ticket(&mut conn, call.actor.guild_id, kind.as_str(), i64::from(id.number)).await?;
+        let found = store::find_ticket(
+            &mut conn,
+            call.actor.guild_id,
+            kind.as_str(),
+            i64::from(id.number),
+        )
+        .await?;
         let t = visible(found, id, call.actor.user_id, standing.is_agent)?;
         if !standing.is_agent {
-            return Err(ServiceError::user(format!("Resolving tickets: {AGENTS_ONLY}")));
+            return Err(ServiceError::user(format!(
+                "Resolving tickets: {AGENTS_ONLY}"
+            )));
         }
         state_of(&t).apply(kind_of(&t), Action::Resolve, id)?;
         Ok(id)
@@ -341,7 +412,9 @@ impl Desk {
     pub async fn queue(&self, call: &Call, view: QueueView) -> Result<Value> {
         let (_, standing) = self.begin_read(call).await?;
         if !standing.is_agent {
-            return Err(ServiceError::user(format!("The queue: {AGENTS_ONLY} /request mine lists your own tickets.")));
+            return Err(ServiceError::user(format!(
+                "The queue: {AGENTS_ONLY} /request mine lists your own tickets."
+            )));
         }
         let mut conn = self.pool.acquire().await?;
         let filter = QueueFilter {
@@ -350,7 +423,12 @@ impl Desk {
             assignee: view.mine.then_some(call.actor.user_id),
         };
         let rows = store::list_queue(&mut conn, call.actor.guild_id, filter, LIST_ROWS).await?;
-        Ok(render::ticket_list("Open tickets, most urgent first", &rows, "The queue is empty.", self.now_ms()))
+        Ok(render::ticket_list(
+            "Open tickets, most urgent first",
+            &rows,
+            "The queue is empty.",
+            self.now_ms(),
+        ))
     }
 
     /// Every `/ticket` change (and the buttons): one transaction.
@@ -361,7 +439,9 @@ impl Desk {
         let mut t = w.load_visible(id).await?;
         let kind = kind_of(&t);
         if kind == TicketKind::Change {
-            return Err(ServiceError::user(format!("{id} is a change: use the /change commands for it.")));
+            return Err(ServiceError::user(format!(
+                "{id} is a change: use the /change commands for it."
+            )));
         }
         let is_requester = t.requester_id == w.user_id;
         let agent = w.standing.is_agent;
@@ -370,11 +450,13 @@ impl Desk {
             TicketOp::Claim => {
                 need_agent(&w, "Claiming tickets")?;
                 match t.assignee_id {
-                    Some(a) if a == w.user_id => return Err(ServiceError::user(format!("{id} is already yours."))),
+                    Some(a) if a == w.user_id => {
+                        return Err(ServiceError::user(format!("{id} is already yours.")))
+                    }
                     Some(a) => {
                         return Err(ServiceError::user(format!(
-                            "{id} is already assigned to <@{a}>. Use /ticket assign to hand it over."
-                        )))
+                        "{id} is already assigned to <@{a}>. Use /ticket assign to hand it over."
+                    )))
                     }
                     None => {}
                 }
@@ -402,13 +484,20 @@ impl Desk {
                     )));
                 }
                 if t.assignee_id == Some(target.user_id) {
-                    return Err(ServiceError::user(format!("{id} is already assigned to <@{}>.", target.user_id)));
+                    return Err(ServiceError::user(format!(
+                        "{id} is already assigned to <@{}>.",
+                        target.user_id
+                    )));
                 }
                 w.change_state(&mut t, Action::Assign, None).await?;
                 w.set_assignee(&mut t, target.user_id).await?;
                 w.responded(&mut t);
-                let text = format!("{id} “{}” is assigned to <@{}> by <@{}>.", t.title, target.user_id, w.user_id);
-                w.post_notice(&t, &text, Pings::user(target.user_id)).await?;
+                let text = format!(
+                    "{id} “{}” is assigned to <@{}> by <@{}>.",
+                    t.title, target.user_id, w.user_id
+                );
+                w.post_notice(&t, &text, Pings::user(target.user_id))
+                    .await?;
                 format!("{id} is assigned to <@{}>.", target.user_id)
             }
             TicketOp::Hold { reason, note } => {
@@ -416,7 +505,9 @@ impl Desk {
                 w.change_state(&mut t, Action::Hold, note.clone()).await?;
                 t.hold_reason = Some(reason.as_str().to_owned());
                 if reason == HoldReason::AwaitingRequester {
-                    let ask = note.as_deref().unwrap_or("The service desk needs more information from you.");
+                    let ask = note
+                        .as_deref()
+                        .unwrap_or("The service desk needs more information from you.");
                     let text = format!(
                         "Your ticket {id} “{}” is waiting for you: {ask}\nReply with /ticket comment id:{id} and it goes back to the desk.",
                         t.title
@@ -424,7 +515,10 @@ impl Desk {
                     let requester = t.requester_id;
                     w.dm(&t, requester, &text).await?;
                 }
-                format!("{id} is on hold ({}). Its resolution clock is paused.", reason.as_str())
+                format!(
+                    "{id} is on hold ({}). Its resolution clock is paused.",
+                    reason.as_str()
+                )
             }
             TicketOp::Resume => {
                 need_agent(&w, "Resuming tickets")?;
@@ -434,7 +528,8 @@ impl Desk {
             }
             TicketOp::Resolve { note } => {
                 need_agent(&w, "Resolving tickets")?;
-                w.change_state(&mut t, Action::Resolve, Some(note.clone())).await?;
+                w.change_state(&mut t, Action::Resolve, Some(note.clone()))
+                    .await?;
                 t.hold_reason = None;
                 t.resolution_note = Some(note.clone());
                 t.resolved_at = Some(w.now);
@@ -449,20 +544,26 @@ impl Desk {
             }
             TicketOp::Reopen { reason } => {
                 if !(agent || is_requester) {
-                    return Err(ServiceError::user(format!("Only the requester or an agent can reopen {id}.")));
+                    return Err(ServiceError::user(format!(
+                        "Only the requester or an agent can reopen {id}."
+                    )));
                 }
-                w.change_state(&mut t, Action::Reopen, Some(reason.clone())).await?;
+                w.change_state(&mut t, Action::Reopen, Some(reason.clone()))
+                    .await?;
                 t.resolved_at = None;
                 if is_requester && !agent {
                     let pings = t.assignee_id.map_or_else(Pings::none, Pings::user);
-                    let text = format!("{id} “{}” was reopened by its requester: {reason}", t.title);
+                    let text =
+                        format!("{id} “{}” was reopened by its requester: {reason}", t.title);
                     w.post_notice(&t, &text, pings).await?;
                 }
                 format!("{id} is reopened and {} again.", t.state)
             }
             TicketOp::Close => {
                 if !(agent || is_requester) {
-                    return Err(ServiceError::user(format!("Only the requester or an agent can close {id}.")));
+                    return Err(ServiceError::user(format!(
+                        "Only the requester or an agent can close {id}."
+                    )));
                 }
                 w.change_state(&mut t, Action::Close, None).await?;
                 t.closed_at = Some(w.now);
@@ -473,10 +574,15 @@ impl Desk {
                 if !(agent || own_request) {
                     return Err(ServiceError::user(format!(
                         "Only the requester or an agent can cancel {id}{}.",
-                        if kind == TicketKind::Incident { " (incidents: agents only)" } else { "" }
+                        if kind == TicketKind::Incident {
+                            " (incidents: agents only)"
+                        } else {
+                            ""
+                        }
                     )));
                 }
-                w.change_state(&mut t, Action::Cancel, reason.clone()).await?;
+                w.change_state(&mut t, Action::Cancel, reason.clone())
+                    .await?;
                 t.hold_reason = None;
                 t.closed_at = Some(w.now);
                 format!("{id} is cancelled.")
@@ -494,7 +600,14 @@ impl Desk {
                     return Err(ServiceError::user(format!("{id} is already {p}.")));
                 }
                 t.priority = i64::from(p.number());
-                w.audit(Some(t.id), "priority", Some(old.to_string()), Some(p.to_string()), None).await?;
+                w.audit(
+                    Some(t.id),
+                    "priority",
+                    Some(old.to_string()),
+                    Some(p.to_string()),
+                    None,
+                )
+                .await?;
                 format!("{id} is now {p} (was {old}).")
             }
             TicketOp::Comment(body) => {
@@ -504,12 +617,17 @@ impl Desk {
                         t.state
                     )));
                 }
-                store::insert_comment(&mut w.tx, w.guild_id, t.id, w.user_id, &body, agent, w.now).await?;
-                w.audit(Some(t.id), "comment", None, None, Some(body.clone())).await?;
+                store::insert_comment(&mut w.tx, w.guild_id, t.id, w.user_id, &body, agent, w.now)
+                    .await?;
+                w.audit(Some(t.id), "comment", None, None, Some(body.clone()))
+                    .await?;
                 let title = t.title.clone();
                 if agent && !is_requester {
                     w.responded(&mut t);
-                    let text = format!("<@{}> commented on your ticket {id} “{title}”: {body}", w.user_id);
+                    let text = format!(
+                        "<@{}> commented on your ticket {id} “{title}”: {body}",
+                        w.user_id
+                    );
                     let requester = t.requester_id;
                     w.dm(&t, requester, &text).await?;
                 } else {
@@ -517,14 +635,21 @@ impl Desk {
                     if state_of(&t) == TicketState::OnHold
                         && t.hold_reason.as_deref() == Some(HoldReason::AwaitingRequester.as_str())
                     {
-                        w.change_state(&mut t, Action::Resume, Some("the requester replied".into())).await?;
+                        w.change_state(
+                            &mut t,
+                            Action::Resume,
+                            Some("the requester replied".into()),
+                        )
+                        .await?;
                         t.hold_reason = None;
                         extra = format!(" {id} is {} again.", t.state);
                     }
                     let pings = t.assignee_id.map_or_else(Pings::none, Pings::user);
                     let text = format!("<@{}> commented on {id} “{title}”: {body}", w.user_id);
                     w.post_notice(&t, &text, pings).await?;
-                    return self.commit_ticket(w, before, t, format!("Your comment is on {id}.{extra}")).await;
+                    return self
+                        .commit_ticket(w, before, t, format!("Your comment is on {id}.{extra}"))
+                        .await;
                 }
                 format!("Your comment is on {id}.")
             }
@@ -532,8 +657,16 @@ impl Desk {
         self.commit_ticket(w, before, t, message).await
     }
 
-    async fn commit_ticket(&self, mut w: Work, before: TicketRow, mut t: TicketRow, message: String) -> Result<TicketOutcome> {
-        let card_changed = before.state != t.state || before.assignee_id != t.assignee_id || before.priority != t.priority;
+    async fn commit_ticket(
+        &self,
+        mut w: Work,
+        before: TicketRow,
+        mut t: TicketRow,
+        message: String,
+    ) -> Result<TicketOutcome> {
+        let card_changed = before.state != t.state
+            || before.assignee_id != t.assignee_id
+            || before.priority != t.priority;
         t.updated_at = w.now;
         store::update_ticket(&mut w.tx, &t).await?;
         if card_changed {
@@ -560,7 +693,9 @@ fn validate(op: TicketOp) -> Result<TicketOp> {
         TicketOp::Cancel { reason } => TicketOp::Cancel {
             reason: text::optional("reason", reason.as_deref(), MAX_REASON_CHARS)?,
         },
-        TicketOp::Comment(body) => TicketOp::Comment(text::required("comment", &body, MAX_NOTE_CHARS)?),
+        TicketOp::Comment(body) => {
+            TicketOp::Comment(text::required("comment", &body, MAX_NOTE_CHARS)?)
+        }
         other => other,
     })
 }
@@ -568,18 +703,28 @@ fn validate(op: TicketOp) -> Result<TicketOp> {
 impl Desk {
     /// Autocomplete for ticket ids: an agent's guild-wide open tickets, a member's own.
     /// Typing `REQ-1` narrows by kind and number; other text searches titles.
-    pub async fn ticket_suggestions(&self, actor: &Actor, typed: &str) -> Result<Vec<(String, String)>> {
+    pub async fn ticket_suggestions(
+        &self,
+        actor: &Actor,
+        typed: &str,
+    ) -> Result<Vec<(String, String)>> {
         let typed: String = typed.trim().chars().take(40).collect();
         let mut conn = self.pool.acquire().await?;
         let settings = store::get_settings(&mut conn, actor.guild_id).await?;
         let standing = Standing::of(actor, &settings);
         let (kind, digits, words) = match TicketRef::parse(&typed) {
-            Ok(r) => (r.kind.map(TicketKind::as_str), r.number.to_string(), String::new()),
+            Ok(r) => (
+                r.kind.map(TicketKind::as_str),
+                r.number.to_string(),
+                String::new(),
+            ),
             Err(_) => {
                 let upper = typed.to_ascii_uppercase();
                 let kind = TicketKind::ALL
                     .into_iter()
-                    .find(|k| !upper.is_empty() && k.prefix().starts_with(upper.trim_end_matches('-')))
+                    .find(|k| {
+                        !upper.is_empty() && k.prefix().starts_with(upper.trim_end_matches('-'))
+                    })
                     .map(TicketKind::as_str);
                 if kind.is_some() {
                     (kind, String::new(), String::new())
@@ -589,7 +734,16 @@ impl Desk {
             }
         };
         let requester = (!standing.is_agent).then_some(actor.user_id);
-        let rows = store::search_tickets(&mut conn, actor.guild_id, requester, kind, &digits, &words, 25).await?;
+        let rows = store::search_tickets(
+            &mut conn,
+            actor.guild_id,
+            requester,
+            kind,
+            &digits,
+            &words,
+            25,
+        )
+        .await?;
         Ok(rows
             .iter()
             .map(|t| {

@@ -43,7 +43,9 @@ pub async fn connect(url: &str) -> Result<SqlitePool, sqlx::Error> {
 
 /// Starts a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so two
 /// writers never deadlock upgrading a read lock.
-pub async fn begin_write(pool: &SqlitePool) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+pub async fn begin_write(
+    pool: &SqlitePool,
+) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
     pool.begin_with("BEGIN IMMEDIATE").await
 }
 
@@ -66,6 +68,18 @@ pub async fn claim_interaction(
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Counts a re-delivery of an interaction that was applied already (for operators and tests).
+pub async fn note_redelivery(
+    conn: &mut SqliteConnection,
+    interaction_id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE interactions SET redeliveries = redeliveries + 1 WHERE id = ?")
+        .bind(interaction_id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// One audit row.
@@ -92,7 +106,10 @@ pub struct NewAudit<'a> {
 }
 
 /// Appends an audit row.
-pub async fn insert_audit(conn: &mut SqliteConnection, a: &NewAudit<'_>) -> Result<(), sqlx::Error> {
+pub async fn insert_audit(
+    conn: &mut SqliteConnection,
+    a: &NewAudit<'_>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO audit_log (guild_id, ticket_id, actor_id, at, action, old_value, new_value, detail, interaction_id)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -142,13 +159,12 @@ pub async fn list_ticket_audit(
     ticket_id: i64,
     limit: i64,
 ) -> Result<Vec<AuditRow>, sqlx::Error> {
-    let mut rows: Vec<AuditRow> = sqlx::query_as(
-        "SELECT * FROM audit_log WHERE ticket_id = ? ORDER BY id DESC LIMIT ?",
-    )
-    .bind(ticket_id)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
+    let mut rows: Vec<AuditRow> =
+        sqlx::query_as("SELECT * FROM audit_log WHERE ticket_id = ? ORDER BY id DESC LIMIT ?")
+            .bind(ticket_id)
+            .bind(limit)
+            .fetch_all(conn)
+            .await?;
     rows.reverse();
     Ok(rows)
 }

@@ -97,7 +97,11 @@ pub async fn insert_outbox(conn: &mut SqliteConnection, m: &NewOutbox) -> Result
 }
 
 /// Pending messages due by `now`, oldest first.
-pub async fn list_due_outbox(conn: &mut SqliteConnection, now: i64, limit: i64) -> Result<Vec<OutboxRow>, sqlx::Error> {
+pub async fn list_due_outbox(
+    conn: &mut SqliteConnection,
+    now: i64,
+    limit: i64,
+) -> Result<Vec<OutboxRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, guild_id, op, channel_id, user_id, ticket_id, is_card, payload, attempts, next_attempt_at
          FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
@@ -116,7 +120,11 @@ pub async fn next_outbox_due(conn: &mut SqliteConnection) -> Result<Option<i64>,
 }
 
 /// Marks a message delivered.
-pub async fn mark_outbox_sent(conn: &mut SqliteConnection, id: i64, message_id: Option<i64>) -> Result<(), sqlx::Error> {
+pub async fn mark_outbox_sent(
+    conn: &mut SqliteConnection,
+    id: i64,
+    message_id: Option<i64>,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE outbox SET status = 'sent', attempts = attempts + 1, message_id = ?, last_error = NULL WHERE id = ?")
         .bind(message_id)
         .bind(id)
@@ -126,7 +134,12 @@ pub async fn mark_outbox_sent(conn: &mut SqliteConnection, id: i64, message_id: 
 }
 
 /// Schedules another attempt.
-pub async fn mark_outbox_retry(conn: &mut SqliteConnection, id: i64, next_at: i64, error: &str) -> Result<(), sqlx::Error> {
+pub async fn mark_outbox_retry(
+    conn: &mut SqliteConnection,
+    id: i64,
+    next_at: i64,
+    error: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?")
         .bind(next_at)
         .bind(error)
@@ -137,11 +150,17 @@ pub async fn mark_outbox_retry(conn: &mut SqliteConnection, id: i64, next_at: i6
 }
 
 /// Gives up on a message; it stays in the table with its error for people to see.
-pub async fn mark_outbox_failed(conn: &mut SqliteConnection, id: i64, error: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?")
-        .bind(error)
-        .bind(id)
-        .execute(conn)
-        .await?;
+pub async fn mark_outbox_failed(
+    conn: &mut SqliteConnection,
+    id: i64,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?",
+    )
+    .bind(error)
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(())
 }

@@ -84,7 +84,11 @@ pub struct NewTicket<'a> {
 
 /// Takes the next number of a kind in a guild (REQ-1, REQ-2 …). Call inside the transaction
 /// that inserts the ticket.
-pub async fn next_ticket_number(conn: &mut SqliteConnection, guild_id: i64, kind: &str) -> Result<i64, sqlx::Error> {
+pub async fn next_ticket_number(
+    conn: &mut SqliteConnection,
+    guild_id: i64,
+    kind: &str,
+) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO ticket_counters (guild_id, kind, last) VALUES (?, ?, 1)
          ON CONFLICT (guild_id, kind) DO UPDATE SET last = last + 1
@@ -97,7 +101,10 @@ pub async fn next_ticket_number(conn: &mut SqliteConnection, guild_id: i64, kind
 }
 
 /// Inserts a ticket with the next number; returns it as stored.
-pub async fn insert_ticket(conn: &mut SqliteConnection, t: &NewTicket<'_>) -> Result<TicketRow, sqlx::Error> {
+pub async fn insert_ticket(
+    conn: &mut SqliteConnection,
+    t: &NewTicket<'_>,
+) -> Result<TicketRow, sqlx::Error> {
     let number = next_ticket_number(conn, t.guild_id, t.kind).await?;
     sqlx::query_as(
         "INSERT INTO tickets (guild_id, kind, number, title, details, catalog_item, service, state, priority,

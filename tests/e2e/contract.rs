@@ -1,0 +1,169 @@
+//! Contracts with Discord: the registered commands (snapshot + schema), and the fake's payloads
+//! (parsed by serenity's own types, so a malformed fixture cannot vanish silently).
+
+use serde_json::{json, Value};
+use serenity::all::{Event, GatewayEvent, Interaction};
+use servicedesk::gateway::commands::definitions;
+
+use crate::support::openapi::openapi;
+use crate::support::*;
+
+const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/commands/commands.json");
+
+#[test]
+fn the_registered_commands_match_the_snapshot_in_commands_dir() {
+    let now = serde_json::to_string_pretty(&definitions()).unwrap() + "\n";
+    if std::env::var_os("UPDATE_SNAPSHOT").is_some() {
+        std::fs::write(SNAPSHOT, &now).unwrap();
+    }
+    let saved = std::fs::read_to_string(SNAPSHOT).unwrap_or_default();
+    assert!(
+        saved == now,
+        "commands/commands.json differs from what the bot registers; if the change is meant, run \
+         `UPDATE_SNAPSHOT=1 cargo test the_registered_commands` and commit the file"
+    );
+}
+
+#[test]
+fn every_command_validates_against_discords_schema() {
+    let api = openapi();
+    let schema = api.schema("ApplicationCommandCreateRequest");
+    assert!(schema.is_object(), "schema present");
+    for cmd in definitions().as_array().unwrap() {
+        let mut errors = Vec::new();
+        api.validate(schema, cmd, cmd["name"].as_str().unwrap(), &mut errors);
+        assert!(errors.is_empty(), "{}", errors.join("\n"));
+    }
+    // and the bulk request as a whole, as the bot sends it
+    let errors = api.check_request(
+        "PUT",
+        &format!("/applications/{APP_ID}/guilds/{GUILD}/commands"),
+        Some(&definitions()),
+    );
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
+#[test]
+fn the_validator_rejects_what_discord_would() {
+    let api = openapi();
+    let path = "/channels/123/messages";
+    let ok =
+        json!({ "content": "hi", "allowed_mentions": { "parse": [], "users": [], "roles": [] } });
+    assert!(api.check_request("POST", path, Some(&ok)).is_empty());
+    // The published schema allows 4000 characters; SPEC §7 (and the fake) hold us to 2000.
+    let too_long = json!({ "content": "x".repeat(4001) });
+    assert!(
+        !api.check_request("POST", path, Some(&too_long)).is_empty(),
+        "content over 4000"
+    );
+    let bad_mentions =
+        json!({ "content": "x", "allowed_mentions": { "parse": ["everyone", "nobody"] } });
+    assert!(
+        !api.check_request("POST", path, Some(&bad_mentions))
+            .is_empty(),
+        "unknown parse value"
+    );
+    let bad_custom_id = json!({ "components": [{ "type": 1, "components": [
+        { "type": 2, "style": 1, "label": "x", "custom_id": "y".repeat(101) } ] }] });
+    assert!(
+        !api.check_request("POST", path, Some(&bad_custom_id))
+            .is_empty(),
+        "custom_id over 100"
+    );
+    assert!(
+        !api.check_request("POST", "/channels/abc/messages", Some(&ok))
+            .is_empty(),
+        "snowflake path"
+    );
+    assert!(!api.check_request("POST", "/no/such/route", None).is_empty());
+}
+
+fn parse(event: &Value) -> GatewayEvent {
+    serde_json::from_value(event.clone())
+        .unwrap_or_else(|e| panic!("serenity cannot parse {event}: {e}"))
+}
+
+#[test]
+fn serenity_parses_every_fixture_as_the_event_it_is_meant_to_be() {
+    let ready = json!({ "op": 0, "t": "READY", "s": 1, "d": ready("s1", "ws://127.0.0.1:1") });
+    assert!(matches!(
+        parse(&ready),
+        GatewayEvent::Dispatch(1, Event::Ready(_))
+    ));
+
+    let admin = User::admin(1, "ada");
+    let agent = User::with_role(2, "bob", 42);
+    let fixtures = [
+        (
+            slash(
+                10,
+                GUILD,
+                &admin,
+                "setup",
+                Some("channel"),
+                &[s("purpose", "triage"), ch("channel", TRIAGE)],
+                &[],
+            ),
+            "command",
+        ),
+        (
+            slash(
+                11,
+                GUILD,
+                &admin,
+                "setup",
+                Some("role"),
+                &[s("purpose", "agent"), r("role", 42)],
+                &[],
+            ),
+            "command",
+        ),
+        (
+            slash(
+                12,
+                GUILD,
+                &agent,
+                "ticket",
+                Some("assign"),
+                &[s("id", "REQ-1"), u("user", 2)],
+                std::slice::from_ref(&agent),
+            ),
+            "command",
+        ),
+        (slash(13, GUILD, &agent, "queue", None, &[], &[]), "command"),
+        (
+            autocomplete(
+                14,
+                GUILD,
+                &agent,
+                "request",
+                "new",
+                &[s("item", "Lap")],
+                "item",
+            ),
+            "autocomplete",
+        ),
+        (
+            button(15, GUILD, &agent, "claim:REQ-1", TRIAGE, 99),
+            "component",
+        ),
+        (
+            modal_submit(16, GUILD, &agent, "resolve-note:REQ-1", &[("note", "done")]),
+            "modal",
+        ),
+    ];
+    for (d, kind) in fixtures {
+        let event = json!({ "op": 0, "t": "INTERACTION_CREATE", "s": 2, "d": d });
+        let GatewayEvent::Dispatch(_, Event::InteractionCreate(ev)) = parse(&event) else {
+            panic!("not an INTERACTION_CREATE: {event}");
+        };
+        let ok = match (&ev.interaction, kind) {
+            (Interaction::Command(c), "command") => c.member.is_some() && c.guild_id.is_some(),
+            (Interaction::Autocomplete(a), "autocomplete") => a.data.autocomplete().is_some(),
+            (Interaction::Component(c), "component") => c.data.custom_id == "claim:REQ-1",
+            (Interaction::Modal(m), "modal") => m.data.custom_id == "resolve-note:REQ-1",
+            _ => false,
+        };
+        assert!(ok, "{kind} fixture parsed as {:?}", ev.interaction.kind());
+    }
+}

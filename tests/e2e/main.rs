@@ -1,0 +1,10 @@
+//! The one test binary: end-to-end tests of the real bot against a fake Discord, plus store and
+//! contract tests. One binary keeps link time down on a 2-core machine.
+
+// A toolkit: not every test uses every helper.
+#[allow(dead_code)]
+mod support;
+
+mod contract;
+mod requests;
+mod store;

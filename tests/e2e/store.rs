@@ -1,0 +1,230 @@
+//! Store and service tests on fresh SQLite files, without Discord.
+
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use proptest::prelude::*;
+use servicedesk::clock::ManualClock;
+use servicedesk::service::{Actor, AssignTarget, Call, Desk, ServiceError, TicketOp};
+use servicedesk::store::{self, NewTicket};
+use sqlx::{Row, SqlitePool};
+use tokio::sync::Notify;
+
+async fn fresh() -> (SqlitePool, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    (store::connect(&url).await.unwrap(), dir)
+}
+
+fn new_ticket(guild: i64, kind: &str) -> NewTicket<'_> {
+    NewTicket {
+        guild_id: guild,
+        kind,
+        title: "t",
+        details: None,
+        catalog_item: None,
+        service: None,
+        state: "new",
+        priority: 4,
+        impact: None,
+        urgency: None,
+        requester_id: 7,
+        at: 0,
+    }
+}
+
+#[tokio::test]
+async fn connect_sets_wal_full_sync_foreign_keys_and_a_busy_timeout() {
+    let (pool, _dir) = fresh().await;
+    let mut c = pool.acquire().await.unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut *c)
+        .await
+        .unwrap();
+    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(&mut *c)
+        .await
+        .unwrap();
+    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(&mut *c)
+        .await
+        .unwrap();
+    let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+        .fetch_one(&mut *c)
+        .await
+        .unwrap();
+    assert_eq!((mode.as_str(), sync, fk), ("wal", 2, 1));
+    assert!(busy >= 1000);
+}
+
+#[tokio::test]
+async fn the_audit_log_refuses_updates_and_deletes() {
+    let (pool, _dir) = fresh().await;
+    let mut c = pool.acquire().await.unwrap();
+    store::insert_audit(
+        &mut c,
+        &store::NewAudit {
+            guild_id: 1,
+            action: "setting",
+            at: 1,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let upd = sqlx::query("UPDATE audit_log SET action = 'x'")
+        .execute(&mut *c)
+        .await;
+    let del = sqlx::query("DELETE FROM audit_log").execute(&mut *c).await;
+    for r in [upd, del] {
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("append-only"), "{e}");
+    }
+}
+
+#[tokio::test]
+async fn ticket_numbers_count_per_guild_and_kind() {
+    let (pool, _dir) = fresh().await;
+    let mut c = pool.acquire().await.unwrap();
+    let mut got = vec![];
+    for (g, k) in [
+        (1, "request"),
+        (1, "request"),
+        (2, "request"),
+        (1, "incident"),
+        (1, "request"),
+    ] {
+        got.push(
+            store::insert_ticket(&mut c, &new_ticket(g, k))
+                .await
+                .unwrap()
+                .number,
+        );
+    }
+    assert_eq!(got, vec![1, 2, 1, 1, 3]);
+    assert!(store::find_ticket(&mut c, 2, "request", 2)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
+async fn an_interaction_id_is_claimed_once() {
+    let (pool, _dir) = fresh().await;
+    let mut c = pool.acquire().await.unwrap();
+    assert!(store::claim_interaction(&mut c, 5, Some(1), 2, 0)
+        .await
+        .unwrap());
+    assert!(!store::claim_interaction(&mut c, 5, Some(1), 2, 0)
+        .await
+        .unwrap());
+}
+
+#[tokio::test]
+async fn a_refused_change_rolls_back_its_interaction_claim() {
+    let (pool, _dir) = fresh().await;
+    let desk = Desk::new(
+        pool.clone(),
+        Arc::new(ManualClock::new(Utc::now())),
+        Arc::new(Notify::new()),
+    );
+    let call = Call {
+        actor: Actor {
+            guild_id: 1,
+            user_id: 2,
+            roles: vec![],
+            is_admin: false,
+        },
+        interaction_id: 77,
+    };
+    let err = desk.catalog_add(&call, "Laptop", "x").await.unwrap_err();
+    assert!(matches!(err, ServiceError::User(_)));
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM interactions")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "a refusal must not mark the interaction as applied");
+}
+
+/// Steps a request can be put through, by whom.
+#[derive(Debug, Clone)]
+enum Step {
+    Agent(u8),
+    Requester(u8),
+}
+
+fn op(i: u8) -> TicketOp {
+    match i % 10 {
+        0 => TicketOp::Claim,
+        1 => TicketOp::Assign(AssignTarget {
+            user_id: 300,
+            roles: vec![900],
+            is_admin: false,
+        }),
+        2 => TicketOp::Hold {
+            reason: servicedesk::domain::HoldReason::AwaitingRequester,
+            note: None,
+        },
+        3 => TicketOp::Resume,
+        4 => TicketOp::Resolve {
+            note: "fixed".into(),
+        },
+        5 => TicketOp::Reopen {
+            reason: "again".into(),
+        },
+        6 => TicketOp::Close,
+        7 => TicketOp::Cancel { reason: None },
+        8 => TicketOp::Priority(servicedesk::domain::Priority::ALL[usize::from(i) % 5]),
+        _ => TicketOp::Comment("hello".into()),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Whatever people do to a request, its state stays in the lifecycle table and the audit
+    /// trail's state rows chain from `new` to the stored state, one row per transition taken.
+    #[test]
+    fn audit_rows_match_the_transitions_taken(steps in proptest::collection::vec(
+        prop_oneof![any::<u8>().prop_map(Step::Agent), any::<u8>().prop_map(Step::Requester)], 1..25)) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let (pool, _dir) = fresh().await;
+            let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 5, 10, 0, 0).unwrap());
+            let desk = Desk::new(pool.clone(), Arc::new(clock), Arc::new(Notify::new()));
+            let admin = Actor { guild_id: 1, user_id: 100, roles: vec![], is_admin: true };
+            let mut n = 1;
+            let mut call = |actor: &Actor| { n += 1; Call { actor: actor.clone(), interaction_id: n } };
+            desk.setup_role(&call(&admin), servicedesk::service::RolePurpose::Agent, 900).await.unwrap();
+            desk.catalog_add(&call(&admin), "Laptop", "x").await.unwrap();
+            let requester = Actor { guild_id: 1, user_id: 200, roles: vec![], is_admin: false };
+            let agent = Actor { guild_id: 1, user_id: 300, roles: vec![900], is_admin: false };
+            desk.request_new(&call(&requester), "Laptop", "broken", None).await.unwrap();
+            let mut taken = 0;
+            for step in &steps {
+                let (who, i) = match step { Step::Agent(i) => (&agent, *i), Step::Requester(i) => (&requester, *i) };
+                match desk.ticket_op(&call(who), "REQ-1", op(i)).await {
+                    Ok(_) => taken += 1,
+                    Err(ServiceError::User(_)) => {}
+                    Err(e) => panic!("internal error: {e}"),
+                }
+            }
+            let rows = sqlx::query("SELECT old_value, new_value FROM audit_log WHERE action = 'state' ORDER BY id")
+                .fetch_all(&pool).await.unwrap();
+            let mut state = "new".to_owned();
+            for r in &rows {
+                let (old, new): (String, String) = (r.get(0), r.get(1));
+                assert_eq!(old, state, "audit chain broken");
+                state = new;
+            }
+            let stored: String = sqlx::query_scalar("SELECT state FROM tickets").fetch_one(&pool).await.unwrap();
+            assert_eq!(stored, state);
+            assert!(["new", "in progress", "on hold", "resolved", "closed", "cancelled"].contains(&stored.as_str()));
+            // every successful step wrote at least one audit row in its interaction
+            let with_rows: i64 = sqlx::query_scalar(
+                "SELECT count(DISTINCT interaction_id) FROM audit_log WHERE ticket_id IS NOT NULL AND action != 'created'")
+                .fetch_one(&pool).await.unwrap();
+            assert_eq!(with_rows, taken);
+        });
+    }
+}

@@ -1,0 +1,241 @@
+//! Test support: the fake Discord, payload fixtures, the OpenAPI validator, and a harness that
+//! runs the real bot (serenity included) against them on a fresh database.
+
+pub mod fake;
+pub mod fixtures;
+pub mod openapi;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use serde_json::Value;
+use servicedesk::app::{self, RunError};
+use servicedesk::clock::ManualClock;
+use servicedesk::config::Config;
+use sqlx::SqlitePool;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+#[allow(unused_imports)]
+pub use fake::{FakeDiscord, Fault, Recorded};
+pub use fixtures::*;
+
+/// How long a test waits for something the bot should do at once.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// Roles and channels of the test guild.
+pub const AGENT_ROLE: u64 = 1_220_000_000_000_000_001;
+/// The triage channel.
+pub const TRIAGE: u64 = 1_230_000_000_000_000_001;
+/// The incidents channel.
+pub const INCIDENTS: u64 = 1_230_000_000_000_000_002;
+
+struct Running {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), RunError>>,
+}
+
+/// The real bot on a fresh database against a fresh fake Discord.
+pub struct TestDesk {
+    /// The fake Discord.
+    pub fake: FakeDiscord,
+    /// The clock the bot reads.
+    pub clock: ManualClock,
+    /// `sqlite://…` of this test's database.
+    pub db_url: String,
+    _dir: tempfile::TempDir,
+    bot: Option<Running>,
+    pool: Option<SqlitePool>,
+}
+
+impl TestDesk {
+    /// Starts the fake, then the bot, and waits until its commands are registered.
+    pub async fn start() -> TestDesk {
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db_url = format!("sqlite://{}", dir.path().join("desk.db").display());
+        // Monday 5 January 2026, 10:00 UTC: inside default business hours.
+        let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 5, 10, 0, 0).unwrap());
+        let mut desk = TestDesk {
+            fake,
+            clock,
+            db_url,
+            _dir: dir,
+            bot: None,
+            pool: None,
+        };
+        desk.start_bot().await;
+        desk
+    }
+
+    /// The bot's configuration for this test.
+    pub fn config(&self) -> Config {
+        let vars = [
+            (
+                "DISCORD_TOKEN",
+                "fake-token-0123456789abcdefghij".to_owned(),
+            ),
+            ("DATABASE_URL", self.db_url.clone()),
+            ("DISCORD_API_BASE", self.fake.base.clone()),
+            ("DISCORD_GUILD_ID", GUILD.to_string()),
+            ("RUST_LOG", "warn".to_owned()),
+        ];
+        Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+            .expect("test config")
+    }
+
+    /// Starts (or restarts) the bot and waits for its command registration.
+    pub async fn start_bot(&mut self) {
+        assert!(self.bot.is_none(), "bot already running");
+        let registered_before = self.count(|r| r.method == "PUT" && r.path.ends_with("/commands"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let config = self.config();
+        let clock = Arc::new(self.clock.clone());
+        let task = tokio::spawn(app::run(config, clock, async {
+            let _ = stopped.await;
+        }));
+        self.bot = Some(Running { stop, task });
+        self.fake
+            .wait_for(WAIT, "command registration", |rs| {
+                (rs.iter()
+                    .filter(|r| r.method == "PUT" && r.path.ends_with("/commands"))
+                    .count()
+                    > registered_before)
+                    .then_some(())
+            })
+            .await;
+        self.fake.wait_connected(WAIT).await;
+    }
+
+    /// Stops the bot in order and waits for it to finish.
+    pub async fn stop_bot(&mut self) {
+        let running = self.bot.take().expect("bot running");
+        let _ = running.stop.send(());
+        tokio::time::timeout(WAIT, running.task)
+            .await
+            .expect("bot stops within the wait")
+            .expect("bot task")
+            .expect("bot ran without error");
+    }
+
+    /// A pool on the test database, for assertions.
+    pub async fn db(&mut self) -> SqlitePool {
+        if self.pool.is_none() {
+            self.pool = Some(
+                servicedesk::store::connect(&self.db_url)
+                    .await
+                    .expect("open test db"),
+            );
+        }
+        self.pool.clone().unwrap()
+    }
+
+    /// How many recorded requests match.
+    pub fn count(&self, pred: impl Fn(&Recorded) -> bool) -> usize {
+        self.fake.requests().iter().filter(|r| pred(r)).count()
+    }
+
+    /// Sends an interaction and returns what the user saw: the callback `data` (or the edited
+    /// original after a deferral), or the whole callback body for a modal.
+    pub async fn send(&self, payload: Value) -> Value {
+        let id = payload["id"].as_str().unwrap().to_owned();
+        self.fake.dispatch("INTERACTION_CREATE", payload);
+        let callback_path = format!("/interactions/{id}/token-{id}/callback");
+        let body = self
+            .fake
+            .wait_for(WAIT, &format!("the answer to interaction {id}"), |rs| {
+                rs.iter()
+                    .find(|r| r.path == callback_path)
+                    .map(|r| r.body.clone())
+            })
+            .await;
+        match body["type"].as_u64() {
+            Some(5) => {
+                let edit = format!("/webhooks/{APP_ID}/token-{id}/messages/@original");
+                self.fake
+                    .wait_for(WAIT, "the deferred reply", |rs| {
+                        rs.iter()
+                            .find(|r| r.path == edit && r.method == "PATCH")
+                            .map(|r| r.body.clone())
+                    })
+                    .await
+            }
+            Some(4) => body["data"].clone(),
+            _ => body,
+        }
+    }
+
+    /// A slash command by `user` in the test guild; returns what they saw.
+    pub async fn cmd(&self, user: &User, name: &str, sub: Option<&str>, opts: &[Opt]) -> Value {
+        self.cmd_in(GUILD, user, name, sub, opts, &[]).await
+    }
+
+    /// A slash command in any guild, with members the options resolve to.
+    pub async fn cmd_in(
+        &self,
+        guild: u64,
+        user: &User,
+        name: &str,
+        sub: Option<&str>,
+        opts: &[Opt],
+        known: &[User],
+    ) -> Value {
+        let id = self.fake.snowflake();
+        self.send(slash(id, guild, user, name, sub, opts, known))
+            .await
+    }
+
+    /// Admin setup the tests share: triage channel, agent role, one catalog item.
+    pub async fn setup_basics(&self, admin: &User) {
+        for (opts, sub) in [
+            (
+                vec![s("purpose", "triage"), ch("channel", TRIAGE)],
+                "channel",
+            ),
+            (
+                vec![s("purpose", "incidents"), ch("channel", INCIDENTS)],
+                "channel",
+            ),
+            (vec![s("purpose", "agent"), r("role", AGENT_ROLE)], "role"),
+            (
+                vec![s("name", "Laptop"), s("description", "A work laptop")],
+                "catalog-add",
+            ),
+        ] {
+            let reply = self.cmd(admin, "setup", Some(sub), &opts).await;
+            assert!(
+                !text(&reply).contains("Only server admins"),
+                "{}",
+                text(&reply)
+            );
+        }
+    }
+}
+
+/// Everything a person would read in a reply or message: content, embed titles, descriptions
+/// and fields.
+pub fn text(v: &Value) -> String {
+    let mut out = v["content"].as_str().unwrap_or("").to_owned();
+    for e in v["embeds"].as_array().into_iter().flatten() {
+        for k in ["title", "description"] {
+            if let Some(t) = e[k].as_str() {
+                out.push('\n');
+                out.push_str(t);
+            }
+        }
+        for f in e["fields"].as_array().into_iter().flatten() {
+            out.push_str(&format!(
+                "\n{}: {}",
+                f["name"].as_str().unwrap_or(""),
+                f["value"].as_str().unwrap_or("")
+            ));
+        }
+    }
+    out
+}
+
+/// True if the reply is visible to its user only.
+pub fn is_ephemeral(v: &Value) -> bool {
+    v["flags"].as_u64().is_some_and(|f| f & 64 != 0)
+}
