@@ -6,5 +6,6 @@
 mod support;
 
 mod contract;
+mod process;
 mod requests;
 mod store;

@@ -700,3 +700,95 @@ async fn guilds_never_see_or_touch_each_other() {
     );
     desk.fake.assert_valid();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buttons_keep_working_after_the_bot_restarts() {
+    let mut desk = TestDesk::start().await;
+    let (ada, mia, bob) = (admin(), mia(), bob());
+    desk.setup_basics(&ada).await;
+    raise(&desk, &mia, "Printer jams").await;
+    wait_posts(&desk, format!("/channels/{TRIAGE}/messages"), 1).await;
+    let (_, card_id) = last_post(&desk, TRIAGE).unwrap();
+
+    desk.stop_bot().await;
+    desk.start_bot().await;
+
+    let r = desk
+        .send(button(
+            desk.fake.snowflake(),
+            GUILD,
+            &bob,
+            "claim:REQ-1",
+            TRIAGE,
+            card_id,
+        ))
+        .await;
+    assert!(text(&r).contains("You claimed REQ-1"), "{}", text(&r));
+    let edits = wait_posts(&desk, format!("/channels/{TRIAGE}/messages/{card_id}"), 1).await;
+    assert!(text(&edits[0].body).contains("State: in progress"));
+    desk.fake.assert_valid();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_work_is_deferred_within_three_seconds_and_answered_after_the_commit() {
+    let mut desk = TestDesk::start().await;
+    let (ada, mia) = (admin(), mia());
+    desk.setup_basics(&ada).await;
+
+    // Another writer holds the database: the bot's transaction has to wait for it.
+    let db = desk.db().await;
+    let mut blocker = db.acquire().await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+
+    let id = desk.fake.snowflake();
+    let sent = std::time::Instant::now();
+    desk.fake.dispatch(
+        "INTERACTION_CREATE",
+        slash(
+            id,
+            GUILD,
+            &mia,
+            "request",
+            Some("new"),
+            &[s("item", "Laptop"), s("summary", "Slow day")],
+            &[],
+        ),
+    );
+    let callback = format!("/interactions/{id}/token-{id}/callback");
+    let first = desk
+        .fake
+        .wait_for(WAIT, "the deferral", |rs| {
+            rs.iter().find(|r| r.path == callback).cloned()
+        })
+        .await;
+    assert_eq!(first.body["type"], 5, "deferred: {}", first.body);
+    assert!(is_ephemeral(&first.body["data"]));
+    assert!(
+        first.at.duration_since(sent) < std::time::Duration::from_secs(3),
+        "first response after 3 s"
+    );
+    // Nothing may claim success while the work is not committed.
+    let original = format!("/webhooks/{APP_ID}/token-{id}/messages/@original");
+    assert_eq!(desk.count(|r| r.path == original), 0);
+
+    sqlx::query("COMMIT").execute(&mut *blocker).await.unwrap();
+    drop(blocker);
+    let edit = desk
+        .fake
+        .wait_for(WAIT, "the edited reply", |rs| {
+            rs.iter()
+                .find(|r| r.path == original)
+                .map(|r| r.body.clone())
+        })
+        .await;
+    assert!(text(&edit).contains("REQ-1 is raised"), "{edit}");
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    desk.fake.assert_valid();
+}

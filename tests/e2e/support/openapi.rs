@@ -56,7 +56,10 @@ const KNOWN: &[&str] = &[
 /// out (`../shared/discord-api-spec/openapi.json`).
 pub fn spec_path() -> PathBuf {
     std::env::var_os("DISCORD_OPENAPI").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/discord-api-spec/openapi.json"),
+        || {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared/discord-api-spec/openapi.json")
+        },
         PathBuf::from,
     )
 }
@@ -65,8 +68,12 @@ pub fn spec_path() -> PathBuf {
 pub fn openapi() -> &'static OpenApi {
     static DOC: OnceLock<OpenApi> = OnceLock::new();
     DOC.get_or_init(|| {
-        let text = std::fs::read_to_string(spec_path())
-            .unwrap_or_else(|e| panic!("Discord's OpenAPI file {} is not readable ({e}); set DISCORD_OPENAPI", spec_path().display()));
+        let text = std::fs::read_to_string(spec_path()).unwrap_or_else(|e| {
+            panic!(
+                "Discord's OpenAPI file {} is not readable ({e}); set DISCORD_OPENAPI",
+                spec_path().display()
+            )
+        });
         OpenApi {
             doc: serde_json::from_str(&text).expect("openapi.json parses"),
         }

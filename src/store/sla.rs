@@ -1,0 +1,263 @@
+//! SLA clocks, SLA target overrides, holidays and the durable timers.
+
+use sqlx::SqliteConnection;
+
+/// A stored SLA clock.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClockRow {
+    /// Row id.
+    pub id: i64,
+    /// Tenant.
+    pub guild_id: i64,
+    /// The ticket.
+    pub ticket_id: i64,
+    /// `response` or `resolution`.
+    pub clock: String,
+    /// 1, 2, … (a reopen starts a new resolution cycle).
+    pub cycle: i64,
+    /// The target as configured (`4bh`).
+    pub target: String,
+    /// Started (unix ms).
+    pub started_at: i64,
+    /// Paused time so far, in the target's calendar.
+    pub paused_seconds: i64,
+    /// Paused since (unix ms).
+    pub paused_since: Option<i64>,
+    /// Stopped (unix ms).
+    pub stopped_at: Option<i64>,
+    /// Breach instant while running (unix ms).
+    pub due_at: Option<i64>,
+    /// The 75 % warning went out (unix ms).
+    pub warned_at: Option<i64>,
+    /// The breach notice went out (unix ms).
+    pub breached_at: Option<i64>,
+}
+
+/// Inserts a new clock; returns its id.
+pub async fn insert_clock(conn: &mut SqliteConnection, c: &ClockRow) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO sla_clocks (guild_id, ticket_id, clock, cycle, target, started_at, paused_seconds, paused_since,
+                                 stopped_at, due_at, warned_at, breached_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(c.guild_id)
+    .bind(c.ticket_id)
+    .bind(&c.clock)
+    .bind(c.cycle)
+    .bind(&c.target)
+    .bind(c.started_at)
+    .bind(c.paused_seconds)
+    .bind(c.paused_since)
+    .bind(c.stopped_at)
+    .bind(c.due_at)
+    .bind(c.warned_at)
+    .bind(c.breached_at)
+    .fetch_one(conn)
+    .await
+}
+
+/// Writes back a clock's mutable fields.
+pub async fn update_clock(conn: &mut SqliteConnection, c: &ClockRow) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE sla_clocks SET target = ?, paused_seconds = ?, paused_since = ?, stopped_at = ?, due_at = ?,
+                warned_at = ?, breached_at = ? WHERE id = ?",
+    )
+    .bind(&c.target)
+    .bind(c.paused_seconds)
+    .bind(c.paused_since)
+    .bind(c.stopped_at)
+    .bind(c.due_at)
+    .bind(c.warned_at)
+    .bind(c.breached_at)
+    .bind(c.id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The latest cycle of each clock of a ticket (response first).
+pub async fn list_current_clocks(conn: &mut SqliteConnection, ticket_id: i64) -> Result<Vec<ClockRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT * FROM sla_clocks c WHERE ticket_id = ?
+           AND cycle = (SELECT max(cycle) FROM sla_clocks d WHERE d.ticket_id = c.ticket_id AND d.clock = c.clock)
+         ORDER BY clock DESC",
+    )
+    .bind(ticket_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// One clock by id.
+pub async fn get_clock(conn: &mut SqliteConnection, id: i64) -> Result<Option<ClockRow>, sqlx::Error> {
+    sqlx::query_as("SELECT * FROM sla_clocks WHERE id = ?").bind(id).fetch_optional(conn).await
+}
+
+/// A guild's SLA target override for a kind and priority: (respond, resolve).
+pub async fn get_sla_target(
+    conn: &mut SqliteConnection,
+    guild_id: i64,
+    kind: &str,
+    priority: i64,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT respond, resolve FROM sla_targets WHERE guild_id = ? AND kind = ? AND priority = ?")
+        .bind(guild_id)
+        .bind(kind)
+        .bind(priority)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Sets a guild's SLA target for a kind and priority.
+pub async fn set_sla_target(
+    conn: &mut SqliteConnection,
+    guild_id: i64,
+    kind: &str,
+    priority: i64,
+    respond: &str,
+    resolve: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sla_targets (guild_id, kind, priority, respond, resolve) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (guild_id, kind, priority) DO UPDATE SET respond = excluded.respond, resolve = excluded.resolve",
+    )
+    .bind(guild_id)
+    .bind(kind)
+    .bind(priority)
+    .bind(respond)
+    .bind(resolve)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A guild's holidays (YYYY-MM-DD, name), in date order.
+pub async fn list_holidays(conn: &mut SqliteConnection, guild_id: i64) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT day, name FROM holidays WHERE guild_id = ? ORDER BY day")
+        .bind(guild_id)
+        .fetch_all(conn)
+        .await
+}
+
+/// Adds or renames a holiday.
+pub async fn upsert_holiday(conn: &mut SqliteConnection, guild_id: i64, day: &str, name: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO holidays (guild_id, day, name) VALUES (?, ?, ?)
+         ON CONFLICT (guild_id, day) DO UPDATE SET name = excluded.name",
+    )
+    .bind(guild_id)
+    .bind(day)
+    .bind(name)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Sets the business hours of a guild.
+pub async fn set_hours(
+    conn: &mut SqliteConnection,
+    guild_id: i64,
+    timezone: &str,
+    days: &str,
+    start: &str,
+    end: &str,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO guild_settings (guild_id, timezone, work_days, work_start, work_end, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (guild_id) DO UPDATE SET timezone = excluded.timezone, work_days = excluded.work_days,
+             work_start = excluded.work_start, work_end = excluded.work_end, updated_at = excluded.updated_at",
+    )
+    .bind(guild_id)
+    .bind(timezone)
+    .bind(days)
+    .bind(start)
+    .bind(end)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Sets how long resolved tickets wait before closing themselves.
+pub async fn set_autoclose(conn: &mut SqliteConnection, guild_id: i64, after: &str, at: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO guild_settings (guild_id, autoclose_after, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (guild_id) DO UPDATE SET autoclose_after = excluded.autoclose_after, updated_at = excluded.updated_at",
+    )
+    .bind(guild_id)
+    .bind(after)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A durable timer.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TimerRow {
+    /// Row id.
+    pub id: i64,
+    /// Tenant.
+    pub guild_id: i64,
+    /// Unique purpose, e.g. `sla:12:breach`, `autoclose:7`.
+    pub key: String,
+    /// What to do: `sla_warn`, `sla_breach`, `autoclose`, …
+    pub kind: String,
+    /// The ticket concerned.
+    pub ticket_id: Option<i64>,
+    /// When (unix ms).
+    pub due_at: i64,
+    /// Extra data (e.g. the clock id).
+    pub payload: Option<String>,
+}
+
+/// Schedules (or reschedules) the timer with this key.
+pub async fn upsert_timer(
+    conn: &mut SqliteConnection,
+    guild_id: i64,
+    key: &str,
+    kind: &str,
+    ticket_id: Option<i64>,
+    due_at: i64,
+    payload: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO timers (guild_id, key, kind, ticket_id, due_at, payload) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at, kind = excluded.kind, payload = excluded.payload",
+    )
+    .bind(guild_id)
+    .bind(key)
+    .bind(kind)
+    .bind(ticket_id)
+    .bind(due_at)
+    .bind(payload)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Cancels the timer with this key (no-op if none).
+pub async fn delete_timer(conn: &mut SqliteConnection, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM timers WHERE key = ?").bind(key).execute(conn).await?;
+    Ok(())
+}
+
+/// Takes a timer for firing: `false` if it is gone (fired or cancelled meanwhile).
+pub async fn take_timer(conn: &mut SqliteConnection, id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM timers WHERE id = ?").bind(id).execute(conn).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Timers due by `now`, earliest first.
+pub async fn list_due_timers(conn: &mut SqliteConnection, now: i64, limit: i64) -> Result<Vec<TimerRow>, sqlx::Error> {
+    sqlx::query_as("SELECT * FROM timers WHERE due_at <= ? ORDER BY due_at, id LIMIT ?")
+        .bind(now)
+        .bind(limit)
+        .fetch_all(conn)
+        .await
+}
+
+/// The earliest due time of any timer.
+pub async fn next_timer_due(conn: &mut SqliteConnection) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT min(due_at) FROM timers").fetch_one(conn).await
+}
