@@ -47,10 +47,23 @@ pub fn http_client(config: &Config) -> Result<reqwest::Client, reqwest::Error> {
     builder.build()
 }
 
+/// Knobs that are not configuration: tests and benchmarks set them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Outbox pacing.
+    pub outbox: crate::outbox::Policy,
+}
+
 /// Runs the bot until `shutdown` completes (or Discord ends the session for good).
-pub async fn run(
+pub async fn run(config: Config, clock: Arc<dyn Clock>, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
+    run_with(config, clock, Options::default(), shutdown).await
+}
+
+/// [`run`] with explicit [`Options`].
+pub async fn run_with(
     config: Config,
     clock: Arc<dyn Clock>,
+    options: Options,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), RunError> {
     let pool = store::connect(&config.database_url).await?;
@@ -67,14 +80,15 @@ pub async fn run(
     }
     let http = http.build();
 
-    let handler = Handler::new(desk, config.guild_id);
+    let handler = Handler::new(desk.clone(), config.guild_id);
     let mut discord = ClientBuilder::new_with_http(http, GatewayIntents::empty())
         .event_handler(handler)
         .await?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let outbox = Outbox::new(pool.clone(), discord.http.clone(), client, wake);
-    let outbox_task = tokio::spawn(outbox.run(stop_rx));
+    let outbox = Outbox::new(pool.clone(), discord.http.clone(), client, wake, options.outbox);
+    let outbox_task = tokio::spawn(outbox.run(stop_rx.clone()));
+    let scheduler_task = tokio::spawn(crate::scheduler::run(desk, stop_rx));
 
     let shards = discord.shard_manager.clone();
     let result = {
@@ -89,6 +103,7 @@ pub async fn run(
         }
     };
     let _ = stop_tx.send(true);
+    let _ = scheduler_task.await;
     let _ = outbox_task.await;
     pool.close().await;
     info!("stopped");

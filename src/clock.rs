@@ -3,11 +3,17 @@
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
+use tokio::sync::Notify;
 
 /// A source of the current time, injected everywhere time matters.
 pub trait Clock: Send + Sync + 'static {
     /// The current instant.
     fn now(&self) -> DateTime<Utc>;
+
+    /// Notified when the clock jumps (a manual clock in tests); the real clock never does.
+    fn jumps(&self) -> Option<Arc<Notify>> {
+        None
+    }
 }
 
 /// The real clock.
@@ -32,28 +38,19 @@ impl ManualClock {
 
     /// Moves the clock forward.
     pub fn advance(&self, by: Duration) {
-        let mut t = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut t = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         *t += by;
     }
 
     /// Sets the clock.
     pub fn set(&self, to: DateTime<Utc>) {
-        *self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = to;
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = to;
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

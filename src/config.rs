@@ -77,8 +77,7 @@ impl Config {
         if token.chars().any(|c| c.is_whitespace() || c.is_control()) || token.len() < 20 {
             return Err(ConfigError::Malformed(
                 "DISCORD_TOKEN",
-                "a bot token is one word of at least 20 characters (without the `Bot ` prefix)."
-                    .into(),
+                "a bot token is one word of at least 20 characters (without the `Bot ` prefix).".into(),
             ));
         }
         let token = token.strip_prefix("Bot ").unwrap_or(token);
@@ -97,9 +96,7 @@ impl Config {
             None => None,
             Some(v) => {
                 let v = v.trim().trim_end_matches('/').to_owned();
-                let rest = v
-                    .strip_prefix("https://")
-                    .or_else(|| v.strip_prefix("http://"));
+                let rest = v.strip_prefix("https://").or_else(|| v.strip_prefix("http://"));
                 match rest {
                     Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => {}
                     _ => {
@@ -152,10 +149,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn from(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 

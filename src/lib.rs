@@ -9,6 +9,7 @@
 //!                        └──REST──▶ Discord        domain/ (pure rules: ids, states, priority,
 //!                                                  durations) used by service and render
 //! ```
+//! `scheduler/` fires durable timers (SLA reminders, auto-close) from the same database.
 //! `render` builds every message body; `config` reads the environment; `clock` is injected.
 
 pub mod app;
@@ -18,5 +19,6 @@ pub mod domain;
 pub mod gateway;
 pub mod outbox;
 pub mod render;
+pub mod scheduler;
 pub mod service;
 pub mod store;

@@ -17,9 +17,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(other) => {
-            eprintln!(
-                "unknown command `{other}`: use `servicedesk` (serve) or `servicedesk commands`"
-            );
+            eprintln!("unknown command `{other}`: use `servicedesk` (serve) or `servicedesk commands`");
             ExitCode::from(2)
         }
     }
@@ -36,10 +34,7 @@ fn serve() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log_filter))
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");

@@ -56,11 +56,7 @@ impl Pings {
 
     /// The `allowed_mentions` object: nothing parsed from text, only these ids.
     pub fn allowed_mentions(&self) -> Value {
-        let ids = |v: &[i64]| {
-            v.iter()
-                .map(|i| Value::String(i.to_string()))
-                .collect::<Vec<_>>()
-        };
+        let ids = |v: &[i64]| v.iter().map(|i| Value::String(i.to_string())).collect::<Vec<_>>();
         let mut users = self.users.clone();
         users.dedup();
         json!({ "parse": [], "users": ids(&users), "roles": ids(&self.roles) })
@@ -116,10 +112,7 @@ fn field(name: &str, value: impl AsRef<str>, inline: bool) -> Value {
 }
 
 fn title_of(t: &TicketRow) -> String {
-    truncate(
-        &format!("{} · {}", ticket_ref(t), t.title),
-        MAX_EMBED_TITLE_CHARS,
-    )
+    truncate(&format!("{} · {}", ticket_ref(t), t.title), MAX_EMBED_TITLE_CHARS)
 }
 
 /// The embed that describes a ticket (its card, and `/ticket show`).
@@ -168,12 +161,7 @@ pub fn card_components(t: &TicketRow) -> Value {
     }
     let id = ticket_ref(t);
     let first = match id.kind {
-        Some(TicketKind::Incident) => button(
-            "Acknowledge",
-            1,
-            format!("ack:{id}"),
-            state != TicketState::Triggered,
-        ),
+        Some(TicketKind::Incident) => button("Acknowledge", 1, format!("ack:{id}"), state != TicketState::Triggered),
         _ => button("Claim", 1, format!("claim:{id}"), t.assignee_id.is_some()),
     };
     json!([{ "type": 1, "components": [first, button("Resolve", 3, format!("resolve:{id}"), false)] }])
@@ -250,17 +238,33 @@ pub fn timeline_line(a: &AuditRow) -> String {
     format!("• {} {who} {what}{detail}", when(a.at))
 }
 
-/// `/ticket show`: the ticket and its latest timeline entries.
-pub fn ticket_details(t: &TicketRow, timeline: &[AuditRow]) -> Value {
+/// `/ticket show`: the ticket, its SLA clocks and its latest timeline entries.
+pub fn ticket_details(t: &TicketRow, sla: &[(String, String)], timeline: &[AuditRow]) -> Value {
     let mut embed = ticket_embed(t);
     let lines: Vec<String> = timeline.iter().map(timeline_line).collect();
     if let Some(fields) = embed["fields"].as_array_mut() {
-        fields.push(field(
-            "Timeline",
-            fit_lines(&lines, MAX_FIELD_VALUE_CHARS),
-            false,
-        ));
+        for (name, value) in sla {
+            fields.push(field(name, value, false));
+        }
+        fields.push(field("Timeline", fit_lines(&lines, MAX_FIELD_VALUE_CHARS), false));
     }
+    ephemeral_embeds("", vec![embed])
+}
+
+/// `/sla show`: each clock of the ticket's current cycle.
+pub fn sla_details(t: &TicketRow, sla: &[(String, String)]) -> Value {
+    let fields: Vec<Value> = sla.iter().map(|(n, v)| field(n, v, false)).collect();
+    let description = if fields.is_empty() {
+        "This ticket has no SLA clocks."
+    } else {
+        ""
+    };
+    let embed = json!({
+        "title": title_of(t),
+        "description": description,
+        "color": colour(state_of(t)),
+        "fields": fields,
+    });
     ephemeral_embeds("", vec![embed])
 }
 
@@ -315,10 +319,7 @@ pub fn ticket_list(heading: &str, tickets: &[TicketRow], empty: &str, now_ms: i6
     if shown < lines.len() {
         body = format!("{body}\n… and {} more", lines.len() - shown);
     }
-    ephemeral_embeds(
-        heading,
-        vec![json!({ "description": body, "color": 0x3498DB })],
-    )
+    ephemeral_embeds(heading, vec![json!({ "description": body, "color": 0x3498DB })])
 }
 
 /// `/setup show`.

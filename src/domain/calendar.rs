@@ -53,8 +53,17 @@ pub enum CalendarError {
 
 impl Calendar {
     /// Builds a calendar from its parts as stored or typed.
-    pub fn new(tz: &str, days: &str, start: &str, end: &str, holidays: impl IntoIterator<Item = NaiveDate>) -> Result<Calendar, CalendarError> {
-        let tz: Tz = tz.trim().parse().map_err(|_| CalendarError::TimeZone(tz.trim().chars().take(60).collect()))?;
+    pub fn new(
+        tz: &str,
+        days: &str,
+        start: &str,
+        end: &str,
+        holidays: impl IntoIterator<Item = NaiveDate>,
+    ) -> Result<Calendar, CalendarError> {
+        let tz: Tz = tz
+            .trim()
+            .parse()
+            .map_err(|_| CalendarError::TimeZone(tz.trim().chars().take(60).collect()))?;
         let days = parse_days(days)?;
         let (s, e) = (parse_time(start)?, parse_time(end)?);
         if s >= e || s >= DAY_MINUTES {
@@ -136,7 +145,10 @@ impl Calendar {
         }
         let mut total = 0;
         // The day before too: an interval ending at 24:00 belongs to the previous local date.
-        let mut date = self.local_date(from).pred_opt().unwrap_or_else(|| self.local_date(from));
+        let mut date = self
+            .local_date(from)
+            .pred_opt()
+            .unwrap_or_else(|| self.local_date(from));
         let last = self.local_date(to);
         let mut walked = 0;
         while date <= last && walked < MAX_DAYS_WALKED {
@@ -162,7 +174,10 @@ impl Calendar {
             return start;
         }
         let mut left = seconds;
-        let mut date = self.local_date(start).pred_opt().unwrap_or_else(|| self.local_date(start));
+        let mut date = self
+            .local_date(start)
+            .pred_opt()
+            .unwrap_or_else(|| self.local_date(start));
         for _ in 0..MAX_DAYS_WALKED {
             if let Some((s, e)) = self.interval(date) {
                 let from = s.max(start);
@@ -187,14 +202,26 @@ impl Calendar {
 impl fmt::Display for Calendar {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let hm = |m: u32| format!("{:02}:{:02}", m / 60, m % 60);
-        write!(f, "{} {}–{} ({})", days_text(&self.days), hm(self.start), hm(self.end), self.tz.name())
+        write!(
+            f,
+            "{} {}–{} ({})",
+            days_text(&self.days),
+            hm(self.start),
+            hm(self.end),
+            self.tz.name()
+        )
     }
 }
 
 /// Parses working days: `mon-fri`, `mon,wed,fri`, `sun-thu`, `sat,sun`, `mon-sun`.
 pub fn parse_days(text: &str) -> Result<[bool; 7], CalendarError> {
     let bad = || CalendarError::Days(text.trim().chars().take(40).collect());
-    let day = |s: &str| DAY_NAMES.iter().position(|d| d.eq_ignore_ascii_case(s.trim())).ok_or_else(bad);
+    let day = |s: &str| {
+        DAY_NAMES
+            .iter()
+            .position(|d| d.eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(bad)
+    };
     let mut days = [false; 7];
     for part in text.split(',') {
         match part.split_once('-') {
@@ -229,7 +256,11 @@ pub fn days_text(days: &[bool; 7]) -> String {
             while j + 1 < 7 && days[j + 1] {
                 j += 1;
             }
-            parts.push(if j > i { format!("{}-{}", DAY_NAMES[i], DAY_NAMES[j]) } else { DAY_NAMES[i].to_owned() });
+            parts.push(if j > i {
+                format!("{}-{}", DAY_NAMES[i], DAY_NAMES[j])
+            } else {
+                DAY_NAMES[i].to_owned()
+            });
             i = j + 1;
         } else {
             i += 1;
@@ -272,7 +303,14 @@ mod tests {
     }
 
     fn office(tz: &str) -> Calendar {
-        Calendar::new(tz, "mon-fri", "09:00", "17:00", [NaiveDate::from_ymd_opt(2026, 12, 25).unwrap()]).unwrap()
+        Calendar::new(
+            tz,
+            "mon-fri",
+            "09:00",
+            "17:00",
+            [NaiveDate::from_ymd_opt(2026, 12, 25).unwrap()],
+        )
+        .unwrap()
     }
 
     #[test]
@@ -288,7 +326,10 @@ mod tests {
     fn time_outside_hours_and_on_holidays_does_not_count() {
         let cal = office("UTC");
         // Christmas Day 2026 is a Friday holiday; from Thursday 16:00 to Monday 10:00 = 1 h + 1 h.
-        assert_eq!(cal.business_seconds(utc(2026, 12, 24, 16, 0), utc(2026, 12, 28, 10, 0)), 2 * 3600);
+        assert_eq!(
+            cal.business_seconds(utc(2026, 12, 24, 16, 0), utc(2026, 12, 28, 10, 0)),
+            2 * 3600
+        );
         // Saturday is nothing.
         assert_eq!(cal.business_seconds(utc(2026, 1, 3, 0, 0), utc(2026, 1, 4, 0, 0)), 0);
     }
@@ -297,9 +338,15 @@ mod tests {
     fn office_hours_follow_the_local_clock_across_daylight_saving() {
         let cal = office("Europe/Berlin");
         // Monday 30 March 2026 (after the spring change, CEST = UTC+2): 09:00 local = 07:00 UTC.
-        assert_eq!(cal.add_business_seconds(utc(2026, 3, 30, 0, 0), 1), utc(2026, 3, 30, 7, 0) + Duration::seconds(1));
+        assert_eq!(
+            cal.add_business_seconds(utc(2026, 3, 30, 0, 0), 1),
+            utc(2026, 3, 30, 7, 0) + Duration::seconds(1)
+        );
         // Friday 27 March (CET = UTC+1): 09:00 local = 08:00 UTC.
-        assert_eq!(cal.add_business_seconds(utc(2026, 3, 27, 0, 0), 1), utc(2026, 3, 27, 8, 0) + Duration::seconds(1));
+        assert_eq!(
+            cal.add_business_seconds(utc(2026, 3, 27, 0, 0), 1),
+            utc(2026, 3, 27, 8, 0) + Duration::seconds(1)
+        );
         let ny = office("America/New_York");
         // Across the autumn change (1 Nov 2026): Friday 30 Oct 16:00 EDT + 2 bh = Monday 2 Nov 10:00 EST.
         let due = ny.add_business_seconds(utc(2026, 10, 30, 20, 0), 2 * 3600);
@@ -308,8 +355,14 @@ mod tests {
 
     #[test]
     fn parses_days_times_and_dates() {
-        assert_eq!(parse_days("mon-fri").unwrap(), [true, true, true, true, true, false, false]);
-        assert_eq!(parse_days("sun-tue").unwrap(), [true, true, false, false, false, false, true]);
+        assert_eq!(
+            parse_days("mon-fri").unwrap(),
+            [true, true, true, true, true, false, false]
+        );
+        assert_eq!(
+            parse_days("sun-tue").unwrap(),
+            [true, true, false, false, false, false, true]
+        );
         assert_eq!(days_text(&parse_days("mon,wed,fri").unwrap()), "mon,wed,fri");
         assert!(parse_days("funday").is_err() && parse_days("").is_err());
         assert_eq!(parse_time("09:30").unwrap(), 570);
@@ -323,7 +376,12 @@ mod tests {
     }
 
     fn zones() -> impl Strategy<Value = &'static str> {
-        prop_oneof![Just("UTC"), Just("Europe/Berlin"), Just("America/New_York"), Just("Asia/Kolkata")]
+        prop_oneof![
+            Just("UTC"),
+            Just("Europe/Berlin"),
+            Just("America/New_York"),
+            Just("Asia/Kolkata")
+        ]
     }
 
     /// Instants around 2026, dense near both DST changes of Berlin and New York.
@@ -343,7 +401,10 @@ mod tests {
             let days = ["mon-fri", "sun-thu", "mon,wed,fri", "mon-sun"][d];
             let start = ["00:00", "02:30", "08:00", "09:00"][s as usize];
             let end = ["12:00", "17:00", "23:30", "24:00"][e as usize];
-            let holidays = [NaiveDate::from_ymd_opt(2026, 3, 30).unwrap(), NaiveDate::from_ymd_opt(2026, 11, 2).unwrap()];
+            let holidays = [
+                NaiveDate::from_ymd_opt(2026, 3, 30).unwrap(),
+                NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
+            ];
             Calendar::new(tz, days, start, end, holidays).unwrap()
         })
     }

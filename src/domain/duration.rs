@@ -88,9 +88,7 @@ impl SlaDuration {
                 DurationError::OutOfRange(shown)
             });
         }
-        let amount: u32 = digits
-            .parse()
-            .map_err(|_| DurationError::Malformed(shown.clone()))?;
+        let amount: u32 = digits.parse().map_err(|_| DurationError::Malformed(shown.clone()))?;
         if amount == 0 || amount > unit.max_amount() {
             return Err(DurationError::OutOfRange(shown));
         }
@@ -147,18 +145,9 @@ mod tests {
 
     #[test]
     fn parses_every_unit() {
-        assert_eq!(
-            SlaDuration::parse("15m").unwrap(),
-            SlaDuration::new(15, Unit::Minutes)
-        );
-        assert_eq!(
-            SlaDuration::parse("4H").unwrap(),
-            SlaDuration::new(4, Unit::Hours)
-        );
-        assert_eq!(
-            SlaDuration::parse(" 3d ").unwrap(),
-            SlaDuration::new(3, Unit::Days)
-        );
+        assert_eq!(SlaDuration::parse("15m").unwrap(), SlaDuration::new(15, Unit::Minutes));
+        assert_eq!(SlaDuration::parse("4H").unwrap(), SlaDuration::new(4, Unit::Hours));
+        assert_eq!(SlaDuration::parse(" 3d ").unwrap(), SlaDuration::new(3, Unit::Days));
         assert_eq!(
             SlaDuration::parse("4bh").unwrap(),
             SlaDuration::new(4, Unit::BusinessHours)

@@ -15,11 +15,7 @@ pub enum TicketKind {
 
 impl TicketKind {
     /// Every kind, in display order.
-    pub const ALL: [TicketKind; 3] = [
-        TicketKind::Request,
-        TicketKind::Incident,
-        TicketKind::Change,
-    ];
+    pub const ALL: [TicketKind; 3] = [TicketKind::Request, TicketKind::Incident, TicketKind::Change];
 
     /// The prefix of the human id.
     pub fn prefix(self) -> &'static str {

@@ -3,9 +3,11 @@
 //! Nothing here talks to Discord, the database or the clock: callers pass `now` in and store
 //! what comes out. That keeps every rule testable with plain values (and property tests).
 
+pub mod calendar;
 pub mod duration;
 pub mod ids;
 pub mod priority;
+pub mod sla;
 pub mod text;
 pub mod ticket;
 

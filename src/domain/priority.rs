@@ -58,29 +58,17 @@ impl Priority {
     /// P5, planning.
     pub const P5: Priority = Priority(5);
     /// Every priority, most urgent first.
-    pub const ALL: [Priority; 5] = [
-        Priority::P1,
-        Priority::P2,
-        Priority::P3,
-        Priority::P4,
-        Priority::P5,
-    ];
+    pub const ALL: [Priority; 5] = [Priority::P1, Priority::P2, Priority::P3, Priority::P4, Priority::P5];
 
     /// From the stored number 1..=5.
     pub fn from_number(n: i64) -> Option<Priority> {
-        u8::try_from(n)
-            .ok()
-            .filter(|n| (1..=5).contains(n))
-            .map(Priority)
+        u8::try_from(n).ok().filter(|n| (1..=5).contains(n)).map(Priority)
     }
 
     /// Parses `P3`, `p3` or `3`.
     pub fn parse(s: &str) -> Option<Priority> {
         let s = s.trim();
-        let digits = s
-            .strip_prefix('P')
-            .or_else(|| s.strip_prefix('p'))
-            .unwrap_or(s);
+        let digits = s.strip_prefix('P').or_else(|| s.strip_prefix('p')).unwrap_or(s);
         if digits.len() != 1 {
             return None;
         }
@@ -135,11 +123,7 @@ mod tests {
             (Low, Low, 5),
         ];
         for (i, u, p) in expected {
-            assert_eq!(
-                Priority::from_impact_urgency(i, u).number(),
-                p,
-                "{i:?} x {u:?}"
-            );
+            assert_eq!(Priority::from_impact_urgency(i, u).number(), p, "{i:?} x {u:?}");
         }
     }
 

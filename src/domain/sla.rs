@@ -223,9 +223,15 @@ mod tests {
     #[test]
     fn defaults_follow_the_spec_table() {
         let p3 = default_targets(TicketKind::Request, Priority::P3);
-        assert_eq!((p3.respond.to_string(), p3.resolve.to_string()), ("4bh".into(), "3bd".into()));
+        assert_eq!(
+            (p3.respond.to_string(), p3.resolve.to_string()),
+            ("4bh".into(), "3bd".into())
+        );
         let p1 = default_targets(TicketKind::Incident, Priority::P1);
-        assert_eq!((p1.respond.to_string(), p1.resolve.to_string()), ("15m".into(), "4h".into()));
+        assert_eq!(
+            (p1.respond.to_string(), p1.resolve.to_string()),
+            ("15m".into(), "4h".into())
+        );
     }
 
     #[test]

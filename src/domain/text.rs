@@ -51,11 +51,7 @@ pub fn required(field: &'static str, text: &str, max: usize) -> Result<String, T
 }
 
 /// Like [`required`], but empty or missing text is `None`.
-pub fn optional(
-    field: &'static str,
-    text: Option<&str>,
-    max: usize,
-) -> Result<Option<String>, TextError> {
+pub fn optional(field: &'static str, text: Option<&str>, max: usize) -> Result<Option<String>, TextError> {
     match text.map(str::trim) {
         None | Some("") => Ok(None),
         Some(t) => required(field, t, max).map(Some),

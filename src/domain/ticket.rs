@@ -141,12 +141,7 @@ impl TicketState {
     }
 
     /// The state after `action`, or why the action is not possible now.
-    pub fn apply(
-        self,
-        kind: TicketKind,
-        action: Action,
-        id: TicketRef,
-    ) -> Result<TicketState, TransitionError> {
+    pub fn apply(self, kind: TicketKind, action: Action, id: TicketRef) -> Result<TicketState, TransitionError> {
         next(kind, self, action).ok_or(TransitionError {
             id,
             state: self,
@@ -212,18 +207,14 @@ fn explain(action: Action, state: TicketState) -> &'static str {
     match action {
         Action::Claim if state.is_open() => "it cannot be claimed in this state.",
         Action::Claim | Action::Assign => "only open tickets can be claimed or assigned.",
-        Action::Hold if state.is_open() => {
-            "only tickets being worked on can be put on hold; claim it first."
-        }
+        Action::Hold if state.is_open() => "only tickets being worked on can be put on hold; claim it first.",
         Action::Hold => "only open tickets can be put on hold.",
         Action::Resume => "only tickets on hold can be resumed.",
         Action::Acknowledge => "only triggered incidents can be acknowledged.",
         Action::Retrigger => "only acknowledged incidents can be re-triggered.",
         Action::Resolve => "only open tickets can be resolved.",
         Action::Reopen => "only resolved tickets can be reopened; raise a new ticket instead.",
-        Action::Close if state.is_open() => {
-            "only resolved tickets can be closed; resolve or cancel it instead."
-        }
+        Action::Close if state.is_open() => "only resolved tickets can be closed; resolve or cancel it instead.",
         Action::Close => "it is already finished.",
         Action::Cancel => "only open tickets can be cancelled.",
     }

@@ -6,8 +6,8 @@
 use serde_json::{json, Value};
 
 use crate::domain::text::{
-    MAX_DETAILS_CHARS, MAX_ITEM_DESCRIPTION_CHARS, MAX_ITEM_NAME_CHARS, MAX_NOTE_CHARS,
-    MAX_REASON_CHARS, MAX_SUMMARY_CHARS,
+    MAX_DETAILS_CHARS, MAX_ITEM_DESCRIPTION_CHARS, MAX_ITEM_NAME_CHARS, MAX_NOTE_CHARS, MAX_REASON_CHARS,
+    MAX_SUMMARY_CHARS,
 };
 
 const SUB_COMMAND: u8 = 1;
@@ -49,10 +49,7 @@ fn autocomplete(name: &str, description: &str, max_length: usize) -> Value {
 }
 
 fn choice(name: &str, description: &str, required: bool, values: &[&str]) -> Value {
-    let choices: Vec<Value> = values
-        .iter()
-        .map(|v| json!({ "name": v, "value": v }))
-        .collect();
+    let choices: Vec<Value> = values.iter().map(|v| json!({ "name": v, "value": v })).collect();
     json!({ "type": STRING, "name": name, "description": description, "required": required, "choices": choices })
 }
 
@@ -106,22 +103,13 @@ pub fn definitions() -> Value {
                     "Add an item to the service catalog",
                     vec![
                         text("name", "Item name, e.g. Laptop", true, MAX_ITEM_NAME_CHARS),
-                        text(
-                            "description",
-                            "What people get",
-                            true,
-                            MAX_ITEM_DESCRIPTION_CHARS
-                        ),
+                        text("description", "What people get", true, MAX_ITEM_DESCRIPTION_CHARS),
                     ]
                 ),
                 sub(
                     "catalog-remove",
                     "Stop offering a catalog item",
-                    vec![autocomplete(
-                        "name",
-                        "The item to remove",
-                        MAX_ITEM_NAME_CHARS
-                    ),]
+                    vec![autocomplete("name", "The item to remove", MAX_ITEM_NAME_CHARS),]
                 ),
             ]
         ),
@@ -133,23 +121,9 @@ pub fn definitions() -> Value {
                     "new",
                     "Ask the service desk for something from the catalog",
                     vec![
-                        autocomplete(
-                            "item",
-                            "What you need, from the service catalog",
-                            MAX_ITEM_NAME_CHARS
-                        ),
-                        text(
-                            "summary",
-                            "One line: what you need",
-                            true,
-                            MAX_SUMMARY_CHARS
-                        ),
-                        text(
-                            "details",
-                            "Anything the desk should know",
-                            false,
-                            MAX_DETAILS_CHARS
-                        ),
+                        autocomplete("item", "What you need, from the service catalog", MAX_ITEM_NAME_CHARS),
+                        text("summary", "One line: what you need", true, MAX_SUMMARY_CHARS),
+                        text("details", "Anything the desk should know", false, MAX_DETAILS_CHARS),
                     ]
                 ),
                 sub("mine", "Your open tickets", vec![]),
@@ -159,11 +133,7 @@ pub fn definitions() -> Value {
             "ticket",
             "Work with a ticket",
             vec![
-                ticket_sub(
-                    "show",
-                    "Show a ticket: state, priority, people, timeline",
-                    vec![]
-                ),
+                ticket_sub("show", "Show a ticket: state, priority, people, timeline", vec![]),
                 ticket_sub(
                     "comment",
                     "Add a comment to a ticket",
@@ -173,9 +143,7 @@ pub fn definitions() -> Value {
                 ticket_sub(
                     "assign",
                     "Give a ticket to an agent (agents)",
-                    vec![
-                        json!({ "type": USER, "name": "user", "description": "The agent", "required": true }),
-                    ]
+                    vec![json!({ "type": USER, "name": "user", "description": "The agent", "required": true }),]
                 ),
                 ticket_sub(
                     "hold",
@@ -204,12 +172,7 @@ pub fn definitions() -> Value {
                 ticket_sub(
                     "reopen",
                     "Reopen a resolved ticket",
-                    vec![text(
-                        "reason",
-                        "Why it is not fixed",
-                        true,
-                        MAX_REASON_CHARS
-                    ),]
+                    vec![text("reason", "Why it is not fixed", true, MAX_REASON_CHARS),]
                 ),
                 ticket_sub("close", "Confirm a resolved ticket and close it", vec![]),
                 ticket_sub(
@@ -234,12 +197,7 @@ pub fn definitions() -> Value {
             "queue",
             "Open tickets for agents, most urgent first",
             vec![
-                choice(
-                    "kind",
-                    "Only this kind",
-                    false,
-                    &["request", "incident", "change"]
-                ),
+                choice("kind", "Only this kind", false, &["request", "incident", "change"]),
                 choice("filter", "Narrow the list", false, &["unassigned", "mine"]),
             ]
         ),

@@ -1,30 +1,22 @@
 //! From an interaction to a desk call: who is acting, which use-case, with which arguments.
 
 use serde_json::{json, Value};
-use serenity::all::{
-    ActionRowComponent, CommandInteraction, ComponentInteraction, Member, ModalInteraction,
-};
+use serenity::all::{ActionRowComponent, CommandInteraction, ComponentInteraction, Member, ModalInteraction};
 
 use super::options::Opts;
 use super::{outcome, Response};
 use crate::domain::{HoldReason, Priority, TicketKind};
 use crate::render;
-use crate::service::{
-    Actor, AssignTarget, Call, ChannelPurpose, Desk, QueueView, RolePurpose, ServiceError, TicketOp,
-};
+use crate::service::{Actor, AssignTarget, Call, ChannelPurpose, Desk, QueueView, RolePurpose, ServiceError, TicketOp};
 
-const DM_REFUSAL: &str =
-    "The service desk works inside a server: use its commands there, not in direct messages.";
+const DM_REFUSAL: &str = "The service desk works inside a server: use its commands there, not in direct messages.";
 
 /// Discord ids fit in i64 (snowflakes are 63-bit); stored as such.
 fn sf(id: u64) -> i64 {
     i64::try_from(id).unwrap_or(i64::MAX)
 }
 
-fn actor(
-    guild: Option<serenity::all::GuildId>,
-    member: Option<&Member>,
-) -> Result<Actor, ServiceError> {
+fn actor(guild: Option<serenity::all::GuildId>, member: Option<&Member>) -> Result<Actor, ServiceError> {
     let (Some(guild), Some(member)) = (guild, member) else {
         return Err(ServiceError::user(DM_REFUSAL));
     };
@@ -66,18 +58,36 @@ pub async fn command(desk: &Desk, cmd: &CommandInteraction) -> Response {
             ("setup", Some("channel")) => {
                 let purpose = ChannelPurpose::parse(o.req("purpose"))
                     .ok_or_else(|| ServiceError::user("Pick the purpose from the list: triage, incidents or cab."))?;
-                let channel = o.channel("channel").ok_or_else(|| ServiceError::user("Pick a channel."))?;
+                let channel = o
+                    .channel("channel")
+                    .ok_or_else(|| ServiceError::user("Pick a channel."))?;
                 reply(desk.setup_channel(&call, purpose, sf(channel)).await)
             }
             ("setup", Some("role")) => {
                 let purpose = RolePurpose::parse(o.req("purpose")).ok_or_else(|| {
-                    ServiceError::user("Pick the purpose from the list: agent, incident-manager, cab or change-manager.")
+                    ServiceError::user(
+                        "Pick the purpose from the list: agent, incident-manager, cab or change-manager.",
+                    )
                 })?;
                 let role = o.role("role").ok_or_else(|| ServiceError::user("Pick a role."))?;
                 reply(desk.setup_role(&call, purpose, sf(role)).await)
             }
             ("setup", Some("catalog-add")) => reply(desk.catalog_add(&call, o.req("name"), o.req("description")).await),
             ("setup", Some("catalog-remove")) => reply(desk.catalog_remove(&call, o.req("name")).await),
+            ("setup", Some("hours")) => reply(
+                desk.setup_hours(&call, o.req("timezone"), o.req("days"), o.req("start"), o.req("end"))
+                    .await,
+            ),
+            ("setup", Some("holiday")) => reply(desk.setup_holiday(&call, o.req("date"), o.req("name")).await),
+            ("setup", Some("sla")) => {
+                let kind = TicketKind::from_name(o.req("kind"))
+                    .ok_or_else(|| ServiceError::user("Pick the kind from the list: incident or request."))?;
+                let p = Priority::parse(o.req("priority"))
+                    .ok_or_else(|| ServiceError::user("Pick a priority from P1 to P5."))?;
+                reply(desk.setup_sla(&call, kind, p, o.req("respond"), o.req("resolve")).await)
+            }
+            ("setup", Some("autoclose")) => reply(desk.setup_autoclose(&call, o.req("after")).await),
+            ("sla", Some("show")) => data(desk.sla_show(&call, o.req("id")).await),
             ("request", Some("new")) => reply(
                 desk.request_new(&call, o.req("item"), o.req("summary"), o.str("details"))
                     .await
@@ -93,15 +103,15 @@ pub async fn command(desk: &Desk, cmd: &CommandInteraction) -> Response {
             ("queue", None) => {
                 let kind = match o.str("kind") {
                     None => None,
-                    Some(k) => Some(
-                        TicketKind::from_name(k)
-                            .ok_or_else(|| ServiceError::user("Pick the kind from the list: request, incident or change."))?,
-                    ),
+                    Some(k) => Some(TicketKind::from_name(k).ok_or_else(|| {
+                        ServiceError::user("Pick the kind from the list: request, incident or change.")
+                    })?),
                 };
                 let view = QueueView {
                     kind,
                     unassigned: o.str("filter") == Some("unassigned"),
                     mine: o.str("filter") == Some("mine"),
+                    breaching: o.str("filter") == Some("breaching"),
                 };
                 data(desk.queue(&call, view).await)
             }
@@ -117,11 +127,15 @@ fn ticket_op(cmd: &CommandInteraction, o: &Opts<'_>, sub: &str) -> Result<Ticket
         "comment" => TicketOp::Comment(o.req("text").to_owned()),
         "claim" => TicketOp::Claim,
         "assign" => {
-            let user = o.user("user").ok_or_else(|| ServiceError::user("Pick the agent to assign."))?;
+            let user = o
+                .user("user")
+                .ok_or_else(|| ServiceError::user("Pick the agent to assign."))?;
             let member = cmd.data.resolved.members.get(&serenity::all::UserId::new(user));
             TicketOp::Assign(AssignTarget {
                 user_id: sf(user),
-                roles: member.map(|m| m.roles.iter().map(|r| sf(r.get())).collect()).unwrap_or_default(),
+                roles: member
+                    .map(|m| m.roles.iter().map(|r| sf(r.get())).collect())
+                    .unwrap_or_default(),
                 is_admin: member
                     .and_then(|m| m.permissions)
                     .is_some_and(|p| p.manage_guild() || p.administrator()),
@@ -129,7 +143,9 @@ fn ticket_op(cmd: &CommandInteraction, o: &Opts<'_>, sub: &str) -> Result<Ticket
         }
         "hold" => TicketOp::Hold {
             reason: HoldReason::parse(o.req("reason")).ok_or_else(|| {
-                ServiceError::user("Pick the reason from the list: awaiting-requester, awaiting-vendor or awaiting-change.")
+                ServiceError::user(
+                    "Pick the reason from the list: awaiting-requester, awaiting-vendor or awaiting-change.",
+                )
             })?,
             note: o.str("note").map(str::to_owned),
         },
@@ -165,11 +181,7 @@ pub async fn component(desk: &Desk, c: &ComponentInteraction) -> Response {
             .split_once(':')
             .unwrap_or((c.data.custom_id.as_str(), ""));
         match verb {
-            "claim" => reply(
-                desk.ticket_op(&call, id, TicketOp::Claim)
-                    .await
-                    .map(|o| o.message),
-            ),
+            "claim" => reply(desk.ticket_op(&call, id, TicketOp::Claim).await.map(|o| o.message)),
             "resolve" => {
                 let id = desk.check_resolvable(&call, id).await?;
                 Ok(Response::Modal(render::resolve_modal(id)))
@@ -201,9 +213,7 @@ pub async fn modal(desk: &Desk, m: &ModalInteraction) -> Response {
         };
         match m.data.custom_id.split_once(':') {
             Some(("resolve-note", id)) => {
-                let op = TicketOp::Resolve {
-                    note: field("note"),
-                };
+                let op = TicketOp::Resolve { note: field("note") };
                 reply(desk.ticket_op(&call, id, op).await.map(|o| o.message))
             }
             _ => unknown(&m.data.custom_id),
@@ -225,13 +235,9 @@ pub async fn autocomplete(desk: &Desk, ac: &CommandInteraction) -> Vec<Value> {
         "item" | "name" => desk
             .catalog_suggestions(&actor, focused.value)
             .await
-            .map(|names| {
-                names
-                    .into_iter()
-                    .map(|n| (n.clone(), n))
-                    .collect::<Vec<_>>()
-            }),
+            .map(|names| names.into_iter().map(|n| (n.clone(), n)).collect::<Vec<_>>()),
         "id" => desk.ticket_suggestions(&actor, focused.value).await,
+        "timezone" => Ok(timezones(focused.value)),
         _ => Ok(vec![]),
     };
     match found {
@@ -244,4 +250,16 @@ pub async fn autocomplete(desk: &Desk, ac: &CommandInteraction) -> Vec<Value> {
             vec![]
         }
     }
+}
+
+/// IANA zone names containing what was typed (case-insensitive), at most 25.
+fn timezones(typed: &str) -> Vec<(String, String)> {
+    let needle = typed.trim().to_ascii_lowercase();
+    chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|tz| tz.name())
+        .filter(|name| name.to_ascii_lowercase().contains(&needle))
+        .take(25)
+        .map(|name| (name.to_owned(), name.to_owned()))
+        .collect()
 }

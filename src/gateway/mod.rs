@@ -116,12 +116,7 @@ pub fn outcome(interaction: InteractionId, result: Result<Response, ServiceError
 }
 
 /// Runs `work` and answers the interaction, deferring first if the work is slow.
-async fn respond(
-    ctx: &Context,
-    id: InteractionId,
-    token: &str,
-    work: impl Future<Output = Response>,
-) {
+async fn respond(ctx: &Context, id: InteractionId, token: &str, work: impl Future<Output = Response>) {
     let mut work = std::pin::pin!(work);
     let first = tokio::select! {
         r = &mut work => Some(r),
@@ -134,16 +129,10 @@ async fn respond(
             http.create_interaction_response(id, token, &json!({ "type": 4, "data": data }), vec![])
                 .await
         }
-        Some(Response::Modal(body)) => {
-            http.create_interaction_response(id, token, &body, vec![])
-                .await
-        }
+        Some(Response::Modal(body)) => http.create_interaction_response(id, token, &body, vec![]).await,
         None => {
             let defer = json!({ "type": 5, "data": { "flags": render::EPHEMERAL } });
-            if let Err(e) = http
-                .create_interaction_response(id, token, &defer, vec![])
-                .await
-            {
+            if let Err(e) = http.create_interaction_response(id, token, &defer, vec![]).await {
                 warn!(interaction = %id, error = %e, "deferring failed");
             }
             match work.await {
@@ -157,8 +146,7 @@ async fn respond(
                         .map(|_| ())
                 }
                 Response::Modal(_) => {
-                    let data =
-                        render::ephemeral("That took too long to open a form; please click again.");
+                    let data = render::ephemeral("That took too long to open a form; please click again.");
                     http.edit_original_interaction_response(token, &data, vec![])
                         .await
                         .map(|_| ())

@@ -53,8 +53,30 @@ enum Attempt {
     Fail(String),
 }
 
+/// How fast the outbox may send. The defaults are Discord-safe; tests shrink the window.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// Messages allowed per channel (or DM recipient) in one window.
+    pub channel_burst: usize,
+    /// The pacing window.
+    pub channel_window: Duration,
+    /// Least time between two requests.
+    pub min_gap: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            channel_burst: CHANNEL_BURST,
+            channel_window: CHANNEL_WINDOW,
+            min_gap: MIN_GAP,
+        }
+    }
+}
+
 /// The worker.
 pub struct Outbox {
+    policy: Policy,
     pool: SqlitePool,
     http: Arc<Http>,
     client: reqwest::Client,
@@ -75,8 +97,10 @@ impl Outbox {
         http: Arc<Http>,
         client: reqwest::Client,
         wake: Arc<Notify>,
+        policy: Policy,
     ) -> Outbox {
         Outbox {
+            policy,
             pool,
             http,
             client,
@@ -126,9 +150,7 @@ impl Outbox {
             }
             if row.next_attempt_at > now {
                 blocked.insert(key);
-                wait = wait.min(Duration::from_millis(
-                    (row.next_attempt_at - now).unsigned_abs(),
-                ));
+                wait = wait.min(Duration::from_millis((row.next_attempt_at - now).unsigned_abs()));
                 continue;
             }
             if let Some(slot) = self.pacing_delay(key) {
@@ -149,11 +171,10 @@ impl Outbox {
     /// After an attempt, whether the row is still pending (so its channel waits).
     async fn reschedule_wait(&self, row: &OutboxRow) -> Result<Option<Duration>, sqlx::Error> {
         let mut conn = self.pool.acquire().await?;
-        let next: Option<(String, i64)> =
-            sqlx::query_as("SELECT status, next_attempt_at FROM outbox WHERE id = ?")
-                .bind(row.id)
-                .fetch_optional(&mut *conn)
-                .await?;
+        let next: Option<(String, i64)> = sqlx::query_as("SELECT status, next_attempt_at FROM outbox WHERE id = ?")
+            .bind(row.id)
+            .fetch_optional(&mut *conn)
+            .await?;
         Ok(match next {
             Some((status, at)) if status == "pending" => {
                 Some(Duration::from_millis((at - now_ms()).max(0).unsigned_abs()))
@@ -164,18 +185,18 @@ impl Outbox {
 
     fn pacing_delay(&self, key: (bool, i64)) -> Option<Duration> {
         let sent = self.sent_per_channel.get(&key.1)?;
-        if sent.len() < CHANNEL_BURST {
+        if sent.len() < self.policy.channel_burst {
             return None;
         }
         let oldest = sent.front()?;
-        let free_at = *oldest + CHANNEL_WINDOW;
+        let free_at = *oldest + self.policy.channel_window;
         free_at.checked_duration_since(Instant::now())
     }
 
     fn note_sent(&mut self, channel: i64) {
         let q = self.sent_per_channel.entry(channel).or_default();
         q.push_back(Instant::now());
-        while q.len() > CHANNEL_BURST {
+        while q.len() > self.policy.channel_burst {
             q.pop_front();
         }
     }
@@ -186,9 +207,7 @@ impl Outbox {
             Attempt::Sent(message_id) => {
                 store::mark_outbox_sent(&mut conn, row.id, message_id).await?;
                 if row.is_card {
-                    if let (Some(ticket), Some(channel), Some(msg)) =
-                        (row.ticket_id, row.channel_id, message_id)
-                    {
+                    if let (Some(ticket), Some(channel), Some(msg)) = (row.ticket_id, row.channel_id, message_id) {
                         store::set_ticket_card(&mut conn, ticket, channel, Some(msg)).await?;
                     }
                 }
@@ -219,8 +238,7 @@ impl Outbox {
                 let Some(channel) = row.channel_id else {
                     return Attempt::Fail("post without a channel".into());
                 };
-                let mut body: Value =
-                    serde_json::from_str(&row.payload).unwrap_or_else(|_| json!({}));
+                let mut body: Value = serde_json::from_str(&row.payload).unwrap_or_else(|_| json!({}));
                 body["nonce"] = json!(nonce(row.id));
                 body["enforce_nonce"] = json!(true);
                 self.send(
@@ -252,8 +270,7 @@ impl Outbox {
                 Err(e) => return Attempt::Fail(format!("ticket not loaded: {e}")),
             }
         };
-        let (Some(channel), Some(message)) = (ticket.card_channel_id, ticket.card_message_id)
-        else {
+        let (Some(channel), Some(message)) = (ticket.card_channel_id, ticket.card_message_id) else {
             // The card's post failed for good; there is nothing to edit.
             return Attempt::Fail("the ticket's card was never posted".into());
         };
@@ -271,15 +288,8 @@ impl Outbox {
             return Attempt::Fail("DM without a user".into());
         };
         let open = json!({ "recipient_id": user.to_string() });
-        let channel = match self
-            .request(Route::UserMeDmChannels, LightMethod::Post, &open)
-            .await
-        {
-            Ok(v) => match v
-                .get("id")
-                .and_then(Value::as_str)
-                .and_then(|s| s.parse::<i64>().ok())
-            {
+        let channel = match self.request(Route::UserMeDmChannels, LightMethod::Post, &open).await {
+            Ok(v) => match v.get("id").and_then(Value::as_str).and_then(|s| s.parse::<i64>().ok()) {
                 Some(c) => c,
                 None => return Attempt::Fail("DM channel without an id".into()),
             },
@@ -294,33 +304,21 @@ impl Outbox {
         self.send(user, route, LightMethod::Post, &body).await
     }
 
-    async fn send(
-        &mut self,
-        pace_key: i64,
-        route: Route<'_>,
-        method: LightMethod,
-        body: &Value,
-    ) -> Attempt {
+    async fn send(&mut self, pace_key: i64, route: Route<'_>, method: LightMethod, body: &Value) -> Attempt {
+        let result = self.request(route, method, body).await;
+        // Counted when the answer is in, which is never before Discord counted its arrival: the
+        // window then holds on Discord's side whatever the latency.
         self.note_sent(pace_key);
-        match self.request(route, method, body).await {
-            Ok(v) => Attempt::Sent(
-                v.get("id")
-                    .and_then(Value::as_str)
-                    .and_then(|s| s.parse().ok()),
-            ),
+        match result {
+            Ok(v) => Attempt::Sent(v.get("id").and_then(Value::as_str).and_then(|s| s.parse().ok())),
             Err(a) => a,
         }
     }
 
     /// One HTTP request; `Err` carries the retry decision.
-    async fn request(
-        &mut self,
-        route: Route<'_>,
-        method: LightMethod,
-        body: &Value,
-    ) -> Result<Value, Attempt> {
+    async fn request(&mut self, route: Route<'_>, method: LightMethod, body: &Value) -> Result<Value, Attempt> {
         if let Some(last) = self.last_request {
-            if let Some(rest) = MIN_GAP.checked_sub(last.elapsed()) {
+            if let Some(rest) = self.policy.min_gap.checked_sub(last.elapsed()) {
                 tokio::time::sleep(rest).await;
             }
         }
@@ -355,10 +353,7 @@ impl Outbox {
                     format!("429 rate limited for {secs}s"),
                 ))
             }
-            500..=599 => Err(Attempt::Retry(
-                0,
-                format!("{status}: {}", truncate_err(&text)),
-            )),
+            500..=599 => Err(Attempt::Retry(0, format!("{status}: {}", truncate_err(&text)))),
             _ => Err(Attempt::Fail(format!("{status}: {}", truncate_err(&text)))),
         }
     }

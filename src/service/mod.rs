@@ -5,7 +5,9 @@
 //! user's ([`ServiceError::User`], shown to them) or internal (logged, shown as a reference).
 
 mod setup;
+mod sla;
 mod tickets;
+mod timers;
 
 use std::sync::Arc;
 
@@ -102,6 +104,7 @@ pub struct Desk {
     pool: SqlitePool,
     clock: Arc<dyn Clock>,
     outbox_wake: Arc<Notify>,
+    timers_wake: Arc<Notify>,
 }
 
 impl Desk {
@@ -112,7 +115,13 @@ impl Desk {
             pool,
             clock,
             outbox_wake,
+            timers_wake: Arc::new(Notify::new()),
         }
+    }
+
+    /// Notified after every commit that wrote a timer (the scheduler listens).
+    pub fn timers_wake(&self) -> Arc<Notify> {
+        self.timers_wake.clone()
     }
 
     /// The pool (for the workers).
@@ -152,11 +161,34 @@ impl Desk {
             tx,
             guild_id: call.actor.guild_id,
             user_id: call.actor.user_id,
-            interaction_id: call.interaction_id,
+            interaction_id: Some(call.interaction_id),
             now,
             settings,
             standing,
             queued: false,
+            timers_changed: false,
+            calendar: None,
+        })
+    }
+
+    /// Starts a write by the desk itself (a timer firing): no interaction, no actor.
+    async fn begin_system(&self, guild_id: i64) -> Result<Work> {
+        let mut tx = store::begin_write(&self.pool).await?;
+        let settings = store::get_settings(&mut tx, guild_id).await?;
+        Ok(Work {
+            tx,
+            guild_id,
+            user_id: 0,
+            interaction_id: None,
+            now: self.now_ms(),
+            settings,
+            standing: Standing {
+                is_agent: true,
+                is_admin: false,
+            },
+            queued: false,
+            timers_changed: false,
+            calendar: None,
         })
     }
 
@@ -195,10 +227,13 @@ impl Desk {
     }
 
     async fn finish(&self, work: Work) -> Result<()> {
-        let queued = work.queued;
+        let (queued, timers) = (work.queued, work.timers_changed);
         work.tx.commit().await?;
         if queued {
             self.outbox_wake.notify_one();
+        }
+        if timers {
+            self.timers_wake.notify_one();
         }
         Ok(())
     }
@@ -208,12 +243,15 @@ impl Desk {
 struct Work {
     tx: Transaction<'static, Sqlite>,
     guild_id: i64,
+    /// The acting user; 0 for the desk itself (then `interaction_id` is `None`).
     user_id: i64,
-    interaction_id: i64,
+    interaction_id: Option<i64>,
     now: i64,
     settings: SettingsRow,
     standing: Standing,
     queued: bool,
+    timers_changed: bool,
+    calendar: Option<crate::domain::calendar::Calendar>,
 }
 
 impl Work {
@@ -228,13 +266,13 @@ impl Work {
         let row = NewAudit {
             guild_id: self.guild_id,
             ticket_id,
-            actor_id: Some(self.user_id),
+            actor_id: self.interaction_id.map(|_| self.user_id),
             at: self.now,
             action,
             old_value,
             new_value,
             detail,
-            interaction_id: Some(self.interaction_id),
+            interaction_id: self.interaction_id,
         };
         store::insert_audit(&mut self.tx, &row).await?;
         Ok(())

@@ -73,13 +73,12 @@ impl RolePurpose {
     }
 }
 
-const ADMIN_ONLY: &str =
-    "Only server admins (the Manage Server permission) can change or view the desk's settings.";
+const ADMIN_ONLY: &str = "Only server admins (the Manage Server permission) can change or view the desk's settings.";
 
 /// Most catalog items offered by autocomplete (Discord's limit is 25).
 pub const MAX_AUTOCOMPLETE_CHOICES: i64 = 25;
 
-fn require_admin(standing: Standing) -> Result<()> {
+pub(super) fn require_admin(standing: Standing) -> Result<()> {
     if standing.is_admin {
         Ok(())
     } else {
@@ -99,20 +98,12 @@ impl Desk {
     }
 
     /// `/setup channel` and `/setup role`: one id setting.
-    async fn set_id(
-        &self,
-        call: &Call,
-        column: SettingColumn,
-        value: i64,
-        shown: String,
-    ) -> Result<String> {
+    async fn set_id(&self, call: &Call, column: SettingColumn, value: i64, shown: String) -> Result<String> {
         let mut w = self.begin(call).await?;
         require_admin(w.standing)?;
         let old = column.get(&w.settings);
         if old == Some(value) {
-            return Err(ServiceError::user(format!(
-                "{shown} is already set to that."
-            )));
+            return Err(ServiceError::user(format!("{shown} is already set to that.")));
         }
         store::set_setting_id(&mut w.tx, w.guild_id, column, value, w.now).await?;
         w.audit(
@@ -128,12 +119,7 @@ impl Desk {
     }
 
     /// `/setup channel purpose channel`.
-    pub async fn setup_channel(
-        &self,
-        call: &Call,
-        purpose: ChannelPurpose,
-        channel_id: i64,
-    ) -> Result<String> {
+    pub async fn setup_channel(&self, call: &Call, purpose: ChannelPurpose, channel_id: i64) -> Result<String> {
         let name = match purpose {
             ChannelPurpose::Triage => "The triage channel",
             ChannelPurpose::Incidents => "The incidents channel",
@@ -145,12 +131,7 @@ impl Desk {
     }
 
     /// `/setup role purpose role`.
-    pub async fn setup_role(
-        &self,
-        call: &Call,
-        purpose: RolePurpose,
-        role_id: i64,
-    ) -> Result<String> {
+    pub async fn setup_role(&self, call: &Call, purpose: RolePurpose, role_id: i64) -> Result<String> {
         let name = match purpose {
             RolePurpose::Agent => "The agent role",
             RolePurpose::IncidentManager => "The incident manager role",
@@ -173,14 +154,8 @@ impl Desk {
                 "The catalog already has “{name}”. Remove it first to change it."
             )));
         }
-        w.audit(
-            None,
-            "catalog-add",
-            None,
-            Some(name.clone()),
-            Some(description),
-        )
-        .await?;
+        w.audit(None, "catalog-add", None, Some(name.clone()), Some(description))
+            .await?;
         self.finish(w).await?;
         Ok(format!("“{name}” is now in the service catalog."))
     }
@@ -195,8 +170,7 @@ impl Desk {
                 "The catalog has no “{name}”. /setup show lists what it has."
             )));
         }
-        w.audit(None, "catalog-remove", Some(name.clone()), None, None)
-            .await?;
+        w.audit(None, "catalog-remove", Some(name.clone()), None, None).await?;
         self.finish(w).await?;
         Ok(format!(
             "“{name}” is no longer offered. Tickets already raised for it keep it."
@@ -207,9 +181,7 @@ impl Desk {
     pub async fn catalog_suggestions(&self, actor: &Actor, typed: &str) -> Result<Vec<String>> {
         let typed: String = typed.trim().chars().take(MAX_ITEM_NAME_CHARS).collect();
         let mut conn = self.pool.acquire().await?;
-        let items =
-            store::search_catalog(&mut conn, actor.guild_id, &typed, MAX_AUTOCOMPLETE_CHOICES)
-                .await?;
+        let items = store::search_catalog(&mut conn, actor.guild_id, &typed, MAX_AUTOCOMPLETE_CHOICES).await?;
         Ok(items.into_iter().map(|i| i.name).collect())
     }
 }

@@ -4,9 +4,7 @@
 use serde_json::Value;
 
 use super::{Actor, Call, Desk, Result, ServiceError, Standing, Work};
-use crate::domain::text::{
-    self, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, MAX_REASON_CHARS, MAX_SUMMARY_CHARS,
-};
+use crate::domain::text::{self, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, MAX_REASON_CHARS, MAX_SUMMARY_CHARS};
 use crate::domain::{Action, HoldReason, Priority, TicketKind, TicketRef, TicketState};
 use crate::render::{self, ticket_ref, Pings};
 use crate::store::{self, NewOutbox, NewTicket, OutboxOp, QueueFilter, TicketRow};
@@ -79,6 +77,8 @@ pub struct QueueView {
     pub unassigned: bool,
     /// Only mine.
     pub mine: bool,
+    /// Only tickets whose running SLA clock passed its warning (75 %) or breached.
+    pub breaching: bool,
 }
 
 /// Timeline entries shown by `/ticket show`.
@@ -110,17 +110,11 @@ impl Work {
     /// same, so members cannot probe for other people's tickets.
     async fn load_visible(&mut self, id: TicketRef) -> Result<TicketRow> {
         let kind = id.kind.unwrap_or(TicketKind::Request);
-        let found = store::find_ticket(
-            &mut self.tx,
-            self.guild_id,
-            kind.as_str(),
-            i64::from(id.number),
-        )
-        .await?;
+        let found = store::find_ticket(&mut self.tx, self.guild_id, kind.as_str(), i64::from(id.number)).await?;
         visible(found, id, self.user_id, self.standing.is_agent)
     }
 
-    async fn post_notice(&mut self, t: &TicketRow, text: &str, pings: Pings) -> Result<()> {
+    pub(super) async fn post_notice(&mut self, t: &TicketRow, text: &str, pings: Pings) -> Result<()> {
         if let Some(channel) = notice_channel(self, kind_of(t)) {
             let body = render::notice(text, &pings);
             self.enqueue(NewOutbox {
@@ -138,7 +132,7 @@ impl Work {
         Ok(())
     }
 
-    async fn dm(&mut self, t: &TicketRow, user_id: i64, text: &str) -> Result<()> {
+    pub(super) async fn dm(&mut self, t: &TicketRow, user_id: i64, text: &str) -> Result<()> {
         if user_id == self.user_id {
             return Ok(());
         }
@@ -156,7 +150,7 @@ impl Work {
         .await
     }
 
-    async fn refresh_card(&mut self, t: &TicketRow) -> Result<()> {
+    pub(super) async fn refresh_card(&mut self, t: &TicketRow) -> Result<()> {
         if let Some(channel) = t.card_channel_id {
             self.enqueue(NewOutbox {
                 guild_id: 0,
@@ -173,12 +167,7 @@ impl Work {
         Ok(())
     }
 
-    async fn change_state(
-        &mut self,
-        t: &mut TicketRow,
-        action: Action,
-        detail: Option<String>,
-    ) -> Result<()> {
+    async fn change_state(&mut self, t: &mut TicketRow, action: Action, detail: Option<String>) -> Result<()> {
         let from = state_of(t);
         let to = from.apply(kind_of(t), action, ticket_ref(t))?;
         if from != to {
@@ -192,8 +181,7 @@ impl Work {
             )
             .await?;
         } else if detail.is_some() {
-            self.audit(Some(t.id), action_name(action), None, None, detail)
-                .await?;
+            self.audit(Some(t.id), action_name(action), None, None, detail).await?;
         }
         Ok(())
     }
@@ -232,12 +220,7 @@ fn action_name(a: Action) -> &'static str {
     }
 }
 
-fn visible(
-    found: Option<TicketRow>,
-    id: TicketRef,
-    user_id: i64,
-    is_agent: bool,
-) -> Result<TicketRow> {
+pub(super) fn visible(found: Option<TicketRow>, id: TicketRef, user_id: i64, is_agent: bool) -> Result<TicketRow> {
     match found {
         Some(t) if is_agent || t.requester_id == user_id => Ok(t),
         _ if is_agent => Err(ServiceError::user(format!(
@@ -249,8 +232,7 @@ fn visible(
     }
 }
 
-const AGENTS_ONLY: &str =
-    "only service desk agents can do that. Ask an admin for the agent role if you need it.";
+const AGENTS_ONLY: &str = "only service desk agents can do that. Ask an admin for the agent role if you need it.";
 
 fn need_agent(w: &Work, what: &str) -> Result<()> {
     if w.standing.is_agent {
@@ -261,6 +243,22 @@ fn need_agent(w: &Work, what: &str) -> Result<()> {
 }
 
 impl Desk {
+    /// For read-only commands on one ticket: parses the id, marks the interaction seen, and
+    /// loads the ticket if the actor may see it.
+    pub(super) async fn read_visible(
+        &self,
+        call: &Call,
+        id: &str,
+    ) -> Result<(TicketRow, super::Standing, sqlx::pool::PoolConnection<sqlx::Sqlite>)> {
+        let id = TicketRef::parse_full(id)?;
+        let (_, standing) = self.begin_read(call).await?;
+        let mut conn = self.pool.acquire().await?;
+        let kind = id.kind.unwrap_or(TicketKind::Request);
+        let found = store::find_ticket(&mut conn, call.actor.guild_id, kind.as_str(), i64::from(id.number)).await?;
+        let t = visible(found, id, call.actor.user_id, standing.is_agent)?;
+        Ok((t, standing, conn))
+    }
+
     /// `/request new`: raises a request for a catalog item.
     pub async fn request_new(
         &self,
@@ -305,6 +303,7 @@ impl Desk {
             Some(summary.clone()),
         )
         .await?;
+        w.start_clocks(&t).await?;
         let id = ticket_ref(&t);
         let message = if let Some(channel) = channel {
             store::set_ticket_card(&mut w.tx, t.id, channel, None).await?;
@@ -320,7 +319,9 @@ impl Desk {
                 at: 0,
             })
             .await?;
-            format!("{id} is raised: “{summary}”. The service desk will pick it up; follow it with /ticket show id:{id}.")
+            format!(
+                "{id} is raised: “{summary}”. The service desk will pick it up; follow it with /ticket show id:{id}."
+            )
         } else {
             format!(
                 "{id} is raised: “{summary}”. Note: no triage channel is set up, so agents are not notified yet — ask an admin to run /setup channel purpose:triage."
@@ -334,13 +335,7 @@ impl Desk {
     pub async fn request_mine(&self, call: &Call) -> Result<Value> {
         self.begin_read(call).await?;
         let mut conn = self.pool.acquire().await?;
-        let rows = store::list_requester_tickets(
-            &mut conn,
-            call.actor.guild_id,
-            call.actor.user_id,
-            LIST_ROWS,
-        )
-        .await?;
+        let rows = store::list_requester_tickets(&mut conn, call.actor.guild_id, call.actor.user_id, LIST_ROWS).await?;
         Ok(render::ticket_list(
             "Your open tickets",
             &rows,
@@ -351,59 +346,26 @@ impl Desk {
 
     /// `/ticket show`.
     pub async fn ticket_show(&self, call: &Call, id: &str) -> Result<Value> {
-        let id = TicketRef::parse_full(id)?;
-        let (_, standing) = self.begin_read(call).await?;
-        let mut conn = self.pool.acquire().await?;
-        let kind = id.kind.unwrap_or(TicketKind::Request);
-        let found = store::find_ticket(
-            &mut conn,
-            call.actor.guild_id,
-            kind.as_str(),
-            i64::from(id.number),
-        )
-        .await?;
-        let t = visible(found, id, call.actor.user_id, standing.is_agent)?;
+        let (t, _, mut conn) = self.read_visible(call, id).await?;
         let timeline = store::list_ticket_audit(&mut conn, t.id, SHOW_TIMELINE_ROWS).await?;
-        Ok(render::ticket_details(&t, &timeline))
+        let sla = self.sla_lines(&mut conn, &t).await?;
+        Ok(render::ticket_details(&t, &sla, &timeline))
     }
 
     /// `/ticket history`.
     pub async fn ticket_history(&self, call: &Call, id: &str) -> Result<Value> {
-        let id = TicketRef::parse_full(id)?;
-        let (_, standing) = self.begin_read(call).await?;
-        let mut conn = self.pool.acquire().await?;
-        let kind = id.kind.unwrap_or(TicketKind::Request);
-        let found = store::find_ticket(
-            &mut conn,
-            call.actor.guild_id,
-            kind.as_str(),
-            i64::from(id.number),
-        )
-        .await?;
-        let t = visible(found, id, call.actor.user_id, standing.is_agent)?;
+        let (t, _, mut conn) = self.read_visible(call, id).await?;
         let rows = store::list_ticket_audit(&mut conn, t.id, HISTORY_ROWS).await?;
         Ok(render::ticket_history(&t, &rows))
     }
 
     /// Checks that the actor may resolve the ticket now (before showing the note modal).
     pub async fn check_resolvable(&self, call: &Call, id: &str) -> Result<TicketRef> {
-        let id = TicketRef::parse_full(id)?;
-        let (_, standing) = self.begin_read(call).await?;
-        let mut conn = self.pool.acquire().await?;
-        let kind = id.kind.unwrap_or(TicketKind::Request);
-        let found = store::find_ticket(
-            &mut conn,
-            call.actor.guild_id,
-            kind.as_str(),
-            i64::from(id.number),
-        )
-        .await?;
-        let t = visible(found, id, call.actor.user_id, standing.is_agent)?;
+        let (t, standing, _) = self.read_visible(call, id).await?;
         if !standing.is_agent {
-            return Err(ServiceError::user(format!(
-                "Resolving tickets: {AGENTS_ONLY}"
-            )));
+            return Err(ServiceError::user(format!("Resolving tickets: {AGENTS_ONLY}")));
         }
+        let id = ticket_ref(&t);
         state_of(&t).apply(kind_of(&t), Action::Resolve, id)?;
         Ok(id)
     }
@@ -421,6 +383,7 @@ impl Desk {
             kind: view.kind.map(TicketKind::as_str),
             unassigned: view.unassigned,
             assignee: view.mine.then_some(call.actor.user_id),
+            breaching: view.breaching,
         };
         let rows = store::list_queue(&mut conn, call.actor.guild_id, filter, LIST_ROWS).await?;
         Ok(render::ticket_list(
@@ -450,13 +413,11 @@ impl Desk {
             TicketOp::Claim => {
                 need_agent(&w, "Claiming tickets")?;
                 match t.assignee_id {
-                    Some(a) if a == w.user_id => {
-                        return Err(ServiceError::user(format!("{id} is already yours.")))
-                    }
+                    Some(a) if a == w.user_id => return Err(ServiceError::user(format!("{id} is already yours."))),
                     Some(a) => {
                         return Err(ServiceError::user(format!(
-                        "{id} is already assigned to <@{a}>. Use /ticket assign to hand it over."
-                    )))
+                            "{id} is already assigned to <@{a}>. Use /ticket assign to hand it over."
+                        )))
                     }
                     None => {}
                 }
@@ -496,8 +457,7 @@ impl Desk {
                     "{id} “{}” is assigned to <@{}> by <@{}>.",
                     t.title, target.user_id, w.user_id
                 );
-                w.post_notice(&t, &text, Pings::user(target.user_id))
-                    .await?;
+                w.post_notice(&t, &text, Pings::user(target.user_id)).await?;
                 format!("{id} is assigned to <@{}>.", target.user_id)
             }
             TicketOp::Hold { reason, note } => {
@@ -515,10 +475,7 @@ impl Desk {
                     let requester = t.requester_id;
                     w.dm(&t, requester, &text).await?;
                 }
-                format!(
-                    "{id} is on hold ({}). Its resolution clock is paused.",
-                    reason.as_str()
-                )
+                format!("{id} is on hold ({}). Its resolution clock is paused.", reason.as_str())
             }
             TicketOp::Resume => {
                 need_agent(&w, "Resuming tickets")?;
@@ -528,8 +485,7 @@ impl Desk {
             }
             TicketOp::Resolve { note } => {
                 need_agent(&w, "Resolving tickets")?;
-                w.change_state(&mut t, Action::Resolve, Some(note.clone()))
-                    .await?;
+                w.change_state(&mut t, Action::Resolve, Some(note.clone())).await?;
                 t.hold_reason = None;
                 t.resolution_note = Some(note.clone());
                 t.resolved_at = Some(w.now);
@@ -548,13 +504,11 @@ impl Desk {
                         "Only the requester or an agent can reopen {id}."
                     )));
                 }
-                w.change_state(&mut t, Action::Reopen, Some(reason.clone()))
-                    .await?;
+                w.change_state(&mut t, Action::Reopen, Some(reason.clone())).await?;
                 t.resolved_at = None;
                 if is_requester && !agent {
                     let pings = t.assignee_id.map_or_else(Pings::none, Pings::user);
-                    let text =
-                        format!("{id} “{}” was reopened by its requester: {reason}", t.title);
+                    let text = format!("{id} “{}” was reopened by its requester: {reason}", t.title);
                     w.post_notice(&t, &text, pings).await?;
                 }
                 format!("{id} is reopened and {} again.", t.state)
@@ -581,8 +535,7 @@ impl Desk {
                         }
                     )));
                 }
-                w.change_state(&mut t, Action::Cancel, reason.clone())
-                    .await?;
+                w.change_state(&mut t, Action::Cancel, reason.clone()).await?;
                 t.hold_reason = None;
                 t.closed_at = Some(w.now);
                 format!("{id} is cancelled.")
@@ -600,14 +553,8 @@ impl Desk {
                     return Err(ServiceError::user(format!("{id} is already {p}.")));
                 }
                 t.priority = i64::from(p.number());
-                w.audit(
-                    Some(t.id),
-                    "priority",
-                    Some(old.to_string()),
-                    Some(p.to_string()),
-                    None,
-                )
-                .await?;
+                w.audit(Some(t.id), "priority", Some(old.to_string()), Some(p.to_string()), None)
+                    .await?;
                 format!("{id} is now {p} (was {old}).")
             }
             TicketOp::Comment(body) => {
@@ -617,17 +564,12 @@ impl Desk {
                         t.state
                     )));
                 }
-                store::insert_comment(&mut w.tx, w.guild_id, t.id, w.user_id, &body, agent, w.now)
-                    .await?;
-                w.audit(Some(t.id), "comment", None, None, Some(body.clone()))
-                    .await?;
+                store::insert_comment(&mut w.tx, w.guild_id, t.id, w.user_id, &body, agent, w.now).await?;
+                w.audit(Some(t.id), "comment", None, None, Some(body.clone())).await?;
                 let title = t.title.clone();
                 if agent && !is_requester {
                     w.responded(&mut t);
-                    let text = format!(
-                        "<@{}> commented on your ticket {id} “{title}”: {body}",
-                        w.user_id
-                    );
+                    let text = format!("<@{}> commented on your ticket {id} “{title}”: {body}", w.user_id);
                     let requester = t.requester_id;
                     w.dm(&t, requester, &text).await?;
                 } else {
@@ -635,12 +577,8 @@ impl Desk {
                     if state_of(&t) == TicketState::OnHold
                         && t.hold_reason.as_deref() == Some(HoldReason::AwaitingRequester.as_str())
                     {
-                        w.change_state(
-                            &mut t,
-                            Action::Resume,
-                            Some("the requester replied".into()),
-                        )
-                        .await?;
+                        w.change_state(&mut t, Action::Resume, Some("the requester replied".into()))
+                            .await?;
                         t.hold_reason = None;
                         extra = format!(" {id} is {} again.", t.state);
                     }
@@ -664,11 +602,11 @@ impl Desk {
         mut t: TicketRow,
         message: String,
     ) -> Result<TicketOutcome> {
-        let card_changed = before.state != t.state
-            || before.assignee_id != t.assignee_id
-            || before.priority != t.priority;
+        let card_changed =
+            before.state != t.state || before.assignee_id != t.assignee_id || before.priority != t.priority;
         t.updated_at = w.now;
         store::update_ticket(&mut w.tx, &t).await?;
+        w.follow_clocks(&before, &t).await?;
         if card_changed {
             w.refresh_card(&t).await?;
         }
@@ -693,9 +631,7 @@ fn validate(op: TicketOp) -> Result<TicketOp> {
         TicketOp::Cancel { reason } => TicketOp::Cancel {
             reason: text::optional("reason", reason.as_deref(), MAX_REASON_CHARS)?,
         },
-        TicketOp::Comment(body) => {
-            TicketOp::Comment(text::required("comment", &body, MAX_NOTE_CHARS)?)
-        }
+        TicketOp::Comment(body) => TicketOp::Comment(text::required("comment", &body, MAX_NOTE_CHARS)?),
         other => other,
     })
 }
@@ -703,28 +639,18 @@ fn validate(op: TicketOp) -> Result<TicketOp> {
 impl Desk {
     /// Autocomplete for ticket ids: an agent's guild-wide open tickets, a member's own.
     /// Typing `REQ-1` narrows by kind and number; other text searches titles.
-    pub async fn ticket_suggestions(
-        &self,
-        actor: &Actor,
-        typed: &str,
-    ) -> Result<Vec<(String, String)>> {
+    pub async fn ticket_suggestions(&self, actor: &Actor, typed: &str) -> Result<Vec<(String, String)>> {
         let typed: String = typed.trim().chars().take(40).collect();
         let mut conn = self.pool.acquire().await?;
         let settings = store::get_settings(&mut conn, actor.guild_id).await?;
         let standing = Standing::of(actor, &settings);
         let (kind, digits, words) = match TicketRef::parse(&typed) {
-            Ok(r) => (
-                r.kind.map(TicketKind::as_str),
-                r.number.to_string(),
-                String::new(),
-            ),
+            Ok(r) => (r.kind.map(TicketKind::as_str), r.number.to_string(), String::new()),
             Err(_) => {
                 let upper = typed.to_ascii_uppercase();
                 let kind = TicketKind::ALL
                     .into_iter()
-                    .find(|k| {
-                        !upper.is_empty() && k.prefix().starts_with(upper.trim_end_matches('-'))
-                    })
+                    .find(|k| !upper.is_empty() && k.prefix().starts_with(upper.trim_end_matches('-')))
                     .map(TicketKind::as_str);
                 if kind.is_some() {
                     (kind, String::new(), String::new())
@@ -734,16 +660,7 @@ impl Desk {
             }
         };
         let requester = (!standing.is_agent).then_some(actor.user_id);
-        let rows = store::search_tickets(
-            &mut conn,
-            actor.guild_id,
-            requester,
-            kind,
-            &digits,
-            &words,
-            25,
-        )
-        .await?;
+        let rows = store::search_tickets(&mut conn, actor.guild_id, requester, kind, &digits, &words, 25).await?;
         Ok(rows
             .iter()
             .map(|t| {

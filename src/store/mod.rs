@@ -5,6 +5,7 @@
 
 mod outbox;
 mod settings;
+mod sla;
 mod tickets;
 
 use std::str::FromStr;
@@ -15,6 +16,7 @@ pub use sqlx::{SqliteConnection, SqlitePool};
 
 pub use outbox::*;
 pub use settings::*;
+pub use sla::*;
 pub use tickets::*;
 
 /// How long a connection waits for a lock held by another before failing.
@@ -43,9 +45,7 @@ pub async fn connect(url: &str) -> Result<SqlitePool, sqlx::Error> {
 
 /// Starts a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so two
 /// writers never deadlock upgrading a read lock.
-pub async fn begin_write(
-    pool: &SqlitePool,
-) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+pub async fn begin_write(pool: &SqlitePool) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
     pool.begin_with("BEGIN IMMEDIATE").await
 }
 
@@ -71,10 +71,7 @@ pub async fn claim_interaction(
 }
 
 /// Counts a re-delivery of an interaction that was applied already (for operators and tests).
-pub async fn note_redelivery(
-    conn: &mut SqliteConnection,
-    interaction_id: i64,
-) -> Result<(), sqlx::Error> {
+pub async fn note_redelivery(conn: &mut SqliteConnection, interaction_id: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE interactions SET redeliveries = redeliveries + 1 WHERE id = ?")
         .bind(interaction_id)
         .execute(conn)
@@ -106,10 +103,7 @@ pub struct NewAudit<'a> {
 }
 
 /// Appends an audit row.
-pub async fn insert_audit(
-    conn: &mut SqliteConnection,
-    a: &NewAudit<'_>,
-) -> Result<(), sqlx::Error> {
+pub async fn insert_audit(conn: &mut SqliteConnection, a: &NewAudit<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO audit_log (guild_id, ticket_id, actor_id, at, action, old_value, new_value, detail, interaction_id)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -97,11 +97,7 @@ pub async fn insert_outbox(conn: &mut SqliteConnection, m: &NewOutbox) -> Result
 }
 
 /// Pending messages due by `now`, oldest first.
-pub async fn list_due_outbox(
-    conn: &mut SqliteConnection,
-    now: i64,
-    limit: i64,
-) -> Result<Vec<OutboxRow>, sqlx::Error> {
+pub async fn list_due_outbox(conn: &mut SqliteConnection, now: i64, limit: i64) -> Result<Vec<OutboxRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, guild_id, op, channel_id, user_id, ticket_id, is_card, payload, attempts, next_attempt_at
          FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
@@ -125,11 +121,13 @@ pub async fn mark_outbox_sent(
     id: i64,
     message_id: Option<i64>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE outbox SET status = 'sent', attempts = attempts + 1, message_id = ?, last_error = NULL WHERE id = ?")
-        .bind(message_id)
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE outbox SET status = 'sent', attempts = attempts + 1, message_id = ?, last_error = NULL WHERE id = ?",
+    )
+    .bind(message_id)
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -150,17 +148,11 @@ pub async fn mark_outbox_retry(
 }
 
 /// Gives up on a message; it stays in the table with its error for people to see.
-pub async fn mark_outbox_failed(
-    conn: &mut SqliteConnection,
-    id: i64,
-    error: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?",
-    )
-    .bind(error)
-    .bind(id)
-    .execute(conn)
-    .await?;
+pub async fn mark_outbox_failed(conn: &mut SqliteConnection, id: i64, error: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?")
+        .bind(error)
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(())
 }

@@ -34,10 +34,7 @@ pub struct SettingsRow {
 }
 
 /// The guild's settings, or the defaults if it has none yet.
-pub async fn get_settings(
-    conn: &mut SqliteConnection,
-    guild_id: i64,
-) -> Result<SettingsRow, sqlx::Error> {
+pub async fn get_settings(conn: &mut SqliteConnection, guild_id: i64) -> Result<SettingsRow, sqlx::Error> {
     let row: Option<SettingsRow> = sqlx::query_as(
         "SELECT guild_id, triage_channel_id, incidents_channel_id, cab_channel_id, agent_role_id,
                 incident_manager_role_id, cab_role_id, change_manager_role_id, timezone, work_days,
@@ -167,13 +164,11 @@ pub async fn deactivate_catalog_item(
     guild_id: i64,
     name: &str,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE catalog_items SET active = 0 WHERE guild_id = ? AND name = ? AND active = 1",
-    )
-    .bind(guild_id)
-    .bind(name)
-    .execute(conn)
-    .await?;
+    let done = sqlx::query("UPDATE catalog_items SET active = 0 WHERE guild_id = ? AND name = ? AND active = 1")
+        .bind(guild_id)
+        .bind(name)
+        .execute(conn)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 

@@ -89,7 +89,10 @@ pub async fn list_current_clocks(conn: &mut SqliteConnection, ticket_id: i64) ->
 
 /// One clock by id.
 pub async fn get_clock(conn: &mut SqliteConnection, id: i64) -> Result<Option<ClockRow>, sqlx::Error> {
-    sqlx::query_as("SELECT * FROM sla_clocks WHERE id = ?").bind(id).fetch_optional(conn).await
+    sqlx::query_as("SELECT * FROM sla_clocks WHERE id = ?")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
 }
 
 /// A guild's SLA target override for a kind and priority: (respond, resolve).
@@ -139,7 +142,12 @@ pub async fn list_holidays(conn: &mut SqliteConnection, guild_id: i64) -> Result
 }
 
 /// Adds or renames a holiday.
-pub async fn upsert_holiday(conn: &mut SqliteConnection, guild_id: i64, day: &str, name: &str) -> Result<(), sqlx::Error> {
+pub async fn upsert_holiday(
+    conn: &mut SqliteConnection,
+    guild_id: i64,
+    day: &str,
+    name: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO holidays (guild_id, day, name) VALUES (?, ?, ?)
          ON CONFLICT (guild_id, day) DO UPDATE SET name = excluded.name",
@@ -179,7 +187,12 @@ pub async fn set_hours(
 }
 
 /// Sets how long resolved tickets wait before closing themselves.
-pub async fn set_autoclose(conn: &mut SqliteConnection, guild_id: i64, after: &str, at: i64) -> Result<(), sqlx::Error> {
+pub async fn set_autoclose(
+    conn: &mut SqliteConnection,
+    guild_id: i64,
+    after: &str,
+    at: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO guild_settings (guild_id, autoclose_after, updated_at) VALUES (?, ?, ?)
          ON CONFLICT (guild_id) DO UPDATE SET autoclose_after = excluded.autoclose_after, updated_at = excluded.updated_at",
@@ -238,13 +251,19 @@ pub async fn upsert_timer(
 
 /// Cancels the timer with this key (no-op if none).
 pub async fn delete_timer(conn: &mut SqliteConnection, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM timers WHERE key = ?").bind(key).execute(conn).await?;
+    sqlx::query("DELETE FROM timers WHERE key = ?")
+        .bind(key)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 /// Takes a timer for firing: `false` if it is gone (fired or cancelled meanwhile).
 pub async fn take_timer(conn: &mut SqliteConnection, id: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM timers WHERE id = ?").bind(id).execute(conn).await?;
+    let done = sqlx::query("DELETE FROM timers WHERE id = ?")
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -259,5 +278,7 @@ pub async fn list_due_timers(conn: &mut SqliteConnection, now: i64, limit: i64) 
 
 /// The earliest due time of any timer.
 pub async fn next_timer_due(conn: &mut SqliteConnection) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT min(due_at) FROM timers").fetch_one(conn).await
+    sqlx::query_scalar("SELECT min(due_at) FROM timers")
+        .fetch_one(conn)
+        .await
 }

@@ -84,11 +84,7 @@ pub struct NewTicket<'a> {
 
 /// Takes the next number of a kind in a guild (REQ-1, REQ-2 …). Call inside the transaction
 /// that inserts the ticket.
-pub async fn next_ticket_number(
-    conn: &mut SqliteConnection,
-    guild_id: i64,
-    kind: &str,
-) -> Result<i64, sqlx::Error> {
+pub async fn next_ticket_number(conn: &mut SqliteConnection, guild_id: i64, kind: &str) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO ticket_counters (guild_id, kind, last) VALUES (?, ?, 1)
          ON CONFLICT (guild_id, kind) DO UPDATE SET last = last + 1
@@ -101,10 +97,7 @@ pub async fn next_ticket_number(
 }
 
 /// Inserts a ticket with the next number; returns it as stored.
-pub async fn insert_ticket(
-    conn: &mut SqliteConnection,
-    t: &NewTicket<'_>,
-) -> Result<TicketRow, sqlx::Error> {
+pub async fn insert_ticket(conn: &mut SqliteConnection, t: &NewTicket<'_>) -> Result<TicketRow, sqlx::Error> {
     let number = next_ticket_number(conn, t.guild_id, t.kind).await?;
     sqlx::query_as(
         "INSERT INTO tickets (guild_id, kind, number, title, details, catalog_item, service, state, priority,
@@ -222,9 +215,12 @@ pub struct QueueFilter<'a> {
     pub unassigned: bool,
     /// Only tickets assigned to this user.
     pub assignee: Option<i64>,
+    /// Only tickets with a running clock already warned or breached.
+    pub breaching: bool,
 }
 
-/// Open tickets of a guild for the queue, most urgent first (priority, then age).
+/// Open tickets of a guild for the queue: soonest SLA due first (tickets with no running clock
+/// last), then priority, then age.
 pub async fn list_queue(
     conn: &mut SqliteConnection,
     guild_id: i64,
@@ -232,20 +228,26 @@ pub async fn list_queue(
     limit: i64,
 ) -> Result<Vec<TicketRow>, sqlx::Error> {
     let sql = format!(
-        "SELECT * FROM tickets
-         WHERE guild_id = ? AND state IN {OPEN_STATES}
-           AND (? IS NULL OR kind = ?)
-           AND (? = 0 OR assignee_id IS NULL)
-           AND (? IS NULL OR assignee_id = ?)
-         ORDER BY priority, created_at LIMIT ?"
+        "SELECT t.* FROM tickets t
+         LEFT JOIN (SELECT ticket_id, min(due_at) AS due, max(warned_at IS NOT NULL OR breached_at IS NOT NULL) AS hot
+                    FROM sla_clocks WHERE guild_id = ? AND stopped_at IS NULL GROUP BY ticket_id) c
+                ON c.ticket_id = t.id
+         WHERE t.guild_id = ? AND t.state IN {OPEN_STATES}
+           AND (? IS NULL OR t.kind = ?)
+           AND (? = 0 OR t.assignee_id IS NULL)
+           AND (? IS NULL OR t.assignee_id = ?)
+           AND (? = 0 OR c.hot = 1)
+         ORDER BY c.due IS NULL, c.due, t.priority, t.created_at LIMIT ?"
     );
     sqlx::query_as(&sql)
+        .bind(guild_id)
         .bind(guild_id)
         .bind(filter.kind)
         .bind(filter.kind)
         .bind(filter.unassigned)
         .bind(filter.assignee)
         .bind(filter.assignee)
+        .bind(filter.breaching)
         .bind(limit)
         .fetch_all(conn)
         .await

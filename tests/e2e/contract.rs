@@ -47,8 +47,7 @@ fn every_command_validates_against_discords_schema() {
 fn the_validator_rejects_what_discord_would() {
     let api = openapi();
     let path = "/channels/123/messages";
-    let ok =
-        json!({ "content": "hi", "allowed_mentions": { "parse": [], "users": [], "roles": [] } });
+    let ok = json!({ "content": "hi", "allowed_mentions": { "parse": [], "users": [], "roles": [] } });
     assert!(api.check_request("POST", path, Some(&ok)).is_empty());
     // The published schema allows 4000 characters; SPEC §7 (and the fake) hold us to 2000.
     let too_long = json!({ "content": "x".repeat(4001) });
@@ -56,18 +55,15 @@ fn the_validator_rejects_what_discord_would() {
         !api.check_request("POST", path, Some(&too_long)).is_empty(),
         "content over 4000"
     );
-    let bad_mentions =
-        json!({ "content": "x", "allowed_mentions": { "parse": ["everyone", "nobody"] } });
+    let bad_mentions = json!({ "content": "x", "allowed_mentions": { "parse": ["everyone", "nobody"] } });
     assert!(
-        !api.check_request("POST", path, Some(&bad_mentions))
-            .is_empty(),
+        !api.check_request("POST", path, Some(&bad_mentions)).is_empty(),
         "unknown parse value"
     );
     let bad_custom_id = json!({ "components": [{ "type": 1, "components": [
         { "type": 2, "style": 1, "label": "x", "custom_id": "y".repeat(101) } ] }] });
     assert!(
-        !api.check_request("POST", path, Some(&bad_custom_id))
-            .is_empty(),
+        !api.check_request("POST", path, Some(&bad_custom_id)).is_empty(),
         "custom_id over 100"
     );
     assert!(
@@ -79,17 +75,13 @@ fn the_validator_rejects_what_discord_would() {
 }
 
 fn parse(event: &Value) -> GatewayEvent {
-    serde_json::from_value(event.clone())
-        .unwrap_or_else(|e| panic!("serenity cannot parse {event}: {e}"))
+    serde_json::from_value(event.clone()).unwrap_or_else(|e| panic!("serenity cannot parse {event}: {e}"))
 }
 
 #[test]
 fn serenity_parses_every_fixture_as_the_event_it_is_meant_to_be() {
     let ready = json!({ "op": 0, "t": "READY", "s": 1, "d": ready("s1", "ws://127.0.0.1:1") });
-    assert!(matches!(
-        parse(&ready),
-        GatewayEvent::Dispatch(1, Event::Ready(_))
-    ));
+    assert!(matches!(parse(&ready), GatewayEvent::Dispatch(1, Event::Ready(_))));
 
     let admin = User::admin(1, "ada");
     let agent = User::with_role(2, "bob", 42);
@@ -132,21 +124,10 @@ fn serenity_parses_every_fixture_as_the_event_it_is_meant_to_be() {
         ),
         (slash(13, GUILD, &agent, "queue", None, &[], &[]), "command"),
         (
-            autocomplete(
-                14,
-                GUILD,
-                &agent,
-                "request",
-                "new",
-                &[s("item", "Lap")],
-                "item",
-            ),
+            autocomplete(14, GUILD, &agent, "request", "new", &[s("item", "Lap")], "item"),
             "autocomplete",
         ),
-        (
-            button(15, GUILD, &agent, "claim:REQ-1", TRIAGE, 99),
-            "component",
-        ),
+        (button(15, GUILD, &agent, "claim:REQ-1", TRIAGE, 99), "component"),
         (
             modal_submit(16, GUILD, &agent, "resolve-note:REQ-1", &[("note", "done")]),
             "modal",

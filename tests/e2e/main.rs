@@ -6,6 +6,8 @@
 mod support;
 
 mod contract;
+mod outbox;
 mod process;
 mod requests;
+mod sla;
 mod store;

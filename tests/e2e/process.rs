@@ -31,10 +31,7 @@ fn a_missing_or_malformed_variable_stops_the_start_with_one_line_and_status_2() 
             "DATABASE_URL is malformed",
         ),
         (
-            &[
-                ("DISCORD_TOKEN", TOKEN),
-                ("DISCORD_API_BASE", "discord.com"),
-            ],
+            &[("DISCORD_TOKEN", TOKEN), ("DISCORD_API_BASE", "discord.com")],
             "DISCORD_API_BASE is malformed",
         ),
     ];
@@ -88,10 +85,7 @@ async fn the_binary_serves_never_logs_its_token_and_stops_on_sigterm() {
                 .map(|r| r.body.clone())
         })
         .await;
-    assert!(
-        text(&answer["data"]).contains("You have no open tickets"),
-        "{answer}"
-    );
+    assert!(text(&answer["data"]).contains("You have no open tickets"), "{answer}");
 
     let pid = child.id().expect("pid").to_string();
     let killed = std::process::Command::new("kill")
@@ -109,9 +103,6 @@ async fn the_binary_serves_never_logs_its_token_and_stops_on_sigterm() {
     assert!(output.contains("slash commands registered"), "{output}");
     assert!(output.contains("stopped"), "orderly shutdown logged");
     let secret = TOKEN.rsplit('.').next().unwrap();
-    assert!(
-        !output.contains(secret),
-        "the token appears in the log at trace level"
-    );
+    assert!(!output.contains(secret), "the token appears in the log at trace level");
     fake.assert_valid();
 }

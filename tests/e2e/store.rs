@@ -72,9 +72,7 @@ async fn the_audit_log_refuses_updates_and_deletes() {
     )
     .await
     .unwrap();
-    let upd = sqlx::query("UPDATE audit_log SET action = 'x'")
-        .execute(&mut *c)
-        .await;
+    let upd = sqlx::query("UPDATE audit_log SET action = 'x'").execute(&mut *c).await;
     let del = sqlx::query("DELETE FROM audit_log").execute(&mut *c).await;
     for r in [upd, del] {
         let e = r.unwrap_err().to_string();
@@ -94,30 +92,18 @@ async fn ticket_numbers_count_per_guild_and_kind() {
         (1, "incident"),
         (1, "request"),
     ] {
-        got.push(
-            store::insert_ticket(&mut c, &new_ticket(g, k))
-                .await
-                .unwrap()
-                .number,
-        );
+        got.push(store::insert_ticket(&mut c, &new_ticket(g, k)).await.unwrap().number);
     }
     assert_eq!(got, vec![1, 2, 1, 1, 3]);
-    assert!(store::find_ticket(&mut c, 2, "request", 2)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(store::find_ticket(&mut c, 2, "request", 2).await.unwrap().is_none());
 }
 
 #[tokio::test]
 async fn an_interaction_id_is_claimed_once() {
     let (pool, _dir) = fresh().await;
     let mut c = pool.acquire().await.unwrap();
-    assert!(store::claim_interaction(&mut c, 5, Some(1), 2, 0)
-        .await
-        .unwrap());
-    assert!(!store::claim_interaction(&mut c, 5, Some(1), 2, 0)
-        .await
-        .unwrap());
+    assert!(store::claim_interaction(&mut c, 5, Some(1), 2, 0).await.unwrap());
+    assert!(!store::claim_interaction(&mut c, 5, Some(1), 2, 0).await.unwrap());
 }
 
 #[tokio::test]
@@ -166,12 +152,8 @@ fn op(i: u8) -> TicketOp {
             note: None,
         },
         3 => TicketOp::Resume,
-        4 => TicketOp::Resolve {
-            note: "fixed".into(),
-        },
-        5 => TicketOp::Reopen {
-            reason: "again".into(),
-        },
+        4 => TicketOp::Resolve { note: "fixed".into() },
+        5 => TicketOp::Reopen { reason: "again".into() },
         6 => TicketOp::Close,
         7 => TicketOp::Cancel { reason: None },
         8 => TicketOp::Priority(servicedesk::domain::Priority::ALL[usize::from(i) % 5]),

@@ -94,9 +94,7 @@ impl FakeDiscord {
     /// Starts REST and gateway listeners on ephemeral ports.
     pub async fn start() -> FakeDiscord {
         let rest = TcpListener::bind("127.0.0.1:0").await.expect("bind REST");
-        let ws = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind gateway");
+        let ws = TcpListener::bind("127.0.0.1:0").await.expect("bind gateway");
         let rest_addr = rest.local_addr().unwrap();
         let ws_addr: SocketAddr = ws.local_addr().unwrap();
         let state = Arc::new(State {
@@ -157,12 +155,7 @@ impl FakeDiscord {
     }
 
     /// Waits until `pick` finds something in the recorded requests, or panics after `within`.
-    pub async fn wait_for<T>(
-        &self,
-        within: Duration,
-        what: &str,
-        pick: impl Fn(&[Recorded]) -> Option<T>,
-    ) -> T {
+    pub async fn wait_for<T>(&self, within: Duration, what: &str, pick: impl Fn(&[Recorded]) -> Option<T>) -> T {
         let deadline = tokio::time::Instant::now() + within;
         loop {
             let notified = self.state.changed.notified();
@@ -227,30 +220,16 @@ fn spec_limits(body: &Value) -> Vec<String> {
     for content in [&body["content"], &body["data"]["content"]] {
         if let Some(c) = content.as_str() {
             if c.chars().count() > 2000 {
-                errors.push(format!(
-                    "content is {} characters; SPEC allows 2000",
-                    c.chars().count()
-                ));
+                errors.push(format!("content is {} characters; SPEC allows 2000", c.chars().count()));
             }
         }
     }
     errors
 }
 
-fn record(
-    state: &State,
-    method: &str,
-    path: &str,
-    body: Value,
-    status: u16,
-    response: &Value,
-) -> u64 {
+fn record(state: &State, method: &str, path: &str, body: Value, status: u16, response: &Value) -> u64 {
     let mut errors = openapi().check_request(method, path, (!body.is_null()).then_some(&body));
-    errors.extend(
-        spec_limits(&body)
-            .into_iter()
-            .map(|e| format!("{method} {path}: {e}")),
-    );
+    errors.extend(spec_limits(&body).into_iter().map(|e| format!("{method} {path}: {e}")));
     if !errors.is_empty() {
         state.violations.lock().unwrap().extend(errors);
     }
@@ -329,15 +308,10 @@ async fn serve_http(state: Arc<State>, stream: TcpStream) {
         }
         if status == 429 {
             let secs = answer["retry_after"].as_f64().unwrap_or(1.0);
-            head.push_str(&format!(
-                "retry-after: {}\r\nx-ratelimit-scope: user\r\n",
-                secs.ceil()
-            ));
+            head.push_str(&format!("retry-after: {}\r\nx-ratelimit-scope: user\r\n", secs.ceil()));
         }
         head.push_str("\r\n");
-        if write.write_all(head.as_bytes()).await.is_err()
-            || write.write_all(text.as_bytes()).await.is_err()
-        {
+        if write.write_all(head.as_bytes()).await.is_err() || write.write_all(text.as_bytes()).await.is_err() {
             return;
         }
     }
@@ -385,14 +359,10 @@ fn respond(state: &State, method: &str, full_path: &str, auth: &str, body: Value
     let id = || state.next_id.fetch_add(1, Ordering::Relaxed).to_string();
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let (status, answer) = match (method, segs.as_slice()) {
-        ("PUT", ["applications", _, "guilds", g, "commands"]) => {
-            (200, echo_commands(&body, Some(g), &id))
-        }
+        ("PUT", ["applications", _, "guilds", g, "commands"]) => (200, echo_commands(&body, Some(g), &id)),
         ("PUT", ["applications", _, "commands"]) => (200, echo_commands(&body, None, &id)),
         ("POST", ["interactions", _, _, "callback"]) => (204, Value::Null),
-        ("PATCH", ["webhooks", _, _, "messages", "@original"]) => {
-            (200, fixtures::message(&id(), "0", &body))
-        }
+        ("PATCH", ["webhooks", _, _, "messages", "@original"]) => (200, fixtures::message(&id(), "0", &body)),
         ("POST", ["webhooks", _, _]) => (200, fixtures::message(&id(), "0", &body)),
         ("POST", ["channels", c, "messages"]) => (200, fixtures::message(&id(), c, &body)),
         ("PATCH", ["channels", c, "messages", m]) => (200, fixtures::message(m, c, &body)),
@@ -467,8 +437,7 @@ async fn serve_gateway(state: Arc<State>, stream: TcpStream) {
             g.session = Some(session.clone());
             g.seq += 1;
             let seq = g.seq;
-            let ready =
-                json!({ "op": 0, "t": "READY", "s": seq, "d": fixtures::ready(&session, &ws_url) });
+            let ready = json!({ "op": 0, "t": "READY", "s": seq, "d": fixtures::ready(&session, &ws_url) });
             g.log.push((seq, ready.clone()));
             out.push(ready);
         } else {
@@ -478,12 +447,7 @@ async fn serve_gateway(state: Arc<State>, stream: TcpStream) {
             if !same {
                 out.push(json!({ "op": 9, "d": false })); // invalid session: identify again
             } else {
-                out.extend(
-                    g.log
-                        .iter()
-                        .filter(|(s, _)| *s > after)
-                        .map(|(_, p)| p.clone()),
-                );
+                out.extend(g.log.iter().filter(|(s, _)| *s > after).map(|(_, p)| p.clone()));
                 g.seq += 1;
                 let seq = g.seq;
                 let resumed = json!({ "op": 0, "t": "RESUMED", "s": seq, "d": {} });

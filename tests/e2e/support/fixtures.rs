@@ -230,15 +230,7 @@ fn resolved(guild: u64, opts: &[Opt], members: &[User]) -> Value {
 }
 
 /// INTERACTION_CREATE data of a slash command (type 2), with a subcommand when `sub` is set.
-pub fn slash(
-    id: u64,
-    guild: u64,
-    user: &User,
-    name: &str,
-    sub: Option<&str>,
-    opts: &[Opt],
-    known: &[User],
-) -> Value {
+pub fn slash(id: u64, guild: u64, user: &User, name: &str, sub: Option<&str>, opts: &[Opt], known: &[User]) -> Value {
     let inner = options(opts, None);
     let options = match sub {
         Some(sub) => json!([{ "name": sub, "type": 1, "options": inner }]),
@@ -257,15 +249,7 @@ pub fn slash(
 }
 
 /// An autocomplete interaction (type 4) with `focus` the option being typed.
-pub fn autocomplete(
-    id: u64,
-    guild: u64,
-    user: &User,
-    name: &str,
-    sub: &str,
-    opts: &[Opt],
-    focus: &str,
-) -> Value {
+pub fn autocomplete(id: u64, guild: u64, user: &User, name: &str, sub: &str, opts: &[Opt], focus: &str) -> Value {
     let inner = options(opts, Some(focus));
     base(
         id,
@@ -280,14 +264,7 @@ pub fn autocomplete(
 }
 
 /// A button click (type 3) on the bot's message `message_id` in `channel`.
-pub fn button(
-    id: u64,
-    guild: u64,
-    user: &User,
-    custom_id: &str,
-    channel: u64,
-    message_id: u64,
-) -> Value {
+pub fn button(id: u64, guild: u64, user: &User, custom_id: &str, channel: u64, message_id: u64) -> Value {
     let mut v = base(
         id,
         3,
@@ -307,13 +284,7 @@ pub fn button(
 }
 
 /// A modal submit (type 5) with text inputs `(custom_id, value)`.
-pub fn modal_submit(
-    id: u64,
-    guild: u64,
-    user: &User,
-    custom_id: &str,
-    fields: &[(&str, &str)],
-) -> Value {
+pub fn modal_submit(id: u64, guild: u64, user: &User, custom_id: &str, fields: &[(&str, &str)]) -> Value {
     let rows: Vec<Value> = fields
         .iter()
         .map(|(cid, value)| json!({ "type": 1, "components": [{ "type": 4, "custom_id": cid, "value": value }] }))

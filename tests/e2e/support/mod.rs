@@ -47,15 +47,22 @@ pub struct TestDesk {
     _dir: tempfile::TempDir,
     bot: Option<Running>,
     pool: Option<SqlitePool>,
+    /// Knobs for the next start (outbox pacing).
+    pub options: app::Options,
 }
 
 impl TestDesk {
-    /// Starts the fake, then the bot, and waits until its commands are registered.
+    /// Starts the fake, then the bot, and waits until its commands are registered. The clock
+    /// stands at Monday 5 January 2026, 10:00 UTC: inside default business hours.
     pub async fn start() -> TestDesk {
+        TestDesk::start_with(app::Options::default()).await
+    }
+
+    /// Like [`TestDesk::start`] with explicit options.
+    pub async fn start_with(options: app::Options) -> TestDesk {
         let fake = FakeDiscord::start().await;
         let dir = tempfile::tempdir().expect("temp dir");
         let db_url = format!("sqlite://{}", dir.path().join("desk.db").display());
-        // Monday 5 January 2026, 10:00 UTC: inside default business hours.
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 5, 10, 0, 0).unwrap());
         let mut desk = TestDesk {
             fake,
@@ -64,6 +71,7 @@ impl TestDesk {
             _dir: dir,
             bot: None,
             pool: None,
+            options,
         };
         desk.start_bot().await;
         desk
@@ -72,17 +80,13 @@ impl TestDesk {
     /// The bot's configuration for this test.
     pub fn config(&self) -> Config {
         let vars = [
-            (
-                "DISCORD_TOKEN",
-                "fake-token-0123456789abcdefghij".to_owned(),
-            ),
+            ("DISCORD_TOKEN", "fake-token-0123456789abcdefghij".to_owned()),
             ("DATABASE_URL", self.db_url.clone()),
             ("DISCORD_API_BASE", self.fake.base.clone()),
             ("DISCORD_GUILD_ID", GUILD.to_string()),
             ("RUST_LOG", "warn".to_owned()),
         ];
-        Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
-            .expect("test config")
+        Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).expect("test config")
     }
 
     /// Starts (or restarts) the bot and waits for its command registration.
@@ -92,7 +96,7 @@ impl TestDesk {
         let (stop, stopped) = oneshot::channel::<()>();
         let config = self.config();
         let clock = Arc::new(self.clock.clone());
-        let task = tokio::spawn(app::run(config, clock, async {
+        let task = tokio::spawn(app::run_with(config, clock, self.options, async {
             let _ = stopped.await;
         }));
         self.bot = Some(Running { stop, task });
@@ -122,11 +126,7 @@ impl TestDesk {
     /// A pool on the test database, for assertions.
     pub async fn db(&mut self) -> SqlitePool {
         if self.pool.is_none() {
-            self.pool = Some(
-                servicedesk::store::connect(&self.db_url)
-                    .await
-                    .expect("open test db"),
-            );
+            self.pool = Some(servicedesk::store::connect(&self.db_url).await.expect("open test db"));
         }
         self.pool.clone().unwrap()
     }
@@ -145,9 +145,7 @@ impl TestDesk {
         let body = self
             .fake
             .wait_for(WAIT, &format!("the answer to interaction {id}"), |rs| {
-                rs.iter()
-                    .find(|r| r.path == callback_path)
-                    .map(|r| r.body.clone())
+                rs.iter().find(|r| r.path == callback_path).map(|r| r.body.clone())
             })
             .await;
         match body["type"].as_u64() {
@@ -182,21 +180,14 @@ impl TestDesk {
         known: &[User],
     ) -> Value {
         let id = self.fake.snowflake();
-        self.send(slash(id, guild, user, name, sub, opts, known))
-            .await
+        self.send(slash(id, guild, user, name, sub, opts, known)).await
     }
 
     /// Admin setup the tests share: triage channel, agent role, one catalog item.
     pub async fn setup_basics(&self, admin: &User) {
         for (opts, sub) in [
-            (
-                vec![s("purpose", "triage"), ch("channel", TRIAGE)],
-                "channel",
-            ),
-            (
-                vec![s("purpose", "incidents"), ch("channel", INCIDENTS)],
-                "channel",
-            ),
+            (vec![s("purpose", "triage"), ch("channel", TRIAGE)], "channel"),
+            (vec![s("purpose", "incidents"), ch("channel", INCIDENTS)], "channel"),
             (vec![s("purpose", "agent"), r("role", AGENT_ROLE)], "role"),
             (
                 vec![s("name", "Laptop"), s("description", "A work laptop")],
@@ -204,11 +195,7 @@ impl TestDesk {
             ),
         ] {
             let reply = self.cmd(admin, "setup", Some(sub), &opts).await;
-            assert!(
-                !text(&reply).contains("Only server admins"),
-                "{}",
-                text(&reply)
-            );
+            assert!(!text(&reply).contains("Only server admins"), "{}", text(&reply));
         }
     }
 }
@@ -238,4 +225,20 @@ pub fn text(v: &Value) -> String {
 /// True if the reply is visible to its user only.
 pub fn is_ephemeral(v: &Value) -> bool {
     v["flags"].as_u64().is_some_and(|f| f & 64 != 0)
+}
+
+/// Polls `check` until it returns true, or panics after `within` with `what`.
+pub async fn eventually<F, Fut>(within: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {within:?} waiting for {what}"
+        );
+        tokio::task::yield_now().await;
+    }
 }

@@ -56,10 +56,7 @@ const KNOWN: &[&str] = &[
 /// out (`../shared/discord-api-spec/openapi.json`).
 pub fn spec_path() -> PathBuf {
     std::env::var_os("DISCORD_OPENAPI").map_or_else(
-        || {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../shared/discord-api-spec/openapi.json")
-        },
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/discord-api-spec/openapi.json"),
         PathBuf::from,
     )
 }
@@ -137,9 +134,7 @@ impl OpenApi {
         }
         let schema = &op["requestBody"]["content"]["application/json"]["schema"];
         match (schema.is_null(), body) {
-            (true, Some(b)) if !b.is_null() => {
-                errors.push(format!("{method} {template}: takes no JSON body"))
-            }
+            (true, Some(b)) if !b.is_null() => errors.push(format!("{method} {template}: takes no JSON body")),
             (false, Some(b)) => self.validate(schema, b, "body", &mut errors),
             (false, None) if op["requestBody"]["required"] == true => {
                 errors.push(format!("{method} {template}: body required"))
@@ -281,12 +276,8 @@ impl OpenApi {
                     match props.and_then(|p| p.get(k)) {
                         Some(ps) => self.validate(ps, val, &format!("{at}.{k}"), errors),
                         None => match s.get("additionalProperties") {
-                            Some(Value::Bool(false)) => {
-                                errors.push(format!("{at}: unknown property `{k}`"))
-                            }
-                            Some(ap @ Value::Object(_)) => {
-                                self.validate(ap, val, &format!("{at}.{k}"), errors)
-                            }
+                            Some(Value::Bool(false)) => errors.push(format!("{at}: unknown property `{k}`")),
+                            Some(ap @ Value::Object(_)) => self.validate(ap, val, &format!("{at}.{k}"), errors),
                             _ => {}
                         },
                     }
@@ -314,14 +305,8 @@ impl OpenApi {
                     .count();
                 if passing == 0 {
                     // Report the branch that came closest, so failures are readable.
-                    let closest = branch_errors
-                        .into_iter()
-                        .min_by_key(Vec::len)
-                        .unwrap_or_default();
-                    errors.push(format!(
-                        "{at}: matches none of {key}; closest: {}",
-                        closest.join("; ")
-                    ));
+                    let closest = branch_errors.into_iter().min_by_key(Vec::len).unwrap_or_default();
+                    errors.push(format!("{at}: matches none of {key}; closest: {}", closest.join("; ")));
                 } else if exactly_one && passing > 1 {
                     errors.push(format!("{at}: matches {passing} branches of oneOf"));
                 }
@@ -354,10 +339,7 @@ fn json_eq(a: &Value, b: &Value) -> bool {
 fn pattern_matches(p: &str, text: &str) -> bool {
     match p {
         "^(0|[1-9][0-9]*)$" => {
-            text == "0"
-                || (!text.starts_with('0')
-                    && !text.is_empty()
-                    && text.bytes().all(|b| b.is_ascii_digit()))
+            text == "0" || (!text.starts_with('0') && !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
         }
         "^#(([0-9a-fA-F]{2}){3}|([0-9a-fA-F]){3})$" => {
             let hex = text.strip_prefix('#').unwrap_or("");
@@ -370,10 +352,7 @@ fn pattern_matches(p: &str, text: &str) -> bool {
 fn short(v: &Value) -> String {
     let s = v.to_string();
     if s.len() > 80 {
-        format!(
-            "{}…",
-            &s[..s.char_indices().nth(77).map_or(s.len(), |(i, _)| i)]
-        )
+        format!("{}…", &s[..s.char_indices().nth(77).map_or(s.len(), |(i, _)| i)])
     } else {
         s
     }

@@ -1,0 +1,457 @@
+//! SLA clocks of tickets: started with the ticket, stopped, paused, re-targeted and restarted as
+//! the ticket changes, with their reminder timers kept in step — all inside the ticket's
+//! transaction. Also `/sla show` and the `/setup` commands for hours, holidays, targets and
+//! auto-close.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::{Call, Desk, Result, ServiceError, Work};
+use crate::clock::{from_millis, to_millis};
+use crate::domain::calendar::{self, Calendar};
+use crate::domain::duration::human_seconds;
+use crate::domain::sla::{self, calendar_for, target_seconds, ClockKind, SlaClock, Targets};
+use crate::domain::text;
+use crate::domain::{Priority, SlaDuration, TicketKind, TicketState};
+use crate::render;
+use crate::store::{self, ClockRow, SettingsRow, TicketRow};
+
+/// Builds a guild's calendar from its settings and holidays.
+pub(super) fn calendar_of(settings: &SettingsRow, holidays: &[(String, String)]) -> Calendar {
+    let days = holidays.iter().filter_map(|(d, _)| calendar::parse_date(d).ok());
+    Calendar::new(
+        &settings.timezone,
+        &settings.work_days,
+        &settings.work_start,
+        &settings.work_end,
+        days,
+    )
+    .unwrap_or_else(|_| Calendar::default_business())
+}
+
+fn to_domain(r: &ClockRow) -> SlaClock {
+    SlaClock {
+        started_at: from_millis(r.started_at),
+        target: SlaDuration::parse(&r.target)
+            .unwrap_or(SlaDuration::new(1, crate::domain::duration::Unit::BusinessDays)),
+        paused_seconds: r.paused_seconds,
+        paused_since: r.paused_since.map(from_millis),
+        stopped_at: r.stopped_at.map(from_millis),
+    }
+}
+
+fn write_back(r: &mut ClockRow, c: &SlaClock, cal: &Calendar) {
+    r.target = c.target.to_string();
+    r.paused_seconds = c.paused_seconds;
+    r.paused_since = c.paused_since.map(to_millis);
+    r.stopped_at = c.stopped_at.map(to_millis);
+    r.due_at = c.due_at(cal).map(to_millis);
+}
+
+fn kind_of(t: &TicketRow) -> TicketKind {
+    TicketKind::from_name(&t.kind).unwrap_or(TicketKind::Request)
+}
+
+fn state_of(t: &TicketRow) -> TicketState {
+    TicketState::parse(&t.state).unwrap_or(TicketState::New)
+}
+
+/// The timer keys of a clock.
+pub(super) fn warn_key(clock_id: i64) -> String {
+    format!("sla:{clock_id}:warn")
+}
+pub(super) fn breach_key(clock_id: i64) -> String {
+    format!("sla:{clock_id}:breach")
+}
+pub(super) fn autoclose_key(ticket_id: i64) -> String {
+    format!("autoclose:{ticket_id}")
+}
+
+impl Work {
+    /// The guild's business calendar (loaded once per transaction).
+    pub(super) async fn calendar(&mut self) -> Result<Calendar> {
+        if self.calendar.is_none() {
+            let holidays = store::list_holidays(&mut self.tx, self.guild_id).await?;
+            self.calendar = Some(calendar_of(&self.settings, &holidays));
+        }
+        Ok(self.calendar.clone().unwrap_or_else(Calendar::default_business))
+    }
+
+    /// The targets in force for a kind and priority (the guild's, else SPEC's defaults).
+    pub(super) async fn targets(&mut self, kind: TicketKind, p: Priority) -> Result<Targets> {
+        let custom = store::get_sla_target(&mut self.tx, self.guild_id, kind.as_str(), i64::from(p.number())).await?;
+        let defaults = sla::default_targets(kind, p);
+        Ok(match custom {
+            Some((respond, resolve)) => Targets {
+                respond: SlaDuration::parse(&respond).unwrap_or(defaults.respond),
+                resolve: SlaDuration::parse(&resolve).unwrap_or(defaults.resolve),
+            },
+            None => defaults,
+        })
+    }
+
+    /// Keeps a clock's reminder timers in step with it: a warning timer until warned, a breach
+    /// timer until breached, none while paused or stopped.
+    async fn sync_timers(&mut self, r: &ClockRow, c: &SlaClock, cal: &Calendar) -> Result<()> {
+        let plans = [
+            (warn_key(r.id), "sla_warn", c.warn_at(cal), r.warned_at),
+            (breach_key(r.id), "sla_breach", c.due_at(cal), r.breached_at),
+        ];
+        for (key, kind, at, sent) in plans {
+            match (at, sent) {
+                (Some(at), None) => {
+                    let payload = r.id.to_string();
+                    store::upsert_timer(
+                        &mut self.tx,
+                        self.guild_id,
+                        &key,
+                        kind,
+                        Some(r.ticket_id),
+                        to_millis(at),
+                        Some(&payload),
+                    )
+                    .await?;
+                }
+                _ => store::delete_timer(&mut self.tx, &key).await?,
+            }
+        }
+        self.timers_changed = true;
+        Ok(())
+    }
+
+    async fn start_clock(&mut self, t: &TicketRow, kind: ClockKind, cycle: i64, target: SlaDuration) -> Result<()> {
+        let cal = self.calendar().await?;
+        let c = SlaClock::start(from_millis(self.now), target);
+        let mut row = ClockRow {
+            id: 0,
+            guild_id: self.guild_id,
+            ticket_id: t.id,
+            clock: kind.as_str().to_owned(),
+            cycle,
+            target: target.to_string(),
+            started_at: self.now,
+            paused_seconds: 0,
+            paused_since: None,
+            stopped_at: None,
+            due_at: None,
+            warned_at: None,
+            breached_at: None,
+        };
+        write_back(&mut row, &c, &cal);
+        row.id = store::insert_clock(&mut self.tx, &row).await?;
+        self.sync_timers(&row, &c, &cal).await
+    }
+
+    /// Starts both clocks of a new ticket.
+    pub(super) async fn start_clocks(&mut self, t: &TicketRow) -> Result<()> {
+        let p = Priority::from_number(t.priority).unwrap_or(Priority::P4);
+        let targets = self.targets(kind_of(t), p).await?;
+        for kind in ClockKind::ALL {
+            self.start_clock(t, kind, 1, targets.of(kind)).await?;
+        }
+        Ok(())
+    }
+
+    /// Applies `change` to the ticket's current clocks of `which` and re-syncs their timers.
+    async fn with_clocks(
+        &mut self,
+        t: &TicketRow,
+        which: &[ClockKind],
+        change: impl Fn(&mut SlaClock, &Calendar, DateTime<Utc>),
+    ) -> Result<()> {
+        let cal = self.calendar().await?;
+        let now = from_millis(self.now);
+        for mut row in store::list_current_clocks(&mut self.tx, t.id).await? {
+            if !ClockKind::parse(&row.clock).is_some_and(|k| which.contains(&k)) {
+                continue;
+            }
+            let mut c = to_domain(&row);
+            change(&mut c, &cal, now);
+            write_back(&mut row, &c, &cal);
+            store::update_clock(&mut self.tx, &row).await?;
+            self.sync_timers(&row, &c, &cal).await?;
+        }
+        Ok(())
+    }
+
+    /// Moves the clocks (and auto-close) along with a ticket's change from `before` to `t`.
+    pub(super) async fn follow_clocks(&mut self, before: &TicketRow, t: &TicketRow) -> Result<()> {
+        use ClockKind::{Resolution, Response};
+        if before.first_response_at.is_none() && t.first_response_at.is_some() {
+            self.with_clocks(t, &[Response], |c, cal, now| c.stop(cal, now)).await?;
+        }
+        let (from, to) = (state_of(before), state_of(t));
+        if from != to {
+            match to {
+                TicketState::OnHold => self.with_clocks(t, &[Resolution], |c, _, now| c.pause(now)).await?,
+                TicketState::Resolved => {
+                    self.with_clocks(t, &[Response, Resolution], |c, cal, now| c.stop(cal, now))
+                        .await?;
+                    self.schedule_autoclose(t).await?;
+                }
+                TicketState::Closed | TicketState::Cancelled => {
+                    self.with_clocks(t, &[Response, Resolution], |c, cal, now| c.stop(cal, now))
+                        .await?;
+                    store::delete_timer(&mut self.tx, &autoclose_key(t.id)).await?;
+                }
+                _ if from == TicketState::OnHold => {
+                    self.with_clocks(t, &[Resolution], |c, cal, now| c.resume(cal, now))
+                        .await?;
+                }
+                _ if from == TicketState::Resolved => {
+                    // Reopened: a new resolution cycle with the full target.
+                    store::delete_timer(&mut self.tx, &autoclose_key(t.id)).await?;
+                    let p = Priority::from_number(t.priority).unwrap_or(Priority::P4);
+                    let targets = self.targets(kind_of(t), p).await?;
+                    let cycle = store::list_current_clocks(&mut self.tx, t.id)
+                        .await?
+                        .iter()
+                        .filter(|c| c.clock == Resolution.as_str())
+                        .map(|c| c.cycle)
+                        .max()
+                        .unwrap_or(0);
+                    self.start_clock(t, Resolution, cycle + 1, targets.resolve).await?;
+                }
+                _ => {}
+            }
+        }
+        if before.priority != t.priority {
+            // Re-target the running clocks from when they started.
+            let p = Priority::from_number(t.priority).unwrap_or(Priority::P4);
+            let targets = self.targets(kind_of(t), p).await?;
+            self.retarget(t, targets).await?;
+        }
+        Ok(())
+    }
+
+    async fn retarget(&mut self, t: &TicketRow, targets: Targets) -> Result<()> {
+        let cal = self.calendar().await?;
+        for mut row in store::list_current_clocks(&mut self.tx, t.id).await? {
+            let Some(kind) = ClockKind::parse(&row.clock) else {
+                continue;
+            };
+            let mut c = to_domain(&row);
+            if c.stopped_at.is_some() {
+                continue;
+            }
+            c.target = targets.of(kind);
+            write_back(&mut row, &c, &cal);
+            store::update_clock(&mut self.tx, &row).await?;
+            self.sync_timers(&row, &c, &cal).await?;
+        }
+        Ok(())
+    }
+
+    async fn schedule_autoclose(&mut self, t: &TicketRow) -> Result<()> {
+        let after = SlaDuration::parse(&self.settings.autoclose_after)
+            .unwrap_or(SlaDuration::new(7, crate::domain::duration::Unit::Days));
+        let cal = self.calendar().await?;
+        let due = calendar_for(after, &cal).add_business_seconds(from_millis(self.now), target_seconds(after, &cal));
+        store::upsert_timer(
+            &mut self.tx,
+            self.guild_id,
+            &autoclose_key(t.id),
+            "autoclose",
+            Some(t.id),
+            to_millis(due),
+            None,
+        )
+        .await?;
+        self.timers_changed = true;
+        Ok(())
+    }
+}
+
+/// One clock as a line: `Response (1bd): met` / `… 2h 05m left, due …` / `breached by 40m`.
+fn clock_line(r: &ClockRow, cal: &Calendar, now: DateTime<Utc>) -> (String, String) {
+    let c = to_domain(r);
+    let s = c.status(cal, now);
+    let kind = ClockKind::parse(&r.clock).unwrap_or(ClockKind::Resolution);
+    let mut name = match kind {
+        ClockKind::Response => "Response SLA".to_owned(),
+        ClockKind::Resolution => "Resolution SLA".to_owned(),
+    };
+    if r.cycle > 1 {
+        name = format!("{name} (cycle {})", r.cycle);
+    }
+    let counted = if c.target.is_business() {
+        "business time"
+    } else {
+        "24×7"
+    };
+    let head = format!(
+        "target {} ({counted}), elapsed {}",
+        c.target,
+        human_seconds(s.elapsed_seconds)
+    );
+    let tail = if s.stopped {
+        if s.remaining_seconds >= 0 {
+            "met".to_owned()
+        } else {
+            format!("missed by {}", human_seconds(-s.remaining_seconds))
+        }
+    } else if s.remaining_seconds < 0 {
+        format!("**breached** by {}", human_seconds(-s.remaining_seconds))
+    } else if s.paused {
+        format!("{} left, **paused**", human_seconds(s.remaining_seconds))
+    } else {
+        let due = s
+            .due_at
+            .map(|d| format!(", due {}", render::when(to_millis(d))))
+            .unwrap_or_default();
+        format!("{} left{due}", human_seconds(s.remaining_seconds))
+    };
+    (name, format!("{head} — {tail}"))
+}
+
+impl Desk {
+    /// The SLA lines of a ticket for `/ticket show` and `/sla show`.
+    pub(super) async fn sla_lines(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        t: &TicketRow,
+    ) -> Result<Vec<(String, String)>> {
+        let settings = store::get_settings(conn, t.guild_id).await?;
+        let holidays = store::list_holidays(conn, t.guild_id).await?;
+        let cal = calendar_of(&settings, &holidays);
+        let now = self.clock.now();
+        Ok(store::list_current_clocks(conn, t.id)
+            .await?
+            .iter()
+            .map(|r| clock_line(r, &cal, now))
+            .collect())
+    }
+
+    /// `/sla show id`.
+    pub async fn sla_show(&self, call: &Call, id: &str) -> Result<Value> {
+        let (t, _, mut conn) = self.read_visible(call, id).await?;
+        let lines = self.sla_lines(&mut conn, &t).await?;
+        Ok(render::sla_details(&t, &lines))
+    }
+
+    /// `/setup hours timezone days start end`.
+    pub async fn setup_hours(&self, call: &Call, tz: &str, days: &str, start: &str, end: &str) -> Result<String> {
+        let cal = Calendar::new(tz, days, start, end, []).map_err(|e| ServiceError::user(e.to_string()))?;
+        let days_text =
+            calendar::days_text(&calendar::parse_days(days).map_err(|e| ServiceError::user(e.to_string()))?);
+        let mut w = self.begin(call).await?;
+        super::setup::require_admin(w.standing)?;
+        let old = format!(
+            "{} {}–{} ({})",
+            w.settings.work_days, w.settings.work_start, w.settings.work_end, w.settings.timezone
+        );
+        store::set_hours(
+            &mut w.tx,
+            w.guild_id,
+            cal.tz().name(),
+            &days_text,
+            start.trim(),
+            end.trim(),
+            w.now,
+        )
+        .await?;
+        w.audit(
+            None,
+            "setting",
+            Some(old),
+            Some(cal.to_string()),
+            Some("business hours".into()),
+        )
+        .await?;
+        self.finish(w).await?;
+        Ok(format!(
+            "Business hours are now {cal}. Clocks already running keep their due times; new clocks and re-targets use the new hours."
+        ))
+    }
+
+    /// `/setup holiday date name`.
+    pub async fn setup_holiday(&self, call: &Call, date: &str, name: &str) -> Result<String> {
+        let day = calendar::parse_date(date).map_err(|e| ServiceError::user(e.to_string()))?;
+        let name = text::required("holiday name", name, text::MAX_ITEM_NAME_CHARS)?;
+        let mut w = self.begin(call).await?;
+        super::setup::require_admin(w.standing)?;
+        let day_text = day.format("%Y-%m-%d").to_string();
+        store::upsert_holiday(&mut w.tx, w.guild_id, &day_text, &name).await?;
+        w.audit(None, "holiday", None, Some(day_text.clone()), Some(name.clone()))
+            .await?;
+        self.finish(w).await?;
+        Ok(format!(
+            "{day_text} ({name}) is a holiday: business-hours clocks skip it."
+        ))
+    }
+
+    /// `/setup sla kind priority respond resolve`.
+    pub async fn setup_sla(
+        &self,
+        call: &Call,
+        kind: TicketKind,
+        p: Priority,
+        respond: &str,
+        resolve: &str,
+    ) -> Result<String> {
+        if kind == TicketKind::Change {
+            return Err(ServiceError::user(
+                "Changes have no SLA clocks; pick incident or request.",
+            ));
+        }
+        let respond = SlaDuration::parse(respond).map_err(|e| ServiceError::user(e.to_string()))?;
+        let resolve = SlaDuration::parse(resolve).map_err(|e| ServiceError::user(e.to_string()))?;
+        let mut w = self.begin(call).await?;
+        super::setup::require_admin(w.standing)?;
+        let old = w.targets(kind, p).await?;
+        store::set_sla_target(
+            &mut w.tx,
+            w.guild_id,
+            kind.as_str(),
+            i64::from(p.number()),
+            &respond.to_string(),
+            &resolve.to_string(),
+        )
+        .await?;
+        w.audit(
+            None,
+            "sla-target",
+            Some(format!("{kind} {p}: respond {} resolve {}", old.respond, old.resolve)),
+            Some(format!("{kind} {p}: respond {respond} resolve {resolve}")),
+            None,
+        )
+        .await?;
+        self.finish(w).await?;
+        Ok(format!(
+            "{kind} {p}: respond within {respond}, resolve within {resolve}. New tickets (and priority changes) use these targets."
+        ))
+    }
+
+    /// `/setup autoclose after`.
+    pub async fn setup_autoclose(&self, call: &Call, after: &str) -> Result<String> {
+        let after = SlaDuration::parse(after).map_err(|e| ServiceError::user(e.to_string()))?;
+        let mut w = self.begin(call).await?;
+        super::setup::require_admin(w.standing)?;
+        let old = w.settings.autoclose_after.clone();
+        store::set_autoclose(&mut w.tx, w.guild_id, &after.to_string(), w.now).await?;
+        w.audit(
+            None,
+            "setting",
+            Some(old),
+            Some(after.to_string()),
+            Some("autoclose_after".into()),
+        )
+        .await?;
+        self.finish(w).await?;
+        Ok(format!(
+            "Resolved tickets now close themselves after {after} unless reopened (tickets resolved from now on)."
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timer_keys_are_unique_per_purpose() {
+        assert_ne!(warn_key(1), breach_key(1));
+        assert_ne!(breach_key(1), breach_key(2));
+        assert_eq!(autoclose_key(7), "autoclose:7");
+    }
+}
