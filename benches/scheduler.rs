@@ -17,10 +17,12 @@ const DUE: i64 = 100;
 
 async fn load(pool: &sqlx::SqlitePool, n: i64, now: i64) {
     let mut tx = pool.begin().await.unwrap();
-    sqlx::query("INSERT INTO guild_settings (guild_id, triage_channel_id, agent_role_id, updated_at) VALUES (1, 10, 20, 0)")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    sqlx::query(
+        "INSERT INTO guild_settings (guild_id, triage_channel_id, agent_role_id, updated_at) VALUES (1, 10, 20, 0)",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
     let far = now + 30 * 86_400_000;
     for i in 1..=n {
         let due = if i <= DUE { now - 1_000 } else { far + i };
@@ -53,15 +55,17 @@ async fn load(pool: &sqlx::SqlitePool, n: i64, now: i64) {
             let breach_due = if c == 1 { due } else { far + i };
             for (kind, at) in [("sla_warn", far + i), ("sla_breach", breach_due)] {
                 let key = format!("sla:{clock_id}:{}", if kind == "sla_warn" { "warn" } else { "breach" });
-                sqlx::query("INSERT INTO timers (guild_id, key, kind, ticket_id, due_at, payload) VALUES (1, ?, ?, ?, ?, ?)")
-                    .bind(key)
-                    .bind(kind)
-                    .bind(i)
-                    .bind(at)
-                    .bind(clock_id.to_string())
-                    .execute(&mut *tx)
-                    .await
-                    .unwrap();
+                sqlx::query(
+                    "INSERT INTO timers (guild_id, key, kind, ticket_id, due_at, payload) VALUES (1, ?, ?, ?, ?, ?)",
+                )
+                .bind(key)
+                .bind(kind)
+                .bind(i)
+                .bind(at)
+                .bind(clock_id.to_string())
+                .execute(&mut *tx)
+                .await
+                .unwrap();
             }
         }
     }
@@ -71,7 +75,9 @@ async fn load(pool: &sqlx::SqlitePool, n: i64, now: i64) {
 async fn run(n: i64) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bench.db");
-    let pool = servicedesk::store::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    let pool = servicedesk::store::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
     let start = Utc.with_ymd_and_hms(2026, 1, 5, 10, 0, 0).unwrap();
     let t = Instant::now();
     load(&pool, n, to_millis(start)).await;
@@ -82,7 +88,10 @@ async fn run(n: i64) {
     let t = Instant::now();
     scheduler::pass(&desk).await.unwrap();
     let firing = t.elapsed();
-    let fired: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox").fetch_one(&pool).await.unwrap();
+    let fired: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(fired, DUE, "every due timer fired once");
 
     let mut idle = Vec::new();
@@ -106,8 +115,14 @@ async fn run(n: i64) {
 fn main() {
     let sizes: Vec<i64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let sizes = if sizes.is_empty() { vec![10_000, 100_000] } else { sizes };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    println!("scheduler pass benchmark ({} cores)", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    println!(
+        "scheduler pass benchmark ({} cores)",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     for n in sizes {
         rt.block_on(run(n));
     }

@@ -26,31 +26,42 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that only moves when told to (tests, benchmarks).
+/// A clock that only moves when told to (tests, benchmarks). Moving it wakes the scheduler.
 #[derive(Debug, Clone)]
-pub struct ManualClock(Arc<Mutex<DateTime<Utc>>>);
+pub struct ManualClock {
+    now: Arc<Mutex<DateTime<Utc>>>,
+    jumped: Arc<Notify>,
+}
 
 impl ManualClock {
     /// A clock standing at `start`.
     pub fn new(start: DateTime<Utc>) -> ManualClock {
-        ManualClock(Arc::new(Mutex::new(start)))
+        ManualClock {
+            now: Arc::new(Mutex::new(start)),
+            jumped: Arc::new(Notify::new()),
+        }
     }
 
-    /// Moves the clock forward.
+    /// Moves the clock forward, and wakes whoever waits on [`Clock::jumps`].
     pub fn advance(&self, by: Duration) {
-        let mut t = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        *t += by;
+        *self.now.lock().unwrap_or_else(std::sync::PoisonError::into_inner) += by;
+        self.jumped.notify_one();
     }
 
-    /// Sets the clock.
+    /// Sets the clock, and wakes whoever waits on [`Clock::jumps`].
     pub fn set(&self, to: DateTime<Utc>) {
-        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = to;
+        *self.now.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = to;
+        self.jumped.notify_one();
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        *self.now.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn jumps(&self) -> Option<Arc<Notify>> {
+        Some(self.jumped.clone())
     }
 }
 

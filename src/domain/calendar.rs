@@ -49,6 +49,12 @@ pub enum CalendarError {
     /// Not a date.
     #[error("`{0}` is not a date: write YYYY-MM-DD, like 2026-12-25.")]
     Date(String),
+    /// Not a date and time.
+    #[error("`{0}` is not a date and time: write YYYY-MM-DD HH:MM, like 2026-12-25 09:00.")]
+    DateTime(String),
+    /// A local time that does not exist (clocks jump over it).
+    #[error("{0} does not exist in {1} (the clocks skip it for daylight saving); pick another time.")]
+    Skipped(String, String),
 }
 
 impl Calendar {
@@ -293,10 +299,47 @@ pub fn parse_date(text: &str) -> Result<NaiveDate, CalendarError> {
     NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| CalendarError::Date(t.into()))
 }
 
+/// Parses `YYYY-MM-DD HH:MM` as a wall-clock time in `tz`. A time skipped by a daylight-saving
+/// change is refused; a repeated one means its first occurrence.
+pub fn parse_local(text: &str, tz: Tz) -> Result<DateTime<Utc>, CalendarError> {
+    let t = text.trim();
+    let bad = || CalendarError::DateTime(t.chars().take(30).collect());
+    let (d, hm) = t.split_once(' ').ok_or_else(bad)?;
+    let date = parse_date(d).map_err(|_| bad())?;
+    let minutes = parse_time(hm.trim()).map_err(|_| bad())?;
+    if minutes >= DAY_MINUTES {
+        return Err(bad());
+    }
+    let naive = date.and_time(NaiveTime::MIN) + Duration::minutes(i64::from(minutes));
+    match tz.from_local_datetime(&naive) {
+        LocalResult::Single(x) | LocalResult::Ambiguous(x, _) => Ok(x.with_timezone(&Utc)),
+        LocalResult::None => Err(CalendarError::Skipped(t.into(), tz.name().into())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn local_times_are_read_in_the_zone_and_skipped_times_refused() {
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        assert_eq!(parse_local("2026-07-01 09:30", berlin).unwrap(), utc(2026, 7, 1, 7, 30));
+        assert!(matches!(
+            parse_local("2026-03-29 02:30", berlin),
+            Err(CalendarError::Skipped(..))
+        ));
+        for bad in [
+            "2026-07-01",
+            "2026-07-01 9",
+            "2026-13-01 09:00",
+            "01/07/2026 09:00",
+            "2026-07-01 24:00",
+        ] {
+            assert!(parse_local(bad, berlin).is_err(), "{bad}");
+        }
+    }
 
     fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
@@ -444,6 +487,17 @@ mod tests {
             let _ = parse_days(&s);
             let _ = parse_time(&s);
             let _ = parse_date(&s);
+            let _ = parse_local(&s, Tz::Europe__Berlin);
+        }
+
+        #[test]
+        fn accepted_local_times_round_trip(secs in 0i64..(3 * 366 * 86_400), tz in zones()) {
+            let tz: Tz = tz.parse().unwrap();
+            let t = DateTime::from_timestamp(utc(2026, 1, 1, 0, 0).timestamp() + secs / 60 * 60, 0).unwrap();
+            let text = t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+            let back = parse_local(&text, tz).unwrap();
+            // a repeated hour reads as its first occurrence: equal, or one hour earlier
+            prop_assert!(back == t || back == t - Duration::hours(1), "{text}: {back} vs {t}");
         }
 
         #[test]

@@ -6,6 +6,7 @@
 pub mod calendar;
 pub mod duration;
 pub mod ids;
+pub mod oncall;
 pub mod priority;
 pub mod sla;
 pub mod text;

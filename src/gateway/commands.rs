@@ -12,6 +12,7 @@ use crate::domain::text::{
 
 const SUB_COMMAND: u8 = 1;
 const STRING: u8 = 3;
+const INTEGER: u8 = 4;
 const USER: u8 = 6;
 const CHANNEL: u8 = 7;
 const ROLE: u8 = 8;
@@ -53,6 +54,11 @@ fn choice(name: &str, description: &str, required: bool, values: &[&str]) -> Val
     json!({ "type": STRING, "name": name, "description": description, "required": required, "choices": choices })
 }
 
+fn integer(name: &str, description: &str, min: i64, max: i64) -> Value {
+    json!({ "type": INTEGER, "name": name, "description": description, "required": true,
+            "min_value": min, "max_value": max })
+}
+
 fn id_option() -> Value {
     autocomplete("id", "The ticket, e.g. REQ-7", 20)
 }
@@ -64,143 +70,125 @@ fn ticket_sub(name: &str, description: &str, mut extra: Vec<Value>) -> Value {
 }
 
 /// Every command the bot registers, in registration order.
+#[rustfmt::skip]
 pub fn definitions() -> Value {
+    let user = |description: &str| json!({ "type": USER, "name": "user", "description": description, "required": true });
+    let priorities = &["P1", "P2", "P3", "P4", "P5"];
     json!([
-        command(
-            "setup",
-            "Configure the service desk for this server (admins)",
-            vec![
-                sub("show", "Show all service desk settings", vec![]),
-                sub(
-                    "channel",
-                    "Choose the channel for triage, incidents or CAB votes",
-                    vec![
-                        choice(
-                            "purpose",
-                            "What the channel is for",
-                            true,
-                            &["triage", "incidents", "cab"]
-                        ),
-                        json!({ "type": CHANNEL, "name": "channel", "description": "The channel", "required": true,
+        command("setup", "Configure the service desk for this server (admins)", vec![
+            sub("show", "Show all service desk settings", vec![]),
+            sub("channel", "Choose the channel for triage, incidents or CAB votes", vec![
+                choice("purpose", "What the channel is for", true, &["triage", "incidents", "cab"]),
+                json!({ "type": CHANNEL, "name": "channel", "description": "The channel", "required": true,
                         "channel_types": TEXT_CHANNEL_TYPES }),
-                    ]
-                ),
-                sub(
-                    "role",
-                    "Map a desk role to a Discord role",
-                    vec![
-                        choice(
-                            "purpose",
-                            "Which desk role",
-                            true,
-                            &["agent", "incident-manager", "cab", "change-manager"]
-                        ),
-                        json!({ "type": ROLE, "name": "role", "description": "The Discord role", "required": true }),
-                    ]
-                ),
-                sub(
-                    "catalog-add",
-                    "Add an item to the service catalog",
-                    vec![
-                        text("name", "Item name, e.g. Laptop", true, MAX_ITEM_NAME_CHARS),
-                        text("description", "What people get", true, MAX_ITEM_DESCRIPTION_CHARS),
-                    ]
-                ),
-                sub(
-                    "catalog-remove",
-                    "Stop offering a catalog item",
-                    vec![autocomplete("name", "The item to remove", MAX_ITEM_NAME_CHARS),]
-                ),
-            ]
-        ),
-        command(
-            "request",
-            "Service requests",
-            vec![
-                sub(
-                    "new",
-                    "Ask the service desk for something from the catalog",
-                    vec![
-                        autocomplete("item", "What you need, from the service catalog", MAX_ITEM_NAME_CHARS),
-                        text("summary", "One line: what you need", true, MAX_SUMMARY_CHARS),
-                        text("details", "Anything the desk should know", false, MAX_DETAILS_CHARS),
-                    ]
-                ),
-                sub("mine", "Your open tickets", vec![]),
-            ]
-        ),
-        command(
-            "ticket",
-            "Work with a ticket",
-            vec![
-                ticket_sub("show", "Show a ticket: state, priority, people, timeline", vec![]),
-                ticket_sub(
-                    "comment",
-                    "Add a comment to a ticket",
-                    vec![text("text", "Your comment", true, MAX_NOTE_CHARS),]
-                ),
-                ticket_sub("claim", "Take a ticket (agents)", vec![]),
-                ticket_sub(
-                    "assign",
-                    "Give a ticket to an agent (agents)",
-                    vec![json!({ "type": USER, "name": "user", "description": "The agent", "required": true }),]
-                ),
-                ticket_sub(
-                    "hold",
-                    "Put a ticket on hold; its resolution clock pauses (agents)",
-                    vec![
-                        choice(
-                            "reason",
-                            "What it waits for",
-                            true,
-                            &["awaiting-requester", "awaiting-vendor", "awaiting-change"]
-                        ),
-                        text(
-                            "note",
-                            "What is needed (sent to the requester when awaiting them)",
-                            false,
-                            MAX_NOTE_CHARS
-                        ),
-                    ]
-                ),
-                ticket_sub("resume", "Take a ticket off hold (agents)", vec![]),
-                ticket_sub(
-                    "resolve",
-                    "Resolve a ticket with a note for the requester (agents)",
-                    vec![text("note", "What was done", true, MAX_NOTE_CHARS),]
-                ),
-                ticket_sub(
-                    "reopen",
-                    "Reopen a resolved ticket",
-                    vec![text("reason", "Why it is not fixed", true, MAX_REASON_CHARS),]
-                ),
-                ticket_sub("close", "Confirm a resolved ticket and close it", vec![]),
-                ticket_sub(
-                    "cancel",
-                    "Withdraw an open ticket",
-                    vec![text("reason", "Why", false, MAX_REASON_CHARS),]
-                ),
-                ticket_sub(
-                    "priority",
-                    "Change a ticket's priority (agents)",
-                    vec![choice(
-                        "priority",
-                        "P1 critical … P5 planning",
-                        true,
-                        &["P1", "P2", "P3", "P4", "P5"]
-                    ),]
-                ),
-                ticket_sub("history", "The full audit trail of a ticket", vec![]),
-            ]
-        ),
-        command(
-            "queue",
-            "Open tickets for agents, most urgent first",
-            vec![
-                choice("kind", "Only this kind", false, &["request", "incident", "change"]),
-                choice("filter", "Narrow the list", false, &["unassigned", "mine"]),
-            ]
-        ),
+            ]),
+            sub("role", "Map a desk role to a Discord role", vec![
+                choice("purpose", "Which desk role", true, &["agent", "incident-manager", "cab", "change-manager"]),
+                json!({ "type": ROLE, "name": "role", "description": "The Discord role", "required": true }),
+            ]),
+            sub("catalog-add", "Add an item to the service catalog", vec![
+                text("name", "Item name, e.g. Laptop", true, MAX_ITEM_NAME_CHARS),
+                text("description", "What people get", true, MAX_ITEM_DESCRIPTION_CHARS),
+            ]),
+            sub("catalog-remove", "Stop offering a catalog item", vec![
+                autocomplete("name", "The item to remove", MAX_ITEM_NAME_CHARS),
+            ]),
+            sub("hours", "Business hours that business-time SLA targets count in", vec![
+                autocomplete("timezone", "IANA time zone, e.g. Europe/Berlin", 60),
+                text("days", "Working days, e.g. mon-fri or sun-thu", true, 40),
+                text("start", "Start of the working day, HH:MM", true, 5),
+                text("end", "End of the working day, HH:MM", true, 5),
+            ]),
+            sub("holiday", "Add a holiday: business-time clocks skip it", vec![
+                text("date", "The day, YYYY-MM-DD", true, 10),
+                text("name", "What it is, e.g. New Year", true, MAX_ITEM_NAME_CHARS),
+            ]),
+            sub("sla", "Set the SLA targets of one kind and priority", vec![
+                choice("kind", "Which tickets", true, &["incident", "request"]),
+                choice("priority", "Which priority", true, priorities),
+                text("respond", "Time to first response: 15m, 4h, 3d (24x7) or 4bh, 3bd (business)", true, 12),
+                text("resolve", "Time to resolution, same units", true, 12),
+            ]),
+            sub("autoclose", "How long a resolved ticket waits before closing itself", vec![
+                text("after", "A duration, e.g. 7d or 5bd", true, 12),
+            ]),
+            sub("escalation", "Escalation of unacknowledged incidents of one priority", vec![
+                choice("priority", "Which priority", true, priorities),
+                text("delay", "Wait before paging the next level, e.g. 15m", true, 12),
+                text("ack-timeout", "Acknowledged but no update for this long: page again, e.g. 30m", true, 12),
+                integer("rounds", "Extra rounds through the levels after the last one", 0, 9),
+            ]),
+        ]),
+        command("request", "Service requests", vec![
+            sub("new", "Ask the service desk for something from the catalog", vec![
+                autocomplete("item", "What you need, from the service catalog", MAX_ITEM_NAME_CHARS),
+                text("summary", "One line: what you need", true, MAX_SUMMARY_CHARS),
+                text("details", "Anything the desk should know", false, MAX_DETAILS_CHARS),
+            ]),
+            sub("mine", "Your open tickets", vec![]),
+        ]),
+        command("ticket", "Work with a ticket", vec![
+            ticket_sub("show", "Show a ticket: state, priority, people, SLA, timeline", vec![]),
+            ticket_sub("comment", "Add a comment to a ticket", vec![text("text", "Your comment", true, MAX_NOTE_CHARS)]),
+            ticket_sub("claim", "Take a ticket (agents)", vec![]),
+            ticket_sub("assign", "Give a ticket to an agent (agents)", vec![user("The agent")]),
+            ticket_sub("hold", "Put a ticket on hold; its resolution clock pauses (agents)", vec![
+                choice("reason", "What it waits for", true, &["awaiting-requester", "awaiting-vendor", "awaiting-change"]),
+                text("note", "What is needed (sent to the requester when awaiting them)", false, MAX_NOTE_CHARS),
+            ]),
+            ticket_sub("resume", "Take a ticket off hold (agents)", vec![]),
+            ticket_sub("resolve", "Resolve a ticket with a note for the requester (agents)", vec![
+                text("note", "What was done", true, MAX_NOTE_CHARS),
+            ]),
+            ticket_sub("reopen", "Reopen a resolved ticket", vec![text("reason", "Why it is not fixed", true, MAX_REASON_CHARS)]),
+            ticket_sub("close", "Confirm a resolved ticket and close it", vec![]),
+            ticket_sub("cancel", "Withdraw an open ticket", vec![text("reason", "Why", false, MAX_REASON_CHARS)]),
+            ticket_sub("priority", "Change a ticket's priority (agents)", vec![
+                choice("priority", "P1 critical … P5 planning", true, priorities),
+            ]),
+            ticket_sub("history", "The full audit trail of a ticket", vec![]),
+        ]),
+        command("incident", "Incidents: something is broken", vec![
+            sub("new", "Report an incident; the on-call engineer is paged", vec![
+                text("title", "What is broken, in one line", true, MAX_SUMMARY_CHARS),
+                choice("impact", "How many people or how much of the service it hits", true, &["high", "medium", "low"]),
+                choice("urgency", "How fast it hurts", true, &["high", "medium", "low"]),
+                text("details", "What you see, since when", false, MAX_DETAILS_CHARS),
+                text("service", "The affected service, e.g. VPN", false, 80),
+            ]),
+            ticket_sub("ack", "Acknowledge an incident you are paged for", vec![]),
+            ticket_sub("update", "Post progress on an incident", vec![text("note", "The update", true, MAX_NOTE_CHARS)]),
+            ticket_sub("escalate", "Page the next on-call level now", vec![]),
+        ]),
+        command("oncall", "On-call schedule", vec![
+            sub("who", "Who is on call now at each level", vec![]),
+            sub("add", "Add someone to a level's rotation (incident managers)", vec![
+                integer("level", "Escalation level", 1, 3),
+                user("Who"),
+            ]),
+            sub("remove", "Remove someone from a level's rotation (incident managers)", vec![
+                integer("level", "Escalation level", 1, 3),
+                user("Who"),
+            ]),
+            sub("rotation", "Set a level's turn length and start (incident managers)", vec![
+                integer("level", "Escalation level", 1, 3),
+                integer("hours", "Length of one turn in hours, e.g. 168 for a week", 1, 8784),
+                text("start", "First handover, YYYY-MM-DD HH:MM in the server's time zone", true, 16),
+            ]),
+            sub("override", "Someone covers a level for a while (incident managers)", vec![
+                integer("level", "Escalation level", 1, 3),
+                user("Who covers"),
+                text("start", "From, YYYY-MM-DD HH:MM", true, 16),
+                text("end", "Until, YYYY-MM-DD HH:MM", true, 16),
+            ]),
+        ]),
+        command("queue", "Open tickets for agents, soonest SLA due first", vec![
+            choice("kind", "Only this kind", false, &["request", "incident", "change"]),
+            choice("filter", "Narrow the list", false, &["unassigned", "mine", "breaching"]),
+        ]),
+        command("sla", "Service level clocks", vec![
+            ticket_sub("show", "Each SLA clock of a ticket: target, elapsed, remaining or breached", vec![]),
+        ]),
     ])
 }
 

@@ -5,7 +5,7 @@ use serenity::all::{ActionRowComponent, CommandInteraction, ComponentInteraction
 
 use super::options::Opts;
 use super::{outcome, Response};
-use crate::domain::{HoldReason, Priority, TicketKind};
+use crate::domain::{HoldReason, Level, Priority, TicketKind};
 use crate::render;
 use crate::service::{Actor, AssignTarget, Call, ChannelPurpose, Desk, QueueView, RolePurpose, ServiceError, TicketOp};
 
@@ -88,6 +88,70 @@ pub async fn command(desk: &Desk, cmd: &CommandInteraction) -> Response {
             }
             ("setup", Some("autoclose")) => reply(desk.setup_autoclose(&call, o.req("after")).await),
             ("sla", Some("show")) => data(desk.sla_show(&call, o.req("id")).await),
+            ("setup", Some("escalation")) => {
+                let p = Priority::parse(o.req("priority"))
+                    .ok_or_else(|| ServiceError::user("Pick a priority from P1 to P5."))?;
+                let rounds = o.int("rounds").unwrap_or(-1);
+                reply(
+                    desk.setup_escalation(&call, p, o.req("delay"), o.req("ack-timeout"), rounds)
+                        .await,
+                )
+            }
+            ("incident", Some("new")) => {
+                let level = |name: &str| {
+                    Level::parse(o.req(name)).ok_or_else(|| {
+                        ServiceError::user(format!("Pick the {name} from the list: high, medium or low."))
+                    })
+                };
+                let (impact, urgency) = (level("impact")?, level("urgency")?);
+                reply(
+                    desk.incident_new(
+                        &call,
+                        o.req("title"),
+                        impact,
+                        urgency,
+                        o.str("details"),
+                        o.str("service"),
+                    )
+                    .await,
+                )
+            }
+            ("incident", Some("ack")) => reply(desk.incident_ack(&call, o.req("id")).await),
+            ("incident", Some("update")) => reply(desk.incident_update(&call, o.req("id"), o.req("note")).await),
+            ("incident", Some("escalate")) => reply(desk.incident_escalate(&call, o.req("id")).await),
+            ("oncall", Some("who")) => data(desk.oncall_who(&call).await),
+            ("oncall", Some(sub @ ("add" | "remove"))) => {
+                let level = o.int("level").unwrap_or(0);
+                let user = o.user("user").ok_or_else(|| ServiceError::user("Pick a user."))?;
+                let r = if sub == "add" {
+                    desk.oncall_add(&call, level, sf(user)).await
+                } else {
+                    desk.oncall_remove(&call, level, sf(user)).await
+                };
+                reply(r)
+            }
+            ("oncall", Some("rotation")) => reply(
+                desk.oncall_rotation(
+                    &call,
+                    o.int("level").unwrap_or(0),
+                    o.int("hours").unwrap_or(0),
+                    o.req("start"),
+                )
+                .await,
+            ),
+            ("oncall", Some("override")) => {
+                let user = o.user("user").ok_or_else(|| ServiceError::user("Pick a user."))?;
+                reply(
+                    desk.oncall_override(
+                        &call,
+                        o.int("level").unwrap_or(0),
+                        sf(user),
+                        o.req("start"),
+                        o.req("end"),
+                    )
+                    .await,
+                )
+            }
             ("request", Some("new")) => reply(
                 desk.request_new(&call, o.req("item"), o.req("summary"), o.str("details"))
                     .await
@@ -182,6 +246,7 @@ pub async fn component(desk: &Desk, c: &ComponentInteraction) -> Response {
             .unwrap_or((c.data.custom_id.as_str(), ""));
         match verb {
             "claim" => reply(desk.ticket_op(&call, id, TicketOp::Claim).await.map(|o| o.message)),
+            "ack" => reply(desk.incident_ack(&call, id).await),
             "resolve" => {
                 let id = desk.check_resolvable(&call, id).await?;
                 Ok(Response::Modal(render::resolve_modal(id)))

@@ -46,6 +46,14 @@ impl<'a> Opts<'a> {
         self.str(name).unwrap_or("")
     }
 
+    /// An integer option.
+    pub fn int(&self, name: &str) -> Option<i64> {
+        match self.get(name)? {
+            CommandDataOptionValue::Integer(i) => Some(*i),
+            _ => None,
+        }
+    }
+
     /// A user option.
     pub fn user(&self, name: &str) -> Option<u64> {
         match self.get(name)? {

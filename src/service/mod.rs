@@ -4,6 +4,7 @@
 //! Called by the gateway (people) and, later, the scheduler (timers). Errors are either the
 //! user's ([`ServiceError::User`], shown to them) or internal (logged, shown as a reference).
 
+mod incidents;
 mod setup;
 mod sla;
 mod tickets;
@@ -20,6 +21,7 @@ use crate::domain::text::TextError;
 use crate::domain::TransitionError;
 use crate::store::{self, NewAudit, NewOutbox, SettingsRow};
 
+pub use incidents::{default_policy, Policy};
 pub use setup::{ChannelPurpose, RolePurpose};
 pub use tickets::{AssignTarget, QueueView, TicketOp, TicketOutcome};
 
@@ -85,6 +87,8 @@ pub struct Standing {
     pub is_agent: bool,
     /// Manage Server.
     pub is_admin: bool,
+    /// Edits on-call schedules and escalation (incident manager role, or admin).
+    pub is_incident_manager: bool,
 }
 
 impl Standing {
@@ -94,6 +98,7 @@ impl Standing {
         Standing {
             is_agent: actor.is_admin || has(settings.agent_role_id),
             is_admin: actor.is_admin,
+            is_incident_manager: actor.is_admin || has(settings.incident_manager_role_id),
         }
     }
 }
@@ -185,6 +190,7 @@ impl Desk {
             standing: Standing {
                 is_agent: true,
                 is_admin: false,
+                is_incident_manager: false,
             },
             queued: false,
             timers_changed: false,

@@ -108,10 +108,13 @@ fn notice_channel(w: &Work, kind: TicketKind) -> Option<i64> {
 impl Work {
     /// Loads a ticket of this guild that the actor may see. Not found and not yours read the
     /// same, so members cannot probe for other people's tickets.
-    async fn load_visible(&mut self, id: TicketRef) -> Result<TicketRow> {
+    /// Loads a ticket of this guild that the actor may see (incidents: on-call people too).
+    /// Returns it with whether the actor may work it (agent, or on call for an incident).
+    async fn load_visible(&mut self, id: TicketRef) -> Result<(TicketRow, bool)> {
         let kind = id.kind.unwrap_or(TicketKind::Request);
         let found = store::find_ticket(&mut self.tx, self.guild_id, kind.as_str(), i64::from(id.number)).await?;
-        visible(found, id, self.user_id, self.standing.is_agent)
+        let responder = self.standing.is_agent || (kind == TicketKind::Incident && self.actor_on_call().await?);
+        Ok((visible(found, id, self.user_id, responder)?, responder))
     }
 
     pub(super) async fn post_notice(&mut self, t: &TicketRow, text: &str, pings: Pings) -> Result<()> {
@@ -186,7 +189,7 @@ impl Work {
         Ok(())
     }
 
-    async fn set_assignee(&mut self, t: &mut TicketRow, user: i64) -> Result<()> {
+    pub(super) async fn set_assignee(&mut self, t: &mut TicketRow, user: i64) -> Result<()> {
         let old = t.assignee_id.replace(user);
         self.audit(
             Some(t.id),
@@ -234,8 +237,8 @@ pub(super) fn visible(found: Option<TicketRow>, id: TicketRef, user_id: i64, is_
 
 const AGENTS_ONLY: &str = "only service desk agents can do that. Ask an admin for the agent role if you need it.";
 
-fn need_agent(w: &Work, what: &str) -> Result<()> {
-    if w.standing.is_agent {
+fn need_agent(responder: bool, what: &str) -> Result<()> {
+    if responder {
         Ok(())
     } else {
         Err(ServiceError::user(format!("{what}: {AGENTS_ONLY}")))
@@ -399,7 +402,7 @@ impl Desk {
         let id = TicketRef::parse_full(id)?;
         let op = validate(op)?;
         let mut w = self.begin(call).await?;
-        let mut t = w.load_visible(id).await?;
+        let (mut t, responder) = w.load_visible(id).await?;
         let kind = kind_of(&t);
         if kind == TicketKind::Change {
             return Err(ServiceError::user(format!(
@@ -407,11 +410,11 @@ impl Desk {
             )));
         }
         let is_requester = t.requester_id == w.user_id;
-        let agent = w.standing.is_agent;
+        let agent = responder;
         let before = t.clone();
         let message = match op {
             TicketOp::Claim => {
-                need_agent(&w, "Claiming tickets")?;
+                need_agent(agent, "Claiming tickets")?;
                 match t.assignee_id {
                     Some(a) if a == w.user_id => return Err(ServiceError::user(format!("{id} is already yours."))),
                     Some(a) => {
@@ -428,7 +431,7 @@ impl Desk {
                 format!("You claimed {id}. It is {}.", t.state)
             }
             TicketOp::Assign(target) => {
-                need_agent(&w, "Assigning tickets")?;
+                need_agent(agent, "Assigning tickets")?;
                 let target_standing = Standing::of(
                     &Actor {
                         guild_id: w.guild_id,
@@ -461,7 +464,7 @@ impl Desk {
                 format!("{id} is assigned to <@{}>.", target.user_id)
             }
             TicketOp::Hold { reason, note } => {
-                need_agent(&w, "Putting tickets on hold")?;
+                need_agent(agent, "Putting tickets on hold")?;
                 w.change_state(&mut t, Action::Hold, note.clone()).await?;
                 t.hold_reason = Some(reason.as_str().to_owned());
                 if reason == HoldReason::AwaitingRequester {
@@ -478,13 +481,13 @@ impl Desk {
                 format!("{id} is on hold ({}). Its resolution clock is paused.", reason.as_str())
             }
             TicketOp::Resume => {
-                need_agent(&w, "Resuming tickets")?;
+                need_agent(agent, "Resuming tickets")?;
                 w.change_state(&mut t, Action::Resume, None).await?;
                 t.hold_reason = None;
                 format!("{id} is {} again.", t.state)
             }
             TicketOp::Resolve { note } => {
-                need_agent(&w, "Resolving tickets")?;
+                need_agent(agent, "Resolving tickets")?;
                 w.change_state(&mut t, Action::Resolve, Some(note.clone())).await?;
                 t.hold_reason = None;
                 t.resolution_note = Some(note.clone());
@@ -541,7 +544,7 @@ impl Desk {
                 format!("{id} is cancelled.")
             }
             TicketOp::Priority(p) => {
-                need_agent(&w, "Changing priority")?;
+                need_agent(agent, "Changing priority")?;
                 let old = Priority::from_number(t.priority).unwrap_or(Priority::P4);
                 if !state_of(&t).is_open() {
                     return Err(ServiceError::user(format!(
@@ -595,7 +598,7 @@ impl Desk {
         self.commit_ticket(w, before, t, message).await
     }
 
-    async fn commit_ticket(
+    pub(super) async fn commit_ticket(
         &self,
         mut w: Work,
         before: TicketRow,
@@ -607,6 +610,7 @@ impl Desk {
         t.updated_at = w.now;
         store::update_ticket(&mut w.tx, &t).await?;
         w.follow_clocks(&before, &t).await?;
+        w.follow_paging(&before, &t).await?;
         if card_changed {
             w.refresh_card(&t).await?;
         }

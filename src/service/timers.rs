@@ -149,6 +149,16 @@ impl Desk {
                 w.dm(&t, requester, &text).await?;
                 tracing::info!(ticket = %id, "auto-closed");
             }
+            "escalate" => {
+                if let Some(ticket) = timer.ticket_id {
+                    self.fire_escalation(&mut w, ticket).await?;
+                }
+            }
+            "ack_timeout" => {
+                if let Some(ticket) = timer.ticket_id {
+                    self.fire_ack_timeout(&mut w, ticket).await?;
+                }
+            }
             other => tracing::warn!(kind = other, "unknown timer kind dropped"),
         }
         self.finish(w).await

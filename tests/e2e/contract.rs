@@ -148,3 +148,17 @@ fn serenity_parses_every_fixture_as_the_event_it_is_meant_to_be() {
         assert!(ok, "{kind} fixture parsed as {:?}", ev.interaction.kind());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[should_panic(expected = "has no option")]
+async fn the_harness_refuses_interactions_for_options_the_bot_never_registered() {
+    let desk = TestDesk::start().await;
+    let user = User::member(5, "eve");
+    desk.cmd(
+        &user,
+        "request",
+        Some("new"),
+        &[s("item", "Laptop"), s("summary", "x"), s("colour", "red")],
+    )
+    .await;
+}

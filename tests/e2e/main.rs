@@ -6,6 +6,7 @@
 mod support;
 
 mod contract;
+mod incidents;
 mod outbox;
 mod process;
 mod requests;

@@ -428,5 +428,12 @@ async fn reminders_that_fell_due_while_the_bot_was_down_arrive_once_at_start() {
     let show = desk.cmd(&bob, "sla", Some("show"), &[s("id", "REQ-1")]).await;
     assert!(text(&show).contains("breached"), "{}", text(&show));
     assert_eq!(desk.fake.requests().iter().filter(|r| reminder(r)).count(), 8);
+    // The queue's breaching filter shows the breached tickets, soonest due first, not the resolved one.
+    let q = text(&desk.cmd(&bob, "queue", None, &[s("filter", "breaching")]).await);
+    assert!(
+        q.contains("REQ-1") && q.contains("REQ-2") && !q.contains("REQ-3"),
+        "{q}"
+    );
+    assert!(q.find("REQ-1") < q.find("REQ-2"), "{q}");
     desk.fake.assert_valid();
 }

@@ -170,6 +170,11 @@ pub fn u(name: &'static str, user: u64) -> Opt {
     (name, json!(user.to_string()), 6)
 }
 
+/// An integer option.
+pub fn int(name: &'static str, value: i64) -> Opt {
+    (name, json!(value), 4)
+}
+
 /// A channel option.
 pub fn ch(name: &'static str, channel: u64) -> Opt {
     (name, json!(channel.to_string()), 7)

@@ -60,6 +60,12 @@ impl TestDesk {
 
     /// Like [`TestDesk::start`] with explicit options.
     pub async fn start_with(options: app::Options) -> TestDesk {
+        // `TEST_LOG=servicedesk=debug cargo test …` shows the bot's logs for a failing test.
+        let filter = std::env::var("TEST_LOG").unwrap_or_else(|_| "off".into());
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
         let fake = FakeDiscord::start().await;
         let dir = tempfile::tempdir().expect("temp dir");
         let db_url = format!("sqlite://{}", dir.path().join("desk.db").display());
@@ -139,6 +145,7 @@ impl TestDesk {
     /// Sends an interaction and returns what the user saw: the callback `data` (or the edited
     /// original after a deferral), or the whole callback body for a modal.
     pub async fn send(&self, payload: Value) -> Value {
+        self.check_registered(&payload);
         let id = payload["id"].as_str().unwrap().to_owned();
         self.fake.dispatch("INTERACTION_CREATE", payload);
         let callback_path = format!("/interactions/{id}/token-{id}/callback");
@@ -161,6 +168,68 @@ impl TestDesk {
             }
             Some(4) => body["data"].clone(),
             _ => body,
+        }
+    }
+
+    /// Discord delivers command interactions only for commands the bot registered, with options
+    /// of the registered names and types: a test that sends anything else is testing a command
+    /// nobody can use, and fails here.
+    pub fn check_registered(&self, payload: &Value) {
+        if !matches!(payload["type"].as_u64(), Some(2 | 4)) {
+            return;
+        }
+        let registered = self
+            .fake
+            .requests()
+            .into_iter()
+            .rev()
+            .find(|r| r.method == "PUT" && r.path.ends_with("/commands"))
+            .map(|r| r.body)
+            .expect("commands registered");
+        let name = payload["data"]["name"].as_str().unwrap_or("");
+        let command = registered
+            .as_array()
+            .and_then(|cmds| cmds.iter().find(|c| c["name"] == name))
+            .unwrap_or_else(|| panic!("/{name} is not a registered command"));
+        let sent = payload["data"]["options"].as_array().cloned().unwrap_or_default();
+        let (defined, given, path) = match sent.first() {
+            Some(o) if o["type"] == 1 => {
+                let sub = o["name"].as_str().unwrap_or("");
+                let def = command["options"]
+                    .as_array()
+                    .and_then(|os| os.iter().find(|d| d["name"] == sub && d["type"] == 1))
+                    .unwrap_or_else(|| panic!("/{name} {sub} is not a registered subcommand"));
+                (
+                    def["options"].clone(),
+                    o["options"].as_array().cloned().unwrap_or_default(),
+                    format!("/{name} {sub}"),
+                )
+            }
+            _ => (command["options"].clone(), sent, format!("/{name}")),
+        };
+        let defined = defined.as_array().cloned().unwrap_or_default();
+        for g in &given {
+            let d = defined
+                .iter()
+                .find(|d| d["name"] == g["name"])
+                .unwrap_or_else(|| panic!("{path} has no option {}", g["name"]));
+            assert_eq!(d["type"], g["type"], "{path} option {} has another type", g["name"]);
+            if let (Some(choices), Some(v)) = (d["choices"].as_array(), g["value"].as_str()) {
+                assert!(
+                    choices.iter().any(|c| c["value"] == v),
+                    "{path} option {}: `{v}` is not a choice",
+                    g["name"]
+                );
+            }
+        }
+        if payload["type"] == 2 {
+            for d in defined.iter().filter(|d| d["required"] == true) {
+                assert!(
+                    given.iter().any(|g| g["name"] == d["name"]),
+                    "{path}: required option {} missing",
+                    d["name"]
+                );
+            }
         }
     }
 

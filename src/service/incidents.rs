@@ -1,0 +1,725 @@
+//! Incidents, on-call schedules and escalation: `/incident new|ack|update|escalate`, `/oncall …`,
+//! `/setup escalation`, and the escalation and ack-timeout timers.
+//!
+//! Paging follows the incident's state the way SLA clocks do (`follow_paging`): triggered →
+//! page and arm the escalation timer; acknowledged → disarm it and arm the ack timeout; on hold,
+//! resolved, closed or cancelled → disarm both. The policy in force is copied onto the incident
+//! when it opens.
+
+use chrono::Duration;
+use serde_json::Value;
+
+use super::{Call, Desk, Result, ServiceError, Work};
+use crate::clock::{from_millis, to_millis};
+use crate::domain::calendar;
+use crate::domain::duration::Unit;
+use crate::domain::oncall::{self, Level as OnCallLevel, Override, Page, Rotation, MAX_LEVELS};
+use crate::domain::sla::{calendar_for, target_seconds};
+use crate::domain::text::{self, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, MAX_SUMMARY_CHARS};
+use crate::domain::{Action, Level, Priority, SlaDuration, TicketKind, TicketRef, TicketState};
+use crate::render::{self, ticket_ref, Pings};
+use crate::store::{self, NewOutbox, NewTicket, OutboxOp, Paging, TicketRow};
+
+/// Default turn when a level has no `/oncall rotation`: a week, handing over Mondays 00:00 UTC.
+const DEFAULT_TURN_HOURS: i64 = 24 * 7;
+/// 1970-01-05 was a Monday: the default rotation's epoch.
+const DEFAULT_ROTATION_START_MS: i64 = 4 * 86_400_000;
+/// Longest service name.
+const MAX_SERVICE_CHARS: usize = 80;
+
+/// An escalation policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Wait before paging the next level.
+    pub delay: SlaDuration,
+    /// Acknowledged but not updated for this long → triggered again.
+    pub ack_timeout: SlaDuration,
+    /// Extra rounds after the last level.
+    pub rounds: u8,
+    /// P4/P5 notify but never escalate.
+    pub escalates: bool,
+}
+
+/// SPEC §4.4 defaults.
+pub fn default_policy(p: Priority) -> Policy {
+    let delay = if p.number() <= 2 { 15 } else { 30 };
+    Policy {
+        delay: SlaDuration::new(delay, Unit::Minutes),
+        ack_timeout: SlaDuration::new(30, Unit::Minutes),
+        rounds: 2,
+        escalates: p.number() <= 3,
+    }
+}
+
+fn escalate_key(ticket: i64) -> String {
+    format!("escalate:{ticket}")
+}
+fn ack_timeout_key(ticket: i64) -> String {
+    format!("acktimeout:{ticket}")
+}
+
+fn level_arg(level: i64) -> Result<i64> {
+    if (1..=i64::from(MAX_LEVELS)).contains(&level) {
+        Ok(level)
+    } else {
+        Err(ServiceError::user(format!(
+            "Level {level} does not exist: levels run from 1 to {MAX_LEVELS}."
+        )))
+    }
+}
+
+fn state_of(t: &TicketRow) -> TicketState {
+    TicketState::parse(&t.state).unwrap_or(TicketState::New)
+}
+
+impl Work {
+    /// The guild's on-call levels as the domain sees them.
+    pub(super) async fn oncall_levels(&mut self) -> Result<Vec<OnCallLevel>> {
+        let mut levels = Vec::new();
+        for level in 1..=i64::from(MAX_LEVELS) {
+            levels.push(load_level(&mut self.tx, self.guild_id, level, self.now).await?);
+        }
+        Ok(levels)
+    }
+
+    /// Who is on call now at each level.
+    pub(super) async fn on_call_now(&mut self) -> Result<Vec<Option<u64>>> {
+        let now = from_millis(self.now);
+        Ok(self.oncall_levels().await?.iter().map(|l| l.on_call(now)).collect())
+    }
+
+    /// Whether the actor is on call at any level now.
+    pub(super) async fn actor_on_call(&mut self) -> Result<bool> {
+        let me = u64::try_from(self.user_id).unwrap_or(0);
+        Ok(self.on_call_now().await?.contains(&Some(me)))
+    }
+
+    async fn policy(&mut self, p: Priority) -> Result<Policy> {
+        let d = default_policy(p);
+        Ok(
+            match store::get_escalation(&mut self.tx, self.guild_id, i64::from(p.number())).await? {
+                Some((delay, ack, rounds)) => Policy {
+                    delay: SlaDuration::parse(&delay).unwrap_or(d.delay),
+                    ack_timeout: SlaDuration::parse(&ack).unwrap_or(d.ack_timeout),
+                    rounds: u8::try_from(rounds).unwrap_or(d.rounds),
+                    escalates: d.escalates,
+                },
+                None => d,
+            },
+        )
+    }
+
+    /// The instant `d` after now, in `d`'s calendar.
+    async fn after(&mut self, d: SlaDuration) -> Result<i64> {
+        let cal = self.calendar().await?;
+        let at = calendar_for(d, &cal).add_business_seconds(from_millis(self.now), target_seconds(d, &cal));
+        Ok(to_millis(at))
+    }
+
+    async fn arm(&mut self, key: String, kind: &str, t: &TicketRow, d: Option<SlaDuration>) -> Result<()> {
+        match d {
+            Some(d) => {
+                let at = self.after(d).await?;
+                store::upsert_timer(&mut self.tx, self.guild_id, &key, kind, Some(t.id), at, None).await?;
+            }
+            None => store::delete_timer(&mut self.tx, &key).await?,
+        }
+        self.timers_changed = true;
+        Ok(())
+    }
+
+    /// Pages `page`'s level (its current on-call person): a mention in the incidents channel (or
+    /// the card, for the first page), a DM, an audit row, and the next escalation timer.
+    async fn page(&mut self, t: &TicketRow, paging: &mut Paging, page: Option<Page>, first: bool) -> Result<()> {
+        let id = ticket_ref(t);
+        let on_call = self.on_call_now().await?;
+        let user = page.and_then(|p| on_call.get(usize::from(p.level - 1)).copied().flatten());
+        let user = user.and_then(|u| i64::try_from(u).ok());
+        paging.page_level = page.map(|p| i64::from(p.level));
+        paging.page_round = page.map(|p| i64::from(p.round));
+        paging.paged_user_id = user;
+        let pings = user.map_or_else(Pings::none, Pings::user);
+        let p = Priority::from_number(t.priority).unwrap_or(Priority::P3);
+        match (page, user) {
+            (Some(page), Some(user)) => {
+                self.audit(
+                    Some(t.id),
+                    "page",
+                    None,
+                    Some(user.to_string()),
+                    Some(format!("level {} round {}", page.level, page.round + 1)),
+                )
+                .await?;
+                if !first {
+                    let text = format!(
+                        "📟 {id} “{}” ({p}) is still unacknowledged — paging level {}{}.",
+                        t.title,
+                        page.level,
+                        if page.round > 0 {
+                            format!(", round {}", page.round + 1)
+                        } else {
+                            String::new()
+                        }
+                    );
+                    self.post_notice(t, &text, pings).await?;
+                }
+                let dm = format!(
+                    "📟 You are paged for {id} “{}” ({p}, level {}). Acknowledge with the button on its post or /incident ack id:{id}.",
+                    t.title, page.level
+                );
+                self.dm(t, user, &dm).await?;
+            }
+            _ => {
+                self.audit(Some(t.id), "page", None, None, Some("nobody is on call".into()))
+                    .await?;
+                if !first {
+                    let text = format!(
+                        "📟 {id} “{}” ({p}) is unacknowledged and nobody else is on call.",
+                        t.title
+                    );
+                    self.post_notice(t, &text, Pings::none()).await?;
+                }
+            }
+        }
+        let escalates = paging.esc_escalates.unwrap_or(false);
+        let staffed: Vec<bool> = on_call.iter().map(Option::is_some).collect();
+        let rounds = u8::try_from(paging.esc_rounds.unwrap_or(0)).unwrap_or(0);
+        let more = page.and_then(|p| oncall::next_page(p, &staffed, rounds)).is_some();
+        let delay = paging.esc_delay.as_deref().and_then(|d| SlaDuration::parse(d).ok());
+        self.arm(escalate_key(t.id), "escalate", t, delay.filter(|_| escalates && more))
+            .await?;
+        store::set_paging(&mut self.tx, t.id, paging).await?;
+        Ok(())
+    }
+
+    /// Pages from the top (a new, reopened or re-triggered incident).
+    async fn page_from_top(&mut self, t: &TicketRow, paging: &mut Paging, first: bool) -> Result<()> {
+        let staffed: Vec<bool> = self.on_call_now().await?.iter().map(Option::is_some).collect();
+        self.page(t, paging, oncall::first_page(&staffed), first).await
+    }
+
+    /// Keeps paging and its timers in step with an incident's change from `before` to `t`.
+    pub(super) async fn follow_paging(&mut self, before: &TicketRow, t: &TicketRow) -> Result<()> {
+        if t.kind != TicketKind::Incident.as_str() {
+            return Ok(());
+        }
+        let (from, to) = (state_of(before), state_of(t));
+        if from == to {
+            return Ok(());
+        }
+        let mut paging = store::get_paging(&mut self.tx, t.id).await?;
+        let ack_timeout = paging
+            .esc_ack_timeout
+            .as_deref()
+            .and_then(|d| SlaDuration::parse(d).ok())
+            .filter(|_| paging.esc_escalates.unwrap_or(false));
+        match to {
+            TicketState::Triggered => {
+                store::delete_timer(&mut self.tx, &ack_timeout_key(t.id)).await?;
+                self.page_from_top(t, &mut paging, false).await?;
+            }
+            TicketState::Acknowledged => {
+                self.arm(escalate_key(t.id), "escalate", t, None).await?;
+                self.arm(ack_timeout_key(t.id), "ack_timeout", t, ack_timeout).await?;
+            }
+            _ => {
+                self.arm(escalate_key(t.id), "escalate", t, None).await?;
+                self.arm(ack_timeout_key(t.id), "ack_timeout", t, None).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn load_level(conn: &mut sqlx::SqliteConnection, guild: i64, level: i64, now: i64) -> Result<OnCallLevel> {
+    let users = store::list_oncall_members(conn, guild, level).await?;
+    let (turn_hours, start) = store::get_rotation(conn, guild, level)
+        .await?
+        .unwrap_or((DEFAULT_TURN_HOURS, DEFAULT_ROTATION_START_MS));
+    let overrides = store::list_overrides(conn, guild, level, now).await?;
+    Ok(OnCallLevel {
+        rotation: Rotation {
+            users: users.into_iter().filter_map(|u| u64::try_from(u).ok()).collect(),
+            turn_seconds: turn_hours * 3600,
+            start: from_millis(start),
+        },
+        overrides: overrides
+            .into_iter()
+            .map(|(u, s, e)| Override {
+                user: u64::try_from(u).unwrap_or(0),
+                start: from_millis(s),
+                end: from_millis(e),
+            })
+            .collect(),
+    })
+}
+
+impl Desk {
+    /// `/incident new`.
+    pub async fn incident_new(
+        &self,
+        call: &Call,
+        title: &str,
+        impact: Level,
+        urgency: Level,
+        details: Option<&str>,
+        service: Option<&str>,
+    ) -> Result<String> {
+        let title = text::required("title", title, MAX_SUMMARY_CHARS)?;
+        let details = text::optional("details", details, MAX_DETAILS_CHARS)?;
+        let service = text::optional("service", service, MAX_SERVICE_CHARS)?;
+        let p = Priority::from_impact_urgency(impact, urgency);
+        let mut w = self.begin(call).await?;
+        let channel = w.settings.incidents_channel_id;
+        let mut t = store::insert_ticket(
+            &mut w.tx,
+            &NewTicket {
+                guild_id: w.guild_id,
+                kind: TicketKind::Incident.as_str(),
+                title: &title,
+                details: details.as_deref(),
+                catalog_item: None,
+                service: service.as_deref(),
+                state: TicketState::initial(TicketKind::Incident).as_str(),
+                priority: i64::from(p.number()),
+                impact: Some(impact.as_str()),
+                urgency: Some(urgency.as_str()),
+                requester_id: w.user_id,
+                at: w.now,
+            },
+        )
+        .await?;
+        w.audit(Some(t.id), "created", None, Some(t.state.clone()), Some(title.clone()))
+            .await?;
+        w.start_clocks(&t).await?;
+        let policy = w.policy(p).await?;
+        let mut paging = Paging {
+            esc_delay: Some(policy.delay.to_string()),
+            esc_ack_timeout: Some(policy.ack_timeout.to_string()),
+            esc_rounds: Some(i64::from(policy.rounds)),
+            esc_escalates: Some(policy.escalates),
+            ..Paging::default()
+        };
+        if let Some(channel) = channel {
+            store::set_ticket_card(&mut w.tx, t.id, channel, None).await?;
+            t.card_channel_id = Some(channel);
+        }
+        w.page_from_top(&t, &mut paging, true).await?;
+        let id = ticket_ref(&t);
+        let paged = paging.paged_user_id;
+        let message = if let Some(channel) = channel {
+            let pings = paged.map_or_else(Pings::none, Pings::user);
+            w.enqueue(NewOutbox {
+                guild_id: 0,
+                op: OutboxOp::Post,
+                channel_id: Some(channel),
+                user_id: None,
+                ticket_id: Some(t.id),
+                is_card: true,
+                payload: render::ticket_card(&t, &pings).to_string(),
+                at: 0,
+            })
+            .await?;
+            match paged {
+                Some(u) => format!("{id} ({p}) is open and <@{u}> is paged."),
+                None => {
+                    format!("{id} ({p}) is open, but nobody is on call: an incident manager should run /oncall add.")
+                }
+            }
+        } else {
+            format!("{id} ({p}) is open. Note: no incidents channel is set up — ask an admin to run /setup channel purpose:incidents.")
+        };
+        self.finish(w).await?;
+        Ok(message)
+    }
+
+    async fn incident_for(&self, w: &mut Work, id: &str) -> Result<TicketRow> {
+        let r = TicketRef::parse_as(id, TicketKind::Incident)?;
+        let found = store::find_ticket(
+            &mut w.tx,
+            w.guild_id,
+            TicketKind::Incident.as_str(),
+            i64::from(r.number),
+        )
+        .await?;
+        // Incidents are visible to everyone responding (agents, on-call) and their reporter.
+        let on_call = w.actor_on_call().await?;
+        super::tickets::visible(found, r, w.user_id, w.standing.is_agent || on_call)
+    }
+
+    /// `/incident ack` and the Acknowledge button: the person paged, anyone on call, or an agent.
+    pub async fn incident_ack(&self, call: &Call, id: &str) -> Result<String> {
+        let mut w = self.begin(call).await?;
+        let mut t = self.incident_for(&mut w, id).await?;
+        let id = ticket_ref(&t);
+        let mut paging = store::get_paging(&mut w.tx, t.id).await?;
+        let allowed = w.standing.is_agent || paging.paged_user_id == Some(w.user_id) || w.actor_on_call().await?;
+        if !allowed {
+            return Err(ServiceError::user(format!(
+                "Only the person paged, whoever is on call, or a service desk agent can acknowledge {id}."
+            )));
+        }
+        let before = t.clone();
+        let to = state_of(&t).apply(TicketKind::Incident, Action::Acknowledge, id)?;
+        if to == state_of(&t) {
+            return Err(ServiceError::user(format!("{id} is already acknowledged.")));
+        }
+        t.state = to.as_str().to_owned();
+        w.audit(
+            Some(t.id),
+            "state",
+            Some(before.state.clone()),
+            Some(t.state.clone()),
+            Some("acknowledged".into()),
+        )
+        .await?;
+        if t.assignee_id.is_none() {
+            let me = w.user_id;
+            w.set_assignee(&mut t, me).await?;
+        }
+        if t.first_response_at.is_none() {
+            t.first_response_at = Some(w.now);
+        }
+        paging.acknowledged_by = Some(w.user_id);
+        paging.acknowledged_at = Some(w.now);
+        paging.last_update_at = Some(w.now);
+        store::set_paging(&mut w.tx, t.id, &paging).await?;
+        let text = format!("✅ {id} “{}” is acknowledged by <@{}>.", t.title, w.user_id);
+        w.post_notice(&t, &text, Pings::none()).await?;
+        let timeout = paging.esc_ack_timeout.clone().unwrap_or_default();
+        self.commit_ticket(
+            w,
+            before,
+            t,
+            format!("You acknowledged {id}. Post progress with /incident update within {timeout}, or it pages again."),
+        )
+        .await
+        .map(|o| o.message)
+    }
+
+    /// `/incident update id note`: posts to the timeline and the incidents channel, and resets
+    /// the ack timeout.
+    pub async fn incident_update(&self, call: &Call, id: &str, note: &str) -> Result<String> {
+        let note = text::required("update", note, MAX_NOTE_CHARS)?;
+        let mut w = self.begin(call).await?;
+        let t = self.incident_for(&mut w, id).await?;
+        let id = ticket_ref(&t);
+        let responder = w.standing.is_agent || w.actor_on_call().await?;
+        if !responder {
+            return Err(ServiceError::user(format!(
+                "Only whoever is on call or a service desk agent can post updates to {id}; use /ticket comment instead."
+            )));
+        }
+        if !state_of(&t).is_open() {
+            return Err(ServiceError::user(format!(
+                "{id} is {}: updates are for open incidents.",
+                t.state
+            )));
+        }
+        w.audit(Some(t.id), "update", None, None, Some(note.clone())).await?;
+        let mut paging = store::get_paging(&mut w.tx, t.id).await?;
+        paging.last_update_at = Some(w.now);
+        store::set_paging(&mut w.tx, t.id, &paging).await?;
+        if state_of(&t) == TicketState::Acknowledged && paging.esc_escalates.unwrap_or(false) {
+            let timeout = paging
+                .esc_ack_timeout
+                .as_deref()
+                .and_then(|d| SlaDuration::parse(d).ok());
+            w.arm(ack_timeout_key(t.id), "ack_timeout", &t, timeout).await?;
+        }
+        let text = format!("📝 {id} update from <@{}>: {note}", w.user_id);
+        w.post_notice(&t, &text, Pings::none()).await?;
+        self.finish(w).await?;
+        Ok(format!("Your update is on {id}."))
+    }
+
+    /// `/incident escalate id`: pages the next level now.
+    pub async fn incident_escalate(&self, call: &Call, id: &str) -> Result<String> {
+        let mut w = self.begin(call).await?;
+        let t = self.incident_for(&mut w, id).await?;
+        let id = ticket_ref(&t);
+        let allowed = w.standing.is_agent || w.standing.is_incident_manager || w.actor_on_call().await?;
+        if !allowed {
+            return Err(ServiceError::user(format!(
+                "Only whoever is on call, an incident manager or an agent can escalate {id}."
+            )));
+        }
+        if !matches!(state_of(&t), TicketState::Triggered | TicketState::Acknowledged) {
+            return Err(ServiceError::user(format!(
+                "{id} is {}: only triggered or acknowledged incidents escalate.",
+                t.state
+            )));
+        }
+        let mut paging = store::get_paging(&mut w.tx, t.id).await?;
+        let staffed: Vec<bool> = w.on_call_now().await?.iter().map(Option::is_some).collect();
+        let current = match (paging.page_level, paging.page_round) {
+            (Some(l), Some(r)) => Some(Page {
+                level: u8::try_from(l).unwrap_or(1),
+                round: u8::try_from(r).unwrap_or(0),
+            }),
+            _ => None,
+        };
+        // A manual escalation always finds the next level: after the last, it starts over.
+        let next = current
+            .and_then(|c| oncall::next_page(c, &staffed, u8::MAX))
+            .or_else(|| oncall::first_page(&staffed));
+        let Some(next) = next else {
+            return Err(ServiceError::user(format!(
+                "Nobody is on call at any level, so {id} cannot be escalated."
+            )));
+        };
+        w.audit(
+            Some(t.id),
+            "escalate",
+            None,
+            Some(format!("level {}", next.level)),
+            None,
+        )
+        .await?;
+        w.page(&t, &mut paging, Some(next), false).await?;
+        if state_of(&t) != TicketState::Triggered {
+            store::delete_timer(&mut w.tx, &escalate_key(t.id)).await?;
+        }
+        let who = paging
+            .paged_user_id
+            .map(|u| format!("<@{u}>"))
+            .unwrap_or_else(|| "nobody".into());
+        self.finish(w).await?;
+        Ok(format!("{id}: level {} paged ({who}).", next.level))
+    }
+
+    /// Fires an escalation timer: page the next level if still triggered.
+    pub(super) async fn fire_escalation(&self, w: &mut Work, ticket_id: i64) -> Result<()> {
+        let t = store::get_ticket(&mut w.tx, ticket_id).await?;
+        if state_of(&t) != TicketState::Triggered {
+            return Ok(());
+        }
+        let mut paging = store::get_paging(&mut w.tx, t.id).await?;
+        let staffed: Vec<bool> = w.on_call_now().await?.iter().map(Option::is_some).collect();
+        let rounds = u8::try_from(paging.esc_rounds.unwrap_or(0)).unwrap_or(0);
+        let current = Page {
+            level: u8::try_from(paging.page_level.unwrap_or(1)).unwrap_or(1),
+            round: u8::try_from(paging.page_round.unwrap_or(0)).unwrap_or(0),
+        };
+        match oncall::next_page(current, &staffed, rounds) {
+            Some(next) => w.page(&t, &mut paging, Some(next), false).await,
+            None => {
+                w.audit(Some(t.id), "escalation-exhausted", None, None, None).await?;
+                let text = format!(
+                    "📟 {} “{}” is still unacknowledged after every level and round.",
+                    ticket_ref(&t),
+                    t.title
+                );
+                let pings = w
+                    .settings
+                    .incident_manager_role_id
+                    .map_or_else(Pings::none, Pings::role);
+                w.post_notice(&t, &text, pings).await
+            }
+        }
+    }
+
+    /// Fires an ack timeout: acknowledged but not updated for the timeout → triggered again.
+    pub(super) async fn fire_ack_timeout(&self, w: &mut Work, ticket_id: i64) -> Result<()> {
+        let mut t = store::get_ticket(&mut w.tx, ticket_id).await?;
+        if state_of(&t) != TicketState::Acknowledged {
+            return Ok(());
+        }
+        let before = t.clone();
+        let to = state_of(&t).apply(TicketKind::Incident, Action::Retrigger, ticket_ref(&t))?;
+        t.state = to.as_str().to_owned();
+        t.updated_at = w.now;
+        w.audit(
+            Some(t.id),
+            "state",
+            Some(before.state.clone()),
+            Some(t.state.clone()),
+            Some("no update within the ack timeout".into()),
+        )
+        .await?;
+        store::update_ticket(&mut w.tx, &t).await?;
+        w.follow_clocks(&before, &t).await?;
+        w.follow_paging(&before, &t).await?;
+        w.refresh_card(&t).await
+    }
+
+    /// `/oncall who`.
+    pub async fn oncall_who(&self, call: &Call) -> Result<Value> {
+        let mut w = self.begin(call).await?;
+        let levels = w.oncall_levels().await?;
+        let now = from_millis(w.now);
+        let mut lines = Vec::new();
+        for (i, l) in levels.iter().enumerate() {
+            let who = l
+                .on_call(now)
+                .map_or_else(|| "nobody".to_owned(), |u| format!("<@{u}>"));
+            let rota: Vec<String> = l.rotation.users.iter().map(|u| format!("<@{u}>")).collect();
+            let rota = if rota.is_empty() {
+                "no rotation".to_owned()
+            } else {
+                rota.join(" → ")
+            };
+            lines.push(format!(
+                "**Level {}**: {who} — rotation {rota}, turns of {}h",
+                i + 1,
+                l.rotation.turn_seconds / 3600
+            ));
+        }
+        self.finish(w).await?;
+        Ok(render::ephemeral(&lines.join("\n")))
+    }
+
+    async fn begin_oncall_edit(&self, call: &Call) -> Result<Work> {
+        let w = self.begin(call).await?;
+        if !(w.standing.is_admin || w.standing.is_incident_manager) {
+            return Err(ServiceError::user(
+                "Only incident managers and server admins can change the on-call schedule.",
+            ));
+        }
+        Ok(w)
+    }
+
+    /// `/oncall add level user`.
+    pub async fn oncall_add(&self, call: &Call, level: i64, user: i64) -> Result<String> {
+        let level = level_arg(level)?;
+        let mut w = self.begin_oncall_edit(call).await?;
+        if !store::insert_oncall_member(&mut w.tx, w.guild_id, level, user).await? {
+            return Err(ServiceError::user(format!(
+                "<@{user}> is already in level {level}'s rotation."
+            )));
+        }
+        w.audit(
+            None,
+            "oncall-add",
+            None,
+            Some(user.to_string()),
+            Some(format!("level {level}")),
+        )
+        .await?;
+        self.finish(w).await?;
+        Ok(format!(
+            "<@{user}> joins level {level}'s rotation, after those already in it."
+        ))
+    }
+
+    /// `/oncall remove level user`.
+    pub async fn oncall_remove(&self, call: &Call, level: i64, user: i64) -> Result<String> {
+        let level = level_arg(level)?;
+        let mut w = self.begin_oncall_edit(call).await?;
+        if !store::delete_oncall_member(&mut w.tx, w.guild_id, level, user).await? {
+            return Err(ServiceError::user(format!(
+                "<@{user}> is not in level {level}'s rotation."
+            )));
+        }
+        w.audit(
+            None,
+            "oncall-remove",
+            Some(user.to_string()),
+            None,
+            Some(format!("level {level}")),
+        )
+        .await?;
+        self.finish(w).await?;
+        Ok(format!("<@{user}> leaves level {level}'s rotation."))
+    }
+
+    /// `/oncall rotation level hours start`.
+    pub async fn oncall_rotation(&self, call: &Call, level: i64, hours: i64, start: &str) -> Result<String> {
+        let level = level_arg(level)?;
+        if !(1..=24 * 366).contains(&hours) {
+            return Err(ServiceError::user("A turn is from 1 to 8784 hours long (a year)."));
+        }
+        let mut w = self.begin_oncall_edit(call).await?;
+        let tz = w.calendar().await?.tz();
+        let start_at = calendar::parse_local(start, tz).map_err(|e| ServiceError::user(e.to_string()))?;
+        store::set_rotation(&mut w.tx, w.guild_id, level, hours, to_millis(start_at)).await?;
+        w.audit(
+            None,
+            "oncall-rotation",
+            None,
+            Some(format!("{hours}h from {start}")),
+            Some(format!("level {level}")),
+        )
+        .await?;
+        self.finish(w).await?;
+        Ok(format!(
+            "Level {level} now takes turns of {hours}h from {start} ({}).",
+            tz.name()
+        ))
+    }
+
+    /// `/oncall override level user start end`.
+    pub async fn oncall_override(&self, call: &Call, level: i64, user: i64, start: &str, end: &str) -> Result<String> {
+        let level = level_arg(level)?;
+        let mut w = self.begin_oncall_edit(call).await?;
+        let tz = w.calendar().await?.tz();
+        let s = calendar::parse_local(start, tz).map_err(|e| ServiceError::user(e.to_string()))?;
+        let e = calendar::parse_local(end, tz).map_err(|e| ServiceError::user(e.to_string()))?;
+        if e <= s {
+            return Err(ServiceError::user(format!(
+                "The override must end after it starts ({start} – {end})."
+            )));
+        }
+        if e <= from_millis(w.now) {
+            return Err(ServiceError::user("That override is entirely in the past."));
+        }
+        if e - s > Duration::days(366) {
+            return Err(ServiceError::user("An override lasts at most a year."));
+        }
+        store::insert_override(&mut w.tx, w.guild_id, level, user, to_millis(s), to_millis(e), w.now).await?;
+        w.audit(
+            None,
+            "oncall-override",
+            None,
+            Some(user.to_string()),
+            Some(format!("level {level}: {start} – {end}")),
+        )
+        .await?;
+        self.finish(w).await?;
+        Ok(format!(
+            "<@{user}> covers level {level} from {start} to {end} ({}).",
+            tz.name()
+        ))
+    }
+
+    /// `/setup escalation priority delay ack-timeout rounds`.
+    pub async fn setup_escalation(
+        &self,
+        call: &Call,
+        p: Priority,
+        delay: &str,
+        ack: &str,
+        rounds: i64,
+    ) -> Result<String> {
+        let delay = SlaDuration::parse(delay).map_err(|e| ServiceError::user(e.to_string()))?;
+        let ack = SlaDuration::parse(ack).map_err(|e| ServiceError::user(e.to_string()))?;
+        if !(0..=9).contains(&rounds) {
+            return Err(ServiceError::user("Rounds run from 0 to 9."));
+        }
+        let mut w = self.begin_oncall_edit(call).await?;
+        store::set_escalation(
+            &mut w.tx,
+            w.guild_id,
+            i64::from(p.number()),
+            &delay.to_string(),
+            &ack.to_string(),
+            rounds,
+        )
+        .await?;
+        w.audit(
+            None,
+            "escalation",
+            None,
+            Some(format!("{p}: delay {delay}, ack timeout {ack}, rounds {rounds}")),
+            None,
+        )
+        .await?;
+        self.finish(w).await?;
+        let note = if default_policy(p).escalates {
+            ""
+        } else {
+            " (P4/P5 notify but never escalate)"
+        };
+        Ok(format!("{p} incidents opened from now on: next level after {delay}, ack timeout {ack}, {rounds} extra round(s){note}."))
+    }
+}
