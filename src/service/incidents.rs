@@ -231,6 +231,19 @@ impl Work {
     }
 }
 
+/// Whether `user` is on call at any level at `now` (unix ms).
+pub(super) async fn is_on_call(conn: &mut sqlx::SqliteConnection, guild: i64, user: i64, now: i64) -> Result<bool> {
+    let Ok(user) = u64::try_from(user) else {
+        return Ok(false);
+    };
+    for level in 1..=i64::from(MAX_LEVELS) {
+        if load_level(conn, guild, level, now).await?.on_call(from_millis(now)) == Some(user) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 async fn load_level(conn: &mut sqlx::SqliteConnection, guild: i64, level: i64, now: i64) -> Result<OnCallLevel> {
     let users = store::list_oncall_members(conn, guild, level).await?;
     let (turn_hours, start) = store::get_rotation(conn, guild, level)

@@ -252,14 +252,19 @@ impl Desk {
         &self,
         call: &Call,
         id: &str,
-    ) -> Result<(TicketRow, super::Standing, sqlx::pool::PoolConnection<sqlx::Sqlite>)> {
+    ) -> Result<(TicketRow, bool, sqlx::pool::PoolConnection<sqlx::Sqlite>)> {
         let id = TicketRef::parse_full(id)?;
         let (_, standing) = self.begin_read(call).await?;
         let mut conn = self.pool.acquire().await?;
         let kind = id.kind.unwrap_or(TicketKind::Request);
         let found = store::find_ticket(&mut conn, call.actor.guild_id, kind.as_str(), i64::from(id.number)).await?;
-        let t = visible(found, id, call.actor.user_id, standing.is_agent)?;
-        Ok((t, standing, conn))
+        // Incidents are worked by whoever is on call too, agent or not.
+        let responder = standing.is_agent
+            || (kind == TicketKind::Incident
+                && super::incidents::is_on_call(&mut conn, call.actor.guild_id, call.actor.user_id, self.now_ms())
+                    .await?);
+        let t = visible(found, id, call.actor.user_id, responder)?;
+        Ok((t, responder, conn))
     }
 
     /// `/request new`: raises a request for a catalog item.
@@ -364,8 +369,8 @@ impl Desk {
 
     /// Checks that the actor may resolve the ticket now (before showing the note modal).
     pub async fn check_resolvable(&self, call: &Call, id: &str) -> Result<TicketRef> {
-        let (t, standing, _) = self.read_visible(call, id).await?;
-        if !standing.is_agent {
+        let (t, responder, _) = self.read_visible(call, id).await?;
+        if !responder {
             return Err(ServiceError::user(format!("Resolving tickets: {AGENTS_ONLY}")));
         }
         let id = ticket_ref(&t);

@@ -197,6 +197,36 @@ async fn an_unacknowledged_p1_escalates_repeats_and_stops_when_acknowledged() {
         .await
         .unwrap();
     assert_eq!(state, "triggered");
+    // Whoever is on call sees the incident and may resolve it from the card, agent or not.
+    let show = desk.cmd(&una, "ticket", Some("show"), &[s("id", "INC-1")]).await;
+    assert!(text(&show).contains("State: triggered"), "{}", text(&show));
+    let modal = desk
+        .send(button(
+            desk.fake.snowflake(),
+            GUILD,
+            &una,
+            "resolve:INC-1",
+            INCIDENTS,
+            card_id,
+        ))
+        .await;
+    assert_eq!(modal["type"], 9, "{modal}");
+    let done = desk
+        .send(modal_submit(
+            desk.fake.snowflake(),
+            GUILD,
+            &una,
+            "resolve-note:INC-1",
+            &[("note", "Failed over")],
+        ))
+        .await;
+    assert!(text(&done).contains("INC-1 is resolved"), "{}", text(&done));
+    let armed: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM timers WHERE key LIKE 'escalate:%' OR key LIKE 'acktimeout:%'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(armed, 0, "a resolved incident pages nobody");
     // The response clock stopped at the acknowledgement.
     let responded: Option<i64> = sqlx::query_scalar("SELECT stopped_at FROM sla_clocks WHERE clock = 'response'")
         .fetch_one(&db)
