@@ -118,7 +118,7 @@ fn title_of(t: &TicketRow) -> String {
 /// The embed that describes a ticket (its card, and `/ticket show`).
 pub fn ticket_embed(t: &TicketRow) -> Value {
     let state = state_of(t);
-    let mut state_text = state.as_str().to_owned();
+    let mut state_text = t.state.clone(); // changes have states of their own
     if let Some(reason) = &t.hold_reason {
         state_text = format!("{state_text} ({reason})");
     }
@@ -301,7 +301,7 @@ pub fn ticket_line(t: &TicketRow, now_ms: i64) -> String {
         "**{}** {} · {} · {} · {} · opened {} ago",
         ticket_ref(t),
         priority_of(t),
-        state_of(t),
+        t.state,
         truncate(&t.title, 60),
         user_or(t.assignee_id, "unassigned"),
         human_seconds((now_ms - t.created_at) / 1000),
@@ -368,6 +368,115 @@ pub fn resolve_modal(id: TicketRef) -> Value {
                     "max_length": crate::domain::text::MAX_NOTE_CHARS,
                     "required": true,
                     "placeholder": "What was done, so the requester can confirm"
+                }]
+            }]
+        }
+    })
+}
+
+/// The CAB vote card of a change: details, conflicts, the running tally and, while voting, the
+/// Approve and Reject buttons.
+pub fn change_card(
+    t: &TicketRow,
+    c: &crate::store::ChangeRow,
+    voters: &[i64],
+    votes: &[(i64, String, Option<String>)],
+    tz: chrono_tz::Tz,
+) -> Value {
+    let id = ticket_ref(t);
+    let local = |ms: Option<i64>| {
+        ms.map(|m| {
+            crate::clock::from_millis(m)
+                .with_timezone(&tz)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+    };
+    let approvals: Vec<String> = votes
+        .iter()
+        .filter(|v| v.1 == "approve")
+        .map(|v| format!("<@{}>", v.0))
+        .collect();
+    let rejections: Vec<String> = votes
+        .iter()
+        .filter(|v| v.1 == "reject")
+        .map(|v| format!("<@{}>: {}", v.0, truncate(v.2.as_deref().unwrap_or(""), 100)))
+        .collect();
+    let waiting: Vec<String> = voters
+        .iter()
+        .filter(|u| !votes.iter().any(|v| v.0 == **u))
+        .map(|u| format!("<@{u}>"))
+        .collect();
+    let rule = match (c.vote_mode.as_deref(), c.vote_count) {
+        (Some("quorum"), Some(k)) => format!("quorum {k}"),
+        (Some(m), _) => m.to_owned(),
+        _ => "pre-approved".to_owned(),
+    };
+    let state = t.state.as_str();
+    let mut fields = vec![
+        field("State", state, true),
+        field("Type", c.change_type.as_deref().unwrap_or(""), true),
+        field("Risk", c.risk.as_deref().unwrap_or(""), true),
+        field(
+            "Window",
+            format!("{} – {} ({})", local(c.window_start), local(c.window_end), tz.name()),
+            false,
+        ),
+        field("Author", format!("<@{}>", t.requester_id), true),
+        field("Rule", &rule, true),
+        field("Vote closes", local(c.vote_deadline), true),
+        field("Plan", c.plan.as_deref().unwrap_or(""), false),
+        field("Backout", c.backout.as_deref().unwrap_or(""), false),
+        field(
+            "Tally",
+            format!(
+                "✅ {} {}\n❌ {} {}\n⏳ {}",
+                approvals.len(),
+                approvals.join(" "),
+                rejections.len(),
+                rejections.join("; "),
+                if waiting.is_empty() {
+                    "nobody".to_owned()
+                } else {
+                    waiting.join(" ")
+                }
+            ),
+            false,
+        ),
+    ];
+    if let Some(conflicts) = &c.conflicts {
+        fields.push(field("⚠ Conflicts", conflicts, false));
+    }
+    let components = if state == "voting" {
+        json!([{ "type": 1, "components": [
+            button("Approve", 3, format!("approve:{id}"), false),
+            button("Reject", 4, format!("reject:{id}"), false),
+        ] }])
+    } else {
+        json!([])
+    };
+    json!({
+        "content": format!("**{id}** {state}"),
+        "embeds": [{ "title": title_of(t), "color": 0x9B59B6, "fields": fields }],
+        "components": components,
+        "allowed_mentions": Pings::none().allowed_mentions(),
+    })
+}
+
+/// The modal that asks a CAB member why they reject a change.
+pub fn reject_modal(id: TicketRef) -> Value {
+    json!({
+        "type": 9,
+        "data": {
+            "custom_id": format!("reject-reason:{id}"),
+            "title": truncate(&format!("Reject {id}"), 45),
+            "components": [{
+                "type": 1,
+                "components": [{
+                    "type": 4, "custom_id": "reason", "label": "Why reject it?", "style": 2,
+                    "min_length": 1, "max_length": crate::domain::text::MAX_REASON_CHARS, "required": true,
+                    "placeholder": "What the author should fix before raising it again"
                 }]
             }]
         }

@@ -4,6 +4,7 @@
 //! what comes out. That keeps every rule testable with plain values (and property tests).
 
 pub mod calendar;
+pub mod change;
 pub mod duration;
 pub mod ids;
 pub mod oncall;
@@ -11,6 +12,7 @@ pub mod priority;
 pub mod sla;
 pub mod text;
 pub mod ticket;
+pub mod vote;
 
 pub use duration::SlaDuration;
 pub use ids::{TicketKind, TicketRef};

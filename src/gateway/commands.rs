@@ -63,6 +63,12 @@ fn id_option() -> Value {
     autocomplete("id", "The ticket, e.g. REQ-7", 20)
 }
 
+fn change_sub(name: &str, description: &str, mut extra: Vec<Value>) -> Value {
+    let mut options = vec![autocomplete("id", "The change, e.g. CHG-7", 20)];
+    options.append(&mut extra);
+    sub(name, description, options)
+}
+
 fn ticket_sub(name: &str, description: &str, mut extra: Vec<Value>) -> Value {
     let mut options = vec![id_option()];
     options.append(&mut extra);
@@ -118,6 +124,12 @@ pub fn definitions() -> Value {
                 text("ack-timeout", "Acknowledged but no update for this long: page again, e.g. 30m", true, 12),
                 integer("rounds", "Extra rounds through the levels after the last one", 0, 9),
             ]),
+            sub("cab", "How the CAB decides normal or emergency changes", vec![
+                choice("rule", "Which changes", true, &["normal", "emergency"]),
+                choice("mode", "any: one approval; all: everyone; quorum: count approvals", true, &["any", "all", "quorum"]),
+                integer("count", "Approvals needed for quorum (ignored otherwise)", 1, 25),
+                text("voting", "How long the vote stays open, e.g. 24h or 1h", true, 12),
+            ]),
         ]),
         command("request", "Service requests", vec![
             sub("new", "Ask the service desk for something from the catalog", vec![
@@ -159,6 +171,31 @@ pub fn definitions() -> Value {
             ticket_sub("ack", "Acknowledge an incident you are paged for", vec![]),
             ticket_sub("update", "Post progress on an incident", vec![text("note", "The update", true, MAX_NOTE_CHARS)]),
             ticket_sub("escalate", "Page the next on-call level now", vec![]),
+        ]),
+        command("change", "Changes and the change advisory board", vec![
+            sub("new", "Plan a change; normal and emergency changes go to the CAB", vec![
+                text("title", "What changes, in one line", true, MAX_SUMMARY_CHARS),
+                choice("type", "standard (pre-approved, low risk), normal or emergency", true, &["standard", "normal", "emergency"]),
+                choice("risk", "How risky it is", true, &["low", "medium", "high"]),
+                text("start", "Window start, YYYY-MM-DD HH:MM in the server's time zone", true, 16),
+                text("end", "Window end, YYYY-MM-DD HH:MM", true, 16),
+                text("plan", "How it will be done", true, MAX_DETAILS_CHARS),
+                text("backout", "How to undo it if it goes wrong", true, MAX_DETAILS_CHARS),
+            ]),
+            change_sub("approve", "Vote for a change (CAB)", vec![]),
+            change_sub("reject", "Vote against a change (CAB)", vec![text("reason", "Why", true, MAX_REASON_CHARS)]),
+            change_sub("start", "Start implementing a scheduled change (author, change managers)", vec![]),
+            change_sub("complete", "Finish a change with its outcome (author, change managers)", vec![
+                choice("outcome", "How it went", true, &["successful", "failed", "rolled-back"]),
+                text("notes", "What happened", true, MAX_NOTE_CHARS),
+            ]),
+            change_sub("cancel", "Withdraw a change before implementation", vec![text("reason", "Why", false, MAX_REASON_CHARS)]),
+            sub("blackout", "No changes in this window (change managers)", vec![
+                text("start", "From, YYYY-MM-DD HH:MM", true, 16),
+                text("end", "Until, YYYY-MM-DD HH:MM", true, 16),
+                text("reason", "Why, e.g. year-end close", true, MAX_REASON_CHARS),
+            ]),
+            sub("calendar", "Scheduled changes and blackouts ahead", vec![integer("days", "How many days ahead", 1, 90)]),
         ]),
         command("oncall", "On-call schedule", vec![
             sub("who", "Who is on call now at each level", vec![]),

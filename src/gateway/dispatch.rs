@@ -5,8 +5,10 @@ use serenity::all::{ActionRowComponent, CommandInteraction, ComponentInteraction
 
 use super::options::Opts;
 use super::{outcome, Response};
+use crate::domain::change::{ChangeType, Outcome as ChangeOutcome};
 use crate::domain::{HoldReason, Level, Priority, TicketKind};
 use crate::render;
+use crate::service::NewChange;
 use crate::service::{Actor, AssignTarget, Call, ChannelPurpose, Desk, QueueView, RolePurpose, ServiceError, TicketOp};
 
 const DM_REFUSAL: &str = "The service desk works inside a server: use its commands there, not in direct messages.";
@@ -46,7 +48,7 @@ fn unknown(what: &str) -> Result<Response, ServiceError> {
 }
 
 /// A slash command.
-pub async fn command(desk: &Desk, cmd: &CommandInteraction) -> Response {
+pub async fn command(desk: &Desk, http: &serenity::all::Http, cmd: &CommandInteraction) -> Response {
     let result = async {
         let call = Call {
             actor: actor(cmd.guild_id, cmd.member.as_deref())?,
@@ -120,6 +122,50 @@ pub async fn command(desk: &Desk, cmd: &CommandInteraction) -> Response {
             ("incident", Some("update")) => reply(desk.incident_update(&call, o.req("id"), o.req("note")).await),
             ("incident", Some("escalate")) => reply(desk.incident_escalate(&call, o.req("id")).await),
             ("oncall", Some("who")) => data(desk.oncall_who(&call).await),
+            ("setup", Some("cab")) => {
+                let rule = ChangeType::parse(o.req("rule"))
+                    .ok_or_else(|| ServiceError::user("Pick the rule from the list: normal or emergency."))?;
+                reply(
+                    desk.setup_cab(&call, rule, o.req("mode"), o.int("count").unwrap_or(1), o.req("voting"))
+                        .await,
+                )
+            }
+            ("change", Some("new")) => {
+                let change_type = ChangeType::parse(o.req("type"))
+                    .ok_or_else(|| ServiceError::user("Pick the type from the list: standard, normal or emergency."))?;
+                let risk = Level::parse(o.req("risk"))
+                    .ok_or_else(|| ServiceError::user("Pick the risk from the list: low, medium or high."))?;
+                let members = if change_type == ChangeType::Standard {
+                    vec![]
+                } else {
+                    cab_members(desk, http, cmd, call.actor.guild_id).await?
+                };
+                let c = NewChange {
+                    title: o.req("title"),
+                    change_type,
+                    risk,
+                    start: o.req("start"),
+                    end: o.req("end"),
+                    plan: o.req("plan"),
+                    backout: o.req("backout"),
+                };
+                reply(desk.change_new(&call, c, &members).await)
+            }
+            ("change", Some("approve")) => reply(desk.change_vote(&call, o.req("id"), true, None).await),
+            ("change", Some("reject")) => reply(desk.change_vote(&call, o.req("id"), false, o.str("reason")).await),
+            ("change", Some("start")) => reply(desk.change_start(&call, o.req("id")).await),
+            ("change", Some("complete")) => {
+                let outcome = ChangeOutcome::parse(o.req("outcome")).ok_or_else(|| {
+                    ServiceError::user("Pick the outcome from the list: successful, failed or rolled-back.")
+                })?;
+                reply(desk.change_complete(&call, o.req("id"), outcome, o.req("notes")).await)
+            }
+            ("change", Some("cancel")) => reply(desk.change_cancel(&call, o.req("id"), o.str("reason")).await),
+            ("change", Some("blackout")) => reply(
+                desk.change_blackout(&call, o.req("start"), o.req("end"), o.req("reason"))
+                    .await,
+            ),
+            ("change", Some("calendar")) => data(desk.change_calendar(&call, o.int("days").unwrap_or(0)).await),
             ("oncall", Some(sub @ ("add" | "remove"))) => {
                 let level = o.int("level").unwrap_or(0);
                 let user = o.user("user").ok_or_else(|| ServiceError::user("Pick a user."))?;
@@ -247,6 +293,11 @@ pub async fn component(desk: &Desk, c: &ComponentInteraction) -> Response {
         match verb {
             "claim" => reply(desk.ticket_op(&call, id, TicketOp::Claim).await.map(|o| o.message)),
             "ack" => reply(desk.incident_ack(&call, id).await),
+            "approve" => reply(desk.change_vote(&call, id, true, None).await),
+            "reject" => {
+                let id = desk.check_can_vote(&call, id).await?;
+                Ok(Response::Modal(render::reject_modal(id)))
+            }
             "resolve" => {
                 let id = desk.check_resolvable(&call, id).await?;
                 Ok(Response::Modal(render::resolve_modal(id)))
@@ -277,6 +328,10 @@ pub async fn modal(desk: &Desk, m: &ModalInteraction) -> Response {
                 .unwrap_or_default()
         };
         match m.data.custom_id.split_once(':') {
+            Some(("reject-reason", id)) => {
+                let reason = field("reason");
+                reply(desk.change_vote(&call, id, false, Some(&reason)).await)
+            }
             Some(("resolve-note", id)) => {
                 let op = TicketOp::Resolve { note: field("note") };
                 reply(desk.ticket_op(&call, id, op).await.map(|o| o.message))
@@ -327,4 +382,48 @@ fn timezones(typed: &str) -> Vec<(String, String)> {
         .take(25)
         .map(|name| (name.to_owned(), name.to_owned()))
         .collect()
+}
+
+/// Most members read per request (Discord's maximum).
+const MEMBERS_PAGE: u64 = 1000;
+
+/// The members of the guild's CAB role, read from Discord when a vote opens. Listing members
+/// needs the Server Members privileged intent enabled for the bot.
+async fn cab_members(
+    desk: &Desk,
+    http: &serenity::all::Http,
+    cmd: &CommandInteraction,
+    guild: i64,
+) -> Result<Vec<i64>, ServiceError> {
+    let Some(role) = desk.cab_role(guild).await? else {
+        return Ok(vec![]);
+    };
+    let Some(guild_id) = cmd.guild_id else {
+        return Ok(vec![]);
+    };
+    let mut out = Vec::new();
+    let mut after: Option<u64> = None;
+    loop {
+        let page = http
+            .get_guild_members(guild_id, Some(MEMBERS_PAGE), after)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "listing guild members failed");
+                ServiceError::user(
+                    "I could not read the CAB role's members from Discord. The bot needs the Server Members intent \
+                 (developer portal → Bot → Privileged Gateway Intents). Nothing was changed.",
+                )
+            })?;
+        let n = page.len();
+        for m in &page {
+            if m.roles.iter().any(|r| sf(r.get()) == role) {
+                out.push(sf(m.user.id.get()));
+            }
+        }
+        after = page.last().map(|m| m.user.id.get());
+        if (n as u64) < MEMBERS_PAGE || after.is_none() {
+            break;
+        }
+    }
+    Ok(out)
 }

@@ -78,7 +78,7 @@ impl EventHandler for Handler {
                 }
             }
             Interaction::Command(cmd) => {
-                let work = dispatch::command(&self.desk, &cmd);
+                let work = dispatch::command(&self.desk, &ctx.http, &cmd);
                 respond(&ctx, cmd.id, &cmd.token, work).await;
             }
             Interaction::Component(c) => {

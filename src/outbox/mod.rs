@@ -275,12 +275,29 @@ impl Outbox {
             return Attempt::Fail("the ticket's card was never posted".into());
         };
         // Rendered now, from the ticket as it is: a burst of changes shows the latest state.
-        let body = render::ticket_card(&ticket, &Pings::none());
+        let body = if ticket.kind == "change" {
+            match self.change_card(&ticket).await {
+                Ok(b) => b,
+                Err(e) => return Attempt::Retry(0, format!("database: {e}")),
+            }
+        } else {
+            render::ticket_card(&ticket, &Pings::none())
+        };
         let route = Route::ChannelMessage {
             channel_id: ChannelId::new(channel.unsigned_abs()),
             message_id: MessageId::new(message.unsigned_abs()),
         };
         self.send(channel, route, LightMethod::Patch, &body).await
+    }
+
+    async fn change_card(&self, t: &crate::store::TicketRow) -> Result<Value, sqlx::Error> {
+        let mut conn = self.pool.acquire().await?;
+        let change = store::get_change(&mut conn, t.id).await?;
+        let voters = store::list_voters(&mut conn, t.id).await?;
+        let votes = store::list_votes(&mut conn, t.id).await?;
+        let settings = store::get_settings(&mut conn, t.guild_id).await?;
+        let tz = settings.timezone.parse().unwrap_or(chrono_tz::Tz::UTC);
+        Ok(render::change_card(t, &change, &voters, &votes, tz))
     }
 
     async fn dm(&mut self, row: &OutboxRow) -> Attempt {

@@ -4,6 +4,7 @@
 //! Called by the gateway (people) and, later, the scheduler (timers). Errors are either the
 //! user's ([`ServiceError::User`], shown to them) or internal (logged, shown as a reference).
 
+mod changes;
 mod incidents;
 mod setup;
 mod sla;
@@ -21,6 +22,7 @@ use crate::domain::text::TextError;
 use crate::domain::TransitionError;
 use crate::store::{self, NewAudit, NewOutbox, SettingsRow};
 
+pub use changes::{default_rule, CabRule, NewChange};
 pub use incidents::{default_policy, Policy};
 pub use setup::{ChannelPurpose, RolePurpose};
 pub use tickets::{AssignTarget, QueueView, TicketOp, TicketOutcome};

@@ -154,6 +154,11 @@ impl Desk {
                     self.fire_escalation(&mut w, ticket).await?;
                 }
             }
+            "vote_deadline" => {
+                if let Some(ticket) = timer.ticket_id {
+                    self.fire_vote_deadline(&mut w, ticket).await?;
+                }
+            }
             "ack_timeout" => {
                 if let Some(ticket) = timer.ticket_id {
                     self.fire_ack_timeout(&mut w, ticket).await?;

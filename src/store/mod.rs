@@ -3,6 +3,7 @@
 //! Functions take `&mut SqliteConnection` so the service can run several of them in one
 //! transaction. Nothing here decides anything; it stores what the service computed.
 
+mod changes;
 mod oncall;
 mod outbox;
 mod settings;
@@ -15,6 +16,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 pub use sqlx::{SqliteConnection, SqlitePool};
 
+pub use changes::*;
 pub use oncall::*;
 pub use outbox::*;
 pub use settings::*;

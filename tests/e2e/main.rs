@@ -5,6 +5,7 @@
 #[allow(dead_code)]
 mod support;
 
+mod changes;
 mod contract;
 mod incidents;
 mod outbox;

@@ -1,0 +1,675 @@
+//! Change enablement: `/change new|approve|reject|start|complete|cancel|blackout|calendar`, the
+//! CAB vote (buttons, rules, deadline) and `/setup cab`.
+//!
+//! Eligible voters are fixed when the vote opens: the CAB role's members (the gateway reads them
+//! from Discord) minus the change's author. Every ballot is an audit row; the decision is final.
+
+use chrono::Duration;
+use serde_json::Value;
+
+use super::{Call, Desk, Result, ServiceError, Work};
+use crate::clock::{from_millis, to_millis};
+use crate::domain::calendar;
+use crate::domain::change::{refusal, ChangeAction, ChangeState, ChangeType, Outcome as ChangeOutcome};
+use crate::domain::duration::Unit;
+use crate::domain::sla::{calendar_for, target_seconds};
+use crate::domain::text::{self, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, MAX_REASON_CHARS, MAX_SUMMARY_CHARS};
+use crate::domain::vote::{Ballot, Mode, Outcome, Tally};
+use crate::domain::{Level, Priority, SlaDuration, TicketKind, TicketRef};
+use crate::render::{self, ticket_ref, Pings};
+use crate::store::{self, ChangeRow, NewOutbox, NewTicket, OutboxOp, TicketRow};
+
+/// What `/change new` asks for.
+#[derive(Debug, Clone)]
+pub struct NewChange<'a> {
+    /// Title.
+    pub title: &'a str,
+    /// standard / normal / emergency.
+    pub change_type: ChangeType,
+    /// low / medium / high.
+    pub risk: Level,
+    /// `YYYY-MM-DD HH:MM` in the guild's time zone.
+    pub start: &'a str,
+    /// `YYYY-MM-DD HH:MM`.
+    pub end: &'a str,
+    /// Implementation plan.
+    pub plan: &'a str,
+    /// Backout plan.
+    pub backout: &'a str,
+}
+
+/// A CAB rule as configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CabRule {
+    /// any / all / quorum k.
+    pub mode: Mode,
+    /// How long the vote stays open.
+    pub voting: SlaDuration,
+}
+
+/// Defaults: one approval; 24 h for normal changes, 1 h for emergencies.
+pub fn default_rule(t: ChangeType) -> CabRule {
+    let voting = if t == ChangeType::Emergency {
+        SlaDuration::new(1, Unit::Hours)
+    } else {
+        SlaDuration::new(24, Unit::Hours)
+    };
+    CabRule {
+        mode: Mode::Any,
+        voting,
+    }
+}
+
+fn vote_key(ticket: i64) -> String {
+    format!("vote:{ticket}")
+}
+
+fn cstate(t: &TicketRow) -> ChangeState {
+    ChangeState::parse(&t.state).unwrap_or(ChangeState::New)
+}
+
+/// The time zone's wall clock for a stored instant.
+fn local(ms: i64, tz: chrono_tz::Tz) -> String {
+    from_millis(ms).with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
+}
+
+impl Work {
+    async fn cab_rule(&mut self, t: ChangeType) -> Result<CabRule> {
+        let d = default_rule(t);
+        Ok(
+            match store::get_cab_rule(&mut self.tx, self.guild_id, t.as_str()).await? {
+                Some((mode, count, voting)) => CabRule {
+                    mode: Mode::from_parts(&mode, u32::try_from(count).unwrap_or(1)).unwrap_or(d.mode),
+                    voting: SlaDuration::parse(&voting).unwrap_or(d.voting),
+                },
+                None => d,
+            },
+        )
+    }
+
+    /// The conflicts of a window: overlapping scheduled/implementing changes and blackouts.
+    async fn conflicts(&mut self, start: i64, end: i64, except: i64) -> Result<Vec<String>> {
+        let tz = self.calendar().await?.tz();
+        let mut out = Vec::new();
+        for (n, title, s, e) in store::list_overlapping_changes(&mut self.tx, self.guild_id, start, end).await? {
+            if n != except {
+                out.push(format!(
+                    "overlaps CHG-{n} “{}” ({} – {})",
+                    text::truncate(&title, 60),
+                    local(s, tz),
+                    local(e, tz)
+                ));
+            }
+        }
+        for (s, e, reason) in store::list_blackouts(&mut self.tx, self.guild_id, start, end).await? {
+            out.push(format!(
+                "falls in a blackout: {} ({} – {})",
+                text::truncate(&reason, 80),
+                local(s, tz),
+                local(e, tz)
+            ));
+        }
+        Ok(out)
+    }
+
+    async fn move_change(&mut self, t: &mut TicketRow, action: ChangeAction, detail: Option<String>) -> Result<()> {
+        let from = cstate(t);
+        let id = ticket_ref(t).to_string();
+        let to = from
+            .next(action)
+            .ok_or_else(|| ServiceError::user(refusal(&id, from, action)))?;
+        t.state = to.as_str().to_owned();
+        t.updated_at = self.now;
+        self.audit(
+            Some(t.id),
+            "state",
+            Some(from.as_str().into()),
+            Some(to.as_str().into()),
+            detail,
+        )
+        .await
+    }
+
+    async fn post_cab(&mut self, t: &TicketRow, body: Value, is_card: bool) -> Result<()> {
+        if let Some(channel) = self.settings.cab_channel_id {
+            self.enqueue(NewOutbox {
+                guild_id: 0,
+                op: OutboxOp::Post,
+                channel_id: Some(channel),
+                user_id: None,
+                ticket_id: Some(t.id),
+                is_card,
+                payload: body.to_string(),
+                at: 0,
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Settles a vote: approved → scheduled, or rejected / expired; posts and tells the author.
+    async fn settle(&mut self, t: &mut TicketRow, outcome: Outcome, expired: bool) -> Result<()> {
+        let id = ticket_ref(t);
+        store::delete_timer(&mut self.tx, &vote_key(t.id)).await?;
+        self.timers_changed = true;
+        let text = match (outcome, expired) {
+            (_, true) => {
+                self.move_change(t, ChangeAction::Expire, Some("the vote deadline passed".into()))
+                    .await?;
+                format!("⌛ {id} “{}” expired: the CAB did not decide in time. It is not approved; raise it again if it is still needed.", t.title)
+            }
+            (Outcome::Approved, _) => {
+                self.move_change(t, ChangeAction::Approve, None).await?;
+                self.move_change(t, ChangeAction::Schedule, None).await?;
+                format!("✅ {id} “{}” is approved by the CAB and scheduled.", t.title)
+            }
+            _ => {
+                self.move_change(t, ChangeAction::Reject, None).await?;
+                format!("❌ {id} “{}” is rejected by the CAB.", t.title)
+            }
+        };
+        self.post_cab(t, render::notice(&text, &Pings::none()), false).await?;
+        let author = t.requester_id;
+        self.dm(t, author, &text).await?;
+        self.refresh_card(t).await
+    }
+}
+
+impl Desk {
+    /// `/change new`. `cab_members` are the CAB role's members as Discord listed them.
+    pub async fn change_new(&self, call: &Call, c: NewChange<'_>, cab_members: &[i64]) -> Result<String> {
+        let title = text::required("title", c.title, MAX_SUMMARY_CHARS)?;
+        let plan = text::required("plan", c.plan, MAX_DETAILS_CHARS)?;
+        let backout = text::required("backout plan", c.backout, MAX_DETAILS_CHARS)?;
+        if c.change_type == ChangeType::Standard && c.risk != Level::Low {
+            return Err(ServiceError::user(
+                "Standard changes are pre-approved, so they must be low risk. Raise it as a normal change for the CAB to vote on.",
+            ));
+        }
+        let mut w = self.begin(call).await?;
+        let tz = w.calendar().await?.tz();
+        let start = calendar::parse_local(c.start, tz).map_err(|e| ServiceError::user(e.to_string()))?;
+        let end = calendar::parse_local(c.end, tz).map_err(|e| ServiceError::user(e.to_string()))?;
+        if end <= start {
+            return Err(ServiceError::user(format!(
+                "The window must end after it starts ({} – {}).",
+                c.start.trim(),
+                c.end.trim()
+            )));
+        }
+        if start <= from_millis(w.now) {
+            return Err(ServiceError::user(format!(
+                "The window starts in the past ({} {}); changes are planned ahead.",
+                c.start.trim(),
+                tz.name()
+            )));
+        }
+        let rule = w.cab_rule(c.change_type).await?;
+        let voters: Vec<i64> = cab_members.iter().copied().filter(|u| *u != w.user_id).collect();
+        if c.change_type != ChangeType::Standard {
+            if w.settings.cab_role_id.is_none() {
+                return Err(ServiceError::user(
+                    "No CAB role is set up: ask an admin to run /setup role purpose:cab.",
+                ));
+            }
+            let required = rule.mode.required(voters.len());
+            if voters.is_empty() || required > voters.len() {
+                return Err(ServiceError::user(format!(
+                    "The CAB rule ({}) needs {} eligible voter(s) besides you, and the CAB role has {}. Add CAB members or change /setup cab.",
+                    rule.mode,
+                    required.max(1),
+                    voters.len()
+                )));
+            }
+        }
+        let (s, e) = (to_millis(start), to_millis(end));
+        let mut t = store::insert_ticket(
+            &mut w.tx,
+            &NewTicket {
+                guild_id: w.guild_id,
+                kind: TicketKind::Change.as_str(),
+                title: &title,
+                details: Some(&plan),
+                catalog_item: None,
+                service: None,
+                state: ChangeState::New.as_str(),
+                priority: i64::from(Priority::P3.number()),
+                impact: None,
+                urgency: None,
+                requester_id: w.user_id,
+                at: w.now,
+            },
+        )
+        .await?;
+        w.audit(Some(t.id), "created", None, Some(t.state.clone()), Some(title.clone()))
+            .await?;
+        let conflicts = w.conflicts(s, e, t.number).await?;
+        let mut change = ChangeRow {
+            change_type: Some(c.change_type.as_str().into()),
+            risk: Some(c.risk.as_str().into()),
+            window_start: Some(s),
+            window_end: Some(e),
+            plan: Some(plan),
+            backout: Some(backout),
+            conflicts: (!conflicts.is_empty()).then(|| conflicts.join("\n")),
+            ..ChangeRow::default()
+        };
+        let id = ticket_ref(&t);
+        let flag = if conflicts.is_empty() {
+            String::new()
+        } else {
+            format!(" ⚠ {} conflict(s): {}", conflicts.len(), conflicts.join("; "))
+        };
+        let message = if c.change_type == ChangeType::Standard {
+            w.move_change(
+                &mut t,
+                ChangeAction::PreApprove,
+                Some("standard change: pre-approved".into()),
+            )
+            .await?;
+            store::set_change(&mut w.tx, t.id, &change).await?;
+            let text = format!(
+                "🗓 {id} “{title}” (standard, pre-approved) is scheduled for {} – {} ({}).",
+                local(s, tz),
+                local(e, tz),
+                tz.name()
+            );
+            w.post_cab(&t, render::notice(&format!("{text}{flag}"), &Pings::none()), false)
+                .await?;
+            format!("{id} is pre-approved and scheduled.{flag}")
+        } else {
+            w.move_change(
+                &mut t,
+                ChangeAction::OpenVote,
+                Some(format!("{} voter(s), rule {}", voters.len(), rule.mode)),
+            )
+            .await?;
+            let cal = w.calendar().await?;
+            let deadline = calendar_for(rule.voting, &cal)
+                .add_business_seconds(from_millis(w.now), target_seconds(rule.voting, &cal));
+            change.vote_mode = Some(rule.mode.name().into());
+            change.vote_count = Some(match rule.mode {
+                Mode::Quorum(k) => i64::from(k),
+                _ => 1,
+            });
+            change.vote_deadline = Some(to_millis(deadline));
+            store::set_change(&mut w.tx, t.id, &change).await?;
+            store::insert_voters(&mut w.tx, t.id, &voters).await?;
+            store::upsert_timer(
+                &mut w.tx,
+                w.guild_id,
+                &vote_key(t.id),
+                "vote_deadline",
+                Some(t.id),
+                to_millis(deadline),
+                None,
+            )
+            .await?;
+            w.timers_changed = true;
+            if let Some(channel) = w.settings.cab_channel_id {
+                store::set_ticket_card(&mut w.tx, t.id, channel, None).await?;
+                t.card_channel_id = Some(channel);
+            }
+            let body = render::change_card(&t, &change, &voters, &[], tz);
+            w.post_cab(&t, body, true).await?;
+            format!(
+                "{id} is up for the CAB's vote ({}, {} voter(s), until {}).{flag}",
+                rule.mode,
+                voters.len(),
+                local(to_millis(deadline), tz)
+            )
+        };
+        store::update_ticket(&mut w.tx, &t).await?;
+        self.finish(w).await?;
+        Ok(message)
+    }
+
+    async fn load_change(&self, w: &mut Work, id: &str) -> Result<TicketRow> {
+        let r = TicketRef::parse_as(id, TicketKind::Change)?;
+        store::find_ticket(&mut w.tx, w.guild_id, TicketKind::Change.as_str(), i64::from(r.number))
+            .await?
+            .ok_or_else(|| {
+                ServiceError::user(format!(
+                    "There is no {r} in this server. /change calendar lists what is planned."
+                ))
+            })
+    }
+
+    /// `/change approve|reject` and the Approve / Reject buttons.
+    pub async fn change_vote(&self, call: &Call, id: &str, approve: bool, reason: Option<&str>) -> Result<String> {
+        let reason = text::optional("reason", reason, MAX_REASON_CHARS)?;
+        if !approve && reason.is_none() {
+            return Err(ServiceError::user(
+                "A rejection needs a reason, so the author knows what to fix.",
+            ));
+        }
+        let mut w = self.begin(call).await?;
+        let mut t = self.load_change(&mut w, id).await?;
+        let id = ticket_ref(&t);
+        if t.requester_id == w.user_id {
+            return Err(ServiceError::user(format!(
+                "You raised {id}, so you cannot vote on it."
+            )));
+        }
+        let action = if approve {
+            ChangeAction::Approve
+        } else {
+            ChangeAction::Reject
+        };
+        if cstate(&t) != ChangeState::Voting {
+            return Err(ServiceError::user(refusal(&id.to_string(), cstate(&t), action)));
+        }
+        let voters = store::list_voters(&mut w.tx, t.id).await?;
+        if !voters.contains(&w.user_id) {
+            return Err(ServiceError::user(format!(
+                "Only the CAB members eligible when the vote on {id} opened can vote on it."
+            )));
+        }
+        let ballot = if approve { "approve" } else { "reject" };
+        store::upsert_vote(&mut w.tx, t.id, w.user_id, ballot, reason.as_deref(), w.now).await?;
+        w.audit(Some(t.id), "vote", None, Some(ballot.into()), reason.clone())
+            .await?;
+        let change = store::get_change(&mut w.tx, t.id).await?;
+        let mode = Mode::from_parts(
+            change.vote_mode.as_deref().unwrap_or("any"),
+            u32::try_from(change.vote_count.unwrap_or(1)).unwrap_or(1),
+        )
+        .unwrap_or(Mode::Any);
+        let mut tally = Tally::default();
+        for (v, b, _) in store::list_votes(&mut w.tx, t.id).await? {
+            tally.cast(
+                u64::try_from(v).unwrap_or(0),
+                if b == "approve" {
+                    Ballot::Approve
+                } else {
+                    Ballot::Reject
+                },
+            );
+        }
+        let outcome = tally.outcome(mode, voters.len());
+        let (a, r) = tally.counts();
+        let message = match outcome {
+            Outcome::Open => {
+                w.refresh_card(&t).await?;
+                format!("Your vote on {id} is in ({a} for, {r} against; rule {mode}). You can change it until the CAB decides.")
+            }
+            decided => {
+                w.settle(&mut t, decided, false).await?;
+                format!("Your vote on {id} is in, and it decided the vote: {id} is {}.", t.state)
+            }
+        };
+        store::update_ticket(&mut w.tx, &t).await?;
+        self.finish(w).await?;
+        Ok(message)
+    }
+
+    /// Fires a vote deadline: a vote still open expires (never approved).
+    pub(super) async fn fire_vote_deadline(&self, w: &mut Work, ticket_id: i64) -> Result<()> {
+        let mut t = store::get_ticket(&mut w.tx, ticket_id).await?;
+        if cstate(&t) != ChangeState::Voting {
+            return Ok(());
+        }
+        w.settle(&mut t, Outcome::Open, true).await?;
+        store::update_ticket(&mut w.tx, &t).await?;
+        Ok(())
+    }
+
+    async fn begin_change_step(&self, call: &Call, id: &str) -> Result<(Work, TicketRow)> {
+        let mut w = self.begin(call).await?;
+        let t = self.load_change(&mut w, id).await?;
+        let manager = w.standing.is_admin
+            || w.settings
+                .change_manager_role_id
+                .is_some_and(|r| call.actor.roles.contains(&r));
+        if t.requester_id != w.user_id && !manager {
+            return Err(ServiceError::user(format!(
+                "Only the author of {} or a change manager can do that.",
+                ticket_ref(&t)
+            )));
+        }
+        Ok((w, t))
+    }
+
+    /// `/change start id`.
+    pub async fn change_start(&self, call: &Call, id: &str) -> Result<String> {
+        let (mut w, mut t) = self.begin_change_step(call, id).await?;
+        w.move_change(&mut t, ChangeAction::Start, None).await?;
+        let id = ticket_ref(&t);
+        let text = format!("🔧 {id} “{}” is being implemented by <@{}>.", t.title, w.user_id);
+        w.post_cab(&t, render::notice(&text, &Pings::none()), false).await?;
+        store::update_ticket(&mut w.tx, &t).await?;
+        w.refresh_card(&t).await?;
+        self.finish(w).await?;
+        Ok(format!("{id} is implementing. Finish with /change complete."))
+    }
+
+    /// `/change complete id outcome notes`.
+    pub async fn change_complete(&self, call: &Call, id: &str, outcome: ChangeOutcome, notes: &str) -> Result<String> {
+        let notes = text::required("notes", notes, MAX_NOTE_CHARS)?;
+        let (mut w, mut t) = self.begin_change_step(call, id).await?;
+        w.move_change(
+            &mut t,
+            ChangeAction::Complete,
+            Some(format!("{}: {notes}", outcome.as_str())),
+        )
+        .await?;
+        let mut change = store::get_change(&mut w.tx, t.id).await?;
+        change.outcome = Some(outcome.as_str().into());
+        store::set_change(&mut w.tx, t.id, &change).await?;
+        t.resolution_note = Some(notes.clone());
+        t.closed_at = Some(w.now);
+        let id = ticket_ref(&t);
+        let text = format!("🏁 {id} “{}” is completed: {} — {notes}", t.title, outcome.as_str());
+        w.post_cab(&t, render::notice(&text, &Pings::none()), false).await?;
+        store::update_ticket(&mut w.tx, &t).await?;
+        w.refresh_card(&t).await?;
+        self.finish(w).await?;
+        Ok(format!("{id} is completed ({}).", outcome.as_str()))
+    }
+
+    /// `/change cancel id [reason]`.
+    pub async fn change_cancel(&self, call: &Call, id: &str, reason: Option<&str>) -> Result<String> {
+        let reason = text::optional("reason", reason, MAX_REASON_CHARS)?;
+        let (mut w, mut t) = self.begin_change_step(call, id).await?;
+        w.move_change(&mut t, ChangeAction::Cancel, reason.clone()).await?;
+        store::delete_timer(&mut w.tx, &vote_key(t.id)).await?;
+        w.timers_changed = true;
+        t.closed_at = Some(w.now);
+        let id = ticket_ref(&t);
+        let text = format!(
+            "🚫 {id} “{}” is cancelled{}.",
+            t.title,
+            reason.map(|r| format!(": {r}")).unwrap_or_default()
+        );
+        w.post_cab(&t, render::notice(&text, &Pings::none()), false).await?;
+        store::update_ticket(&mut w.tx, &t).await?;
+        w.refresh_card(&t).await?;
+        self.finish(w).await?;
+        Ok(format!("{id} is cancelled."))
+    }
+
+    /// `/change blackout start end reason` (change managers, admins).
+    pub async fn change_blackout(&self, call: &Call, start: &str, end: &str, reason: &str) -> Result<String> {
+        let reason = text::required("reason", reason, MAX_REASON_CHARS)?;
+        let mut w = self.begin(call).await?;
+        let manager = w.standing.is_admin
+            || w.settings
+                .change_manager_role_id
+                .is_some_and(|r| call.actor.roles.contains(&r));
+        if !manager {
+            return Err(ServiceError::user(
+                "Only change managers and server admins can set blackout windows.",
+            ));
+        }
+        let tz = w.calendar().await?.tz();
+        let s = calendar::parse_local(start, tz).map_err(|e| ServiceError::user(e.to_string()))?;
+        let e = calendar::parse_local(end, tz).map_err(|e| ServiceError::user(e.to_string()))?;
+        if e <= s {
+            return Err(ServiceError::user(format!(
+                "The blackout must end after it starts ({} – {}).",
+                start.trim(),
+                end.trim()
+            )));
+        }
+        store::insert_blackout(
+            &mut w.tx,
+            w.guild_id,
+            to_millis(s),
+            to_millis(e),
+            &reason,
+            w.user_id,
+            w.now,
+        )
+        .await?;
+        w.audit(
+            None,
+            "blackout",
+            None,
+            Some(format!("{} – {}", start.trim(), end.trim())),
+            Some(reason.clone()),
+        )
+        .await?;
+        self.finish(w).await?;
+        Ok(format!(
+            "No changes {} – {} ({}): {reason}. Changes planned in it are flagged in their vote.",
+            start.trim(),
+            end.trim(),
+            tz.name()
+        ))
+    }
+
+    /// `/change calendar days`.
+    pub async fn change_calendar(&self, call: &Call, days: i64) -> Result<Value> {
+        if !(1..=90).contains(&days) {
+            return Err(ServiceError::user("Pick from 1 to 90 days."));
+        }
+        let (settings, _) = self.begin_read(call).await?;
+        let mut conn = self.pool.acquire().await?;
+        let holidays = store::list_holidays(&mut conn, call.actor.guild_id).await?;
+        let tz = super::sla::calendar_of(&settings, &holidays).tz();
+        let now = self.clock.now();
+        let (from, to) = (to_millis(now), to_millis(now + Duration::days(days)));
+        let mut lines: Vec<(i64, String)> = Vec::new();
+        for (n, title, s, e) in store::list_overlapping_changes(&mut conn, call.actor.guild_id, from, to).await? {
+            lines.push((
+                s,
+                format!(
+                    "🗓 {} – {} **CHG-{n}** {}",
+                    local(s, tz),
+                    local(e, tz),
+                    text::truncate(&title, 60)
+                ),
+            ));
+        }
+        for (s, e, reason) in store::list_blackouts(&mut conn, call.actor.guild_id, from, to).await? {
+            lines.push((
+                s,
+                format!(
+                    "⛔ {} – {} blackout: {}",
+                    local(s, tz),
+                    local(e, tz),
+                    text::truncate(&reason, 80)
+                ),
+            ));
+        }
+        lines.sort();
+        let body: Vec<String> = lines.into_iter().map(|(_, l)| l).collect();
+        let heading = format!(
+            "Scheduled changes and blackouts, the next {days} day(s) ({})",
+            tz.name()
+        );
+        Ok(if body.is_empty() {
+            render::ephemeral(&format!("{heading}: nothing planned."))
+        } else {
+            render::ephemeral_embeds(
+                &heading,
+                vec![
+                    serde_json::json!({ "description": render::fit_lines(&body, render::MAX_EMBED_DESCRIPTION_CHARS), "color": 0x9B59B6 }),
+                ],
+            )
+        })
+    }
+
+    /// `/setup cab rule mode count voting` (admins).
+    pub async fn setup_cab(
+        &self,
+        call: &Call,
+        rule: ChangeType,
+        mode: &str,
+        count: i64,
+        voting: &str,
+    ) -> Result<String> {
+        if rule == ChangeType::Standard {
+            return Err(ServiceError::user(
+                "Standard changes are pre-approved: pick normal or emergency.",
+            ));
+        }
+        let Some(m) = Mode::from_parts(mode, u32::try_from(count).unwrap_or(0)) else {
+            return Err(ServiceError::user(
+                "Pick the mode from the list (any, all, quorum); quorum needs a count of at least 1.",
+            ));
+        };
+        let voting = SlaDuration::parse(voting).map_err(|e| ServiceError::user(e.to_string()))?;
+        let mut w = self.begin(call).await?;
+        super::setup::require_admin(w.standing)?;
+        store::set_cab_rule(
+            &mut w.tx,
+            w.guild_id,
+            rule.as_str(),
+            m.name(),
+            count.max(1),
+            &voting.to_string(),
+        )
+        .await?;
+        w.audit(
+            None,
+            "cab-rule",
+            None,
+            Some(format!("{}: {m}, voting {voting}", rule.as_str())),
+            None,
+        )
+        .await?;
+        self.finish(w).await?;
+        Ok(format!(
+            "{} changes: the CAB decides by {m}, within {voting}. Applies to votes opened from now on.",
+            rule.as_str()
+        ))
+    }
+
+    /// Whether the actor may vote now (before showing the reject form).
+    pub async fn check_can_vote(&self, call: &Call, id: &str) -> Result<TicketRef> {
+        let r = TicketRef::parse_as(id, TicketKind::Change)?;
+        let (_, _) = self.begin_read(call).await?;
+        let mut conn = self.pool.acquire().await?;
+        let t = store::find_ticket(
+            &mut conn,
+            call.actor.guild_id,
+            TicketKind::Change.as_str(),
+            i64::from(r.number),
+        )
+        .await?
+        .ok_or_else(|| ServiceError::user(format!("There is no {r} in this server.")))?;
+        if t.requester_id == call.actor.user_id {
+            return Err(ServiceError::user(format!("You raised {r}, so you cannot vote on it.")));
+        }
+        if cstate(&t) != ChangeState::Voting {
+            return Err(ServiceError::user(refusal(
+                &r.to_string(),
+                cstate(&t),
+                ChangeAction::Reject,
+            )));
+        }
+        if !store::list_voters(&mut conn, t.id).await?.contains(&call.actor.user_id) {
+            return Err(ServiceError::user(format!(
+                "Only the CAB members eligible when the vote on {r} opened can vote on it."
+            )));
+        }
+        Ok(r)
+    }
+
+    /// The guild's CAB role, for the gateway to list its members.
+    pub async fn cab_role(&self, guild_id: i64) -> Result<Option<i64>> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(store::get_settings(&mut conn, guild_id).await?.cab_role_id)
+    }
+}
