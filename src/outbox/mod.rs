@@ -83,6 +83,8 @@ pub struct Outbox {
     wake: Arc<Notify>,
     sent_per_channel: HashMap<i64, VecDeque<Instant>>,
     last_request: Option<Instant>,
+    /// DM channel per user: Discord returns the same channel every time, so open it once.
+    dm_channels: HashMap<i64, i64>,
 }
 
 fn now_ms() -> i64 {
@@ -107,6 +109,7 @@ impl Outbox {
             wake,
             sent_per_channel: HashMap::new(),
             last_request: None,
+            dm_channels: HashMap::new(),
         }
     }
 
@@ -304,13 +307,21 @@ impl Outbox {
         let Some(user) = row.user_id else {
             return Attempt::Fail("DM without a user".into());
         };
-        let open = json!({ "recipient_id": user.to_string() });
-        let channel = match self.request(Route::UserMeDmChannels, LightMethod::Post, &open).await {
-            Ok(v) => match v.get("id").and_then(Value::as_str).and_then(|s| s.parse::<i64>().ok()) {
-                Some(c) => c,
-                None => return Attempt::Fail("DM channel without an id".into()),
-            },
-            Err(a) => return a,
+        let channel = match self.dm_channels.get(&user) {
+            Some(c) => *c,
+            None => {
+                let open = json!({ "recipient_id": user.to_string() });
+                match self.request(Route::UserMeDmChannels, LightMethod::Post, &open).await {
+                    Ok(v) => match v.get("id").and_then(Value::as_str).and_then(|s| s.parse::<i64>().ok()) {
+                        Some(c) => {
+                            self.dm_channels.insert(user, c);
+                            c
+                        }
+                        None => return Attempt::Fail("DM channel without an id".into()),
+                    },
+                    Err(a) => return a,
+                }
+            }
         };
         let mut body: Value = serde_json::from_str(&row.payload).unwrap_or_else(|_| json!({}));
         body["nonce"] = json!(nonce(row.id));
@@ -389,9 +400,9 @@ pub fn nonce(row_id: i64) -> String {
     format!("sd-{row_id}")
 }
 
-/// Exponential backoff with jitter for attempt `n` (1-based).
+/// Exponential backoff with jitter for attempt `n` (1-based): 0.5 s, 1 s, 2 s, … up to 5 min, ±25 %.
 pub fn backoff_ms(attempt: i64, jitter_seed: i64) -> i64 {
-    let exp = BACKOFF_BASE_MS.saturating_mul(1_i64 << attempt.clamp(0, 20));
+    let exp = BACKOFF_BASE_MS.saturating_mul(1_i64 << (attempt - 1).clamp(0, 20));
     let capped = exp.min(BACKOFF_MAX_MS);
     // ±25 % jitter, deterministic per row and attempt (no RNG needed).
     let spread = capped / 4;
@@ -404,4 +415,24 @@ pub fn backoff_ms(attempt: i64, jitter_seed: i64) -> i64 {
 
 fn truncate_err(text: &str) -> String {
     crate::domain::text::truncate(text, 300)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_half_a_second_with_bounded_jitter_and_a_cap() {
+        for row in 0..50 {
+            for attempt in 1..=12 {
+                let nominal = (BACKOFF_BASE_MS << (attempt - 1)).min(BACKOFF_MAX_MS);
+                let b = backoff_ms(attempt, row);
+                assert!(
+                    b >= nominal - nominal / 4 && b <= nominal + nominal / 4,
+                    "attempt {attempt}: {b}"
+                );
+            }
+        }
+        assert!(backoff_ms(40, 1) <= BACKOFF_MAX_MS + BACKOFF_MAX_MS / 4);
+    }
 }

@@ -7,6 +7,7 @@ mod support;
 
 mod changes;
 mod contract;
+mod faults;
 mod incidents;
 mod outbox;
 mod process;

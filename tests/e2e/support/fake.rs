@@ -65,6 +65,9 @@ struct Gateway {
     connections: u64,
     identifies: u64,
     resumes: u64,
+    /// On RESUME, also replay this many events the bot had already acknowledged (Discord may
+    /// re-send what it is not sure arrived).
+    overlap: u64,
 }
 
 enum Ctl {
@@ -202,6 +205,11 @@ impl FakeDiscord {
         if let Some((_, tx)) = g.current.take() {
             let _ = tx.send(Ctl::Close(code));
         }
+    }
+
+    /// On the next RESUME, replay also the last `n` events the bot already had.
+    pub fn replay_overlap(&self, n: u64) {
+        self.state.gateway.lock().unwrap().overlap = n;
     }
 
     /// How many IDENTIFYs and RESUMEs the gateway has seen.
@@ -479,7 +487,7 @@ async fn serve_gateway(state: Arc<State>, stream: TcpStream) {
             out.push(ready);
         } else {
             g.resumes += 1;
-            let after = first["d"]["seq"].as_u64().unwrap_or(0);
+            let after = first["d"]["seq"].as_u64().unwrap_or(0).saturating_sub(g.overlap);
             let same = first["d"]["session_id"].as_str() == g.session.as_deref();
             if !same {
                 out.push(json!({ "op": 9, "d": false })); // invalid session: identify again
