@@ -140,6 +140,12 @@ impl FakeDiscord {
         self.state.recorded.lock().unwrap().clone()
     }
 
+    /// The requests recorded from index `from` on (cheap polling for benchmarks).
+    pub fn requests_since(&self, from: usize) -> Vec<Recorded> {
+        let rec = self.state.recorded.lock().unwrap();
+        rec.get(from..).map(<[Recorded]>::to_vec).unwrap_or_default()
+    }
+
     /// Schema violations seen so far.
     pub fn violations(&self) -> Vec<String> {
         self.state.violations.lock().unwrap().clone()
