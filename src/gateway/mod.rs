@@ -23,6 +23,13 @@ use crate::service::{Desk, ServiceError};
 /// How long work may run before the bot defers its reply.
 pub const DEFER_AFTER: Duration = Duration::from_millis(1500);
 
+/// Interaction callbacks in flight at once. Without a bound, a burst of thousands of
+/// interactions opens as many HTTP connections to Discord at the same moment (each with its
+/// buffers); 64 keeps the pool small and still answers thousands per second.
+pub const MAX_CALLBACKS_IN_FLIGHT: usize = 64;
+
+static CALLBACKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_CALLBACKS_IN_FLIGHT);
+
 /// What an interaction is answered with.
 #[derive(Debug)]
 pub enum Response {
@@ -126,35 +133,36 @@ async fn respond(ctx: &Context, id: InteractionId, token: &str, work: impl Futur
     let sent = match first {
         Some(Response::Nothing) => return,
         Some(Response::Message(data)) => {
-            http.create_interaction_response(id, token, &json!({ "type": 4, "data": data }), vec![])
-                .await
+            bounded(http.create_interaction_response(id, token, &json!({ "type": 4, "data": data }), vec![])).await
         }
-        Some(Response::Modal(body)) => http.create_interaction_response(id, token, &body, vec![]).await,
+        Some(Response::Modal(body)) => bounded(http.create_interaction_response(id, token, &body, vec![])).await,
         None => {
             let defer = json!({ "type": 5, "data": { "flags": render::EPHEMERAL } });
-            if let Err(e) = http.create_interaction_response(id, token, &defer, vec![]).await {
+            if let Err(e) = bounded(http.create_interaction_response(id, token, &defer, vec![])).await {
                 warn!(interaction = %id, error = %e, "deferring failed");
             }
-            match work.await {
+            let data = match work.await {
                 Response::Nothing => return,
                 Response::Message(mut data) => {
                     if let Some(obj) = data.as_object_mut() {
                         obj.remove("flags"); // fixed by the deferral; not editable
                     }
-                    http.edit_original_interaction_response(token, &data, vec![])
-                        .await
-                        .map(|_| ())
+                    data
                 }
-                Response::Modal(_) => {
-                    let data = render::ephemeral("That took too long to open a form; please click again.");
-                    http.edit_original_interaction_response(token, &data, vec![])
-                        .await
-                        .map(|_| ())
-                }
-            }
+                Response::Modal(_) => render::ephemeral("That took too long to open a form; please click again."),
+            };
+            bounded(http.edit_original_interaction_response(token, &data, vec![]))
+                .await
+                .map(|_| ())
         }
     };
     if let Err(e) = sent {
         warn!(interaction = %id, error = %e, "reply not delivered");
     }
+}
+
+/// Runs one callback request while holding a slot of [`MAX_CALLBACKS_IN_FLIGHT`].
+async fn bounded<F: Future>(request: F) -> F::Output {
+    let _slot = CALLBACKS.acquire().await;
+    request.await
 }

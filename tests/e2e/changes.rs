@@ -3,7 +3,6 @@
 
 use chrono::Duration;
 use serde_json::Value;
-use servicedesk::clock::{to_millis, Clock};
 
 use crate::support::*;
 
@@ -78,27 +77,6 @@ async fn state(desk: &mut TestDesk) -> String {
         .unwrap()
 }
 
-async fn drain(desk: &mut TestDesk) {
-    let db = desk.db().await;
-    let now = to_millis(desk.clock.now());
-    eventually(WAIT, "timers and outbox to drain", || {
-        let db = db.clone();
-        async move {
-            let due: i64 = sqlx::query_scalar("SELECT count(*) FROM timers WHERE due_at <= ?")
-                .bind(now)
-                .fetch_one(&db)
-                .await
-                .unwrap();
-            let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE status = 'pending'")
-                .fetch_one(&db)
-                .await
-                .unwrap();
-            due == 0 && pending == 0
-        }
-    })
-    .await;
-}
-
 fn labels(body: &Value) -> Vec<String> {
     body["components"]
         .as_array()
@@ -118,7 +96,7 @@ async fn a_quorum_of_two_approves_refuses_the_author_and_late_votes() {
         reply.contains("CHG-1 is up for the CAB's vote (quorum 2, 3 voter(s)"),
         "{reply}"
     );
-    drain(&mut desk).await;
+    desk.drain().await;
     let card = cab_posts(&desk).into_iter().next().expect("the vote post");
     assert_eq!(labels(&card.body), ["Approve", "Reject"]);
     let card_id: u64 = card.response["id"].as_str().unwrap().parse().unwrap();
@@ -183,7 +161,7 @@ async fn a_quorum_of_two_approves_refuses_the_author_and_late_votes() {
         "CHG-1 is scheduled: the vote is closed; votes are only taken while it is voting."
     );
 
-    drain(&mut desk).await;
+    desk.drain().await;
     let edit_path = format!("/channels/{CAB}/messages/{card_id}");
     let last = desk
         .fake
@@ -212,7 +190,7 @@ async fn a_rejection_takes_its_reason_from_the_form_and_rejects_when_quorum_is_o
     let mut desk = TestDesk::start().await;
     cab_setup(&desk, "normal", "quorum", 2, "24h").await;
     raise(&desk, "normal", "high", "2026-01-08 20:00", "2026-01-08 22:00").await;
-    drain(&mut desk).await;
+    desk.drain().await;
     let card_id: u64 = cab_posts(&desk)[0].response["id"].as_str().unwrap().parse().unwrap();
 
     let modal = desk
@@ -277,15 +255,15 @@ async fn an_emergency_vote_that_expires_across_a_restart_ends_expired_once() {
     let reply = raise(&desk, "emergency", "high", "2026-01-05 12:00", "2026-01-05 13:00").await;
     assert!(reply.contains("(all, 3 voter(s)"), "{reply}");
     desk.cmd(&cab(1), "change", Some("approve"), &[s("id", "CHG-1")]).await;
-    drain(&mut desk).await;
+    desk.drain().await;
     desk.stop_bot().await;
     desk.clock.advance(Duration::minutes(61));
     desk.start_bot().await;
-    drain(&mut desk).await;
+    desk.drain().await;
     assert_eq!(state(&mut desk).await, "expired");
     desk.stop_bot().await;
     desk.start_bot().await;
-    drain(&mut desk).await;
+    desk.drain().await;
     let expired = cab_posts(&desk)
         .iter()
         .filter(|r| text(&r.body).contains("expired"))
@@ -369,7 +347,7 @@ async fn a_change_in_a_blackout_is_flagged_and_bad_dates_write_nothing() {
 
     let r = raise(&desk, "normal", "medium", "2026-01-09 22:00", "2026-01-09 23:00").await;
     assert!(r.contains("conflict") && r.contains("Payroll run"), "{r}");
-    drain(&mut desk).await;
+    desk.drain().await;
     let card = cab_posts(&desk)
         .into_iter()
         .find(|p| text(&p.body).contains("CHG-1"))

@@ -1,7 +1,6 @@
 //! Incidents end to end: paging, escalation, acknowledgement, ack timeout, restarts.
 
 use chrono::Duration;
-use servicedesk::clock::{to_millis, Clock};
 
 use crate::support::*;
 
@@ -42,28 +41,6 @@ async fn on_call_setup(desk: &TestDesk) {
 fn dm_pages(desk: &TestDesk, user: u64) -> usize {
     let path = format!("/channels/{}/messages", dm_channel(user));
     desk.count(|r| r.path == path && r.status == 200 && text(&r.body).contains("You are paged"))
-}
-
-/// Waits until every timer due now has fired and the outbox has delivered everything.
-async fn drain(desk: &mut TestDesk) {
-    let db = desk.db().await;
-    let now = to_millis(desk.clock.now());
-    eventually(WAIT, "timers and outbox to drain", || {
-        let db = db.clone();
-        async move {
-            let due: i64 = sqlx::query_scalar("SELECT count(*) FROM timers WHERE due_at <= ?")
-                .bind(now)
-                .fetch_one(&db)
-                .await
-                .unwrap();
-            let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE status = 'pending'")
-                .fetch_one(&db)
-                .await
-                .unwrap();
-            due == 0 && pending == 0
-        }
-    })
-    .await;
 }
 
 async fn open_p1(desk: &TestDesk, title: &str) -> String {
@@ -108,12 +85,12 @@ async fn an_unacknowledged_p1_escalates_repeats_and_stops_when_acknowledged() {
         .unwrap()
         .starts_with(&format!("<@{}>", una.id)));
     let card_id: u64 = card.response["id"].as_str().unwrap().parse().unwrap();
-    drain(&mut desk).await;
+    desk.drain().await;
     assert_eq!((dm_pages(&desk, una.id), dm_pages(&desk, dos.id)), (1, 0));
 
     // 15 minutes without acknowledgement: level 2.
     desk.clock.advance(Duration::minutes(15));
-    drain(&mut desk).await;
+    desk.drain().await;
     assert_eq!((dm_pages(&desk, una.id), dm_pages(&desk, dos.id)), (1, 1));
     let notice = desk
         .fake
@@ -128,7 +105,7 @@ async fn an_unacknowledged_p1_escalates_repeats_and_stops_when_acknowledged() {
     );
     // Another 15: the last level is passed, so round 2 starts at level 1.
     desk.clock.advance(Duration::minutes(15));
-    drain(&mut desk).await;
+    desk.drain().await;
     assert_eq!((dm_pages(&desk, una.id), dm_pages(&desk, dos.id)), (2, 1));
 
     // A member who is neither on call nor an agent cannot acknowledge.
@@ -169,7 +146,7 @@ async fn an_unacknowledged_p1_escalates_repeats_and_stops_when_acknowledged() {
         .unwrap();
     assert_eq!(armed, 0);
     desk.clock.advance(Duration::minutes(20));
-    drain(&mut desk).await;
+    desk.drain().await;
     assert_eq!(
         (dm_pages(&desk, una.id), dm_pages(&desk, dos.id)),
         (2, 1),
@@ -187,10 +164,10 @@ async fn an_unacknowledged_p1_escalates_repeats_and_stops_when_acknowledged() {
         .await;
     assert!(text(&r).contains("Your update is on INC-1"), "{}", text(&r));
     desk.clock.advance(Duration::minutes(29));
-    drain(&mut desk).await;
+    desk.drain().await;
     assert_eq!(dm_pages(&desk, una.id), 2);
     desk.clock.advance(Duration::minutes(1));
-    drain(&mut desk).await;
+    desk.drain().await;
     assert_eq!(dm_pages(&desk, una.id), 3, "the ack timeout pages level 1 again");
     let state: String = sqlx::query_scalar("SELECT state FROM tickets")
         .fetch_one(&db)
@@ -242,13 +219,13 @@ async fn a_restart_in_the_middle_of_an_escalation_neither_loses_nor_repeats_a_pa
     on_call_setup(&desk).await;
     let (una, dos) = (first(), second());
     open_p1(&desk, "Payments failing").await;
-    drain(&mut desk).await;
+    desk.drain().await;
     assert_eq!((dm_pages(&desk, una.id), dm_pages(&desk, dos.id)), (1, 0));
 
     desk.stop_bot().await;
     desk.clock.advance(Duration::minutes(16));
     desk.start_bot().await;
-    drain(&mut desk).await;
+    desk.drain().await;
     assert_eq!(
         (dm_pages(&desk, una.id), dm_pages(&desk, dos.id)),
         (1, 1),
@@ -257,7 +234,7 @@ async fn a_restart_in_the_middle_of_an_escalation_neither_loses_nor_repeats_a_pa
 
     desk.stop_bot().await;
     desk.start_bot().await;
-    drain(&mut desk).await;
+    desk.drain().await;
     assert_eq!(
         (dm_pages(&desk, una.id), dm_pages(&desk, dos.id)),
         (1, 1),
@@ -285,7 +262,7 @@ async fn p4_incidents_notify_but_never_escalate_and_oncall_edits_need_the_right_
         .await;
     assert!(text(&r).contains("INC-1 (P4) is open"), "{}", text(&r));
     desk.clock.advance(Duration::hours(3));
-    drain(&mut desk).await;
+    desk.drain().await;
     assert_eq!((dm_pages(&desk, una.id), dm_pages(&desk, dos.id)), (1, 0));
 
     // Editing the schedule: not for members.

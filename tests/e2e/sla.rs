@@ -389,24 +389,7 @@ async fn reminders_that_fell_due_while_the_bot_was_down_arrive_once_at_start() {
         })
         .await;
     // Everything due has fired and been delivered: nothing more can come.
-    let db = desk.db().await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let due: i64 = sqlx::query_scalar("SELECT count(*) FROM timers WHERE due_at <= ?")
-            .bind(to_millis(desk.clock.now()))
-            .fetch_one(&db)
-            .await
-            .unwrap();
-        let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE status = 'pending'")
-            .fetch_one(&db)
-            .await
-            .unwrap();
-        if due == 0 && pending == 0 {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timers or outbox never drained");
-        tokio::task::yield_now().await;
-    }
+    desk.drain().await;
     let sent: Vec<String> = desk
         .fake
         .requests()

@@ -137,6 +137,28 @@ impl TestDesk {
         self.pool.clone().unwrap()
     }
 
+    /// Waits until every timer due now has fired and the outbox has delivered (or given up on)
+    /// everything: after that, nothing more can reach the fake until the clock moves.
+    pub async fn drain(&mut self) {
+        let db = self.db().await;
+        let now = servicedesk::clock::to_millis(servicedesk::clock::Clock::now(&self.clock));
+        eventually(WAIT, "timers and outbox to drain", || {
+            let db = db.clone();
+            async move {
+                let (due, pending): (i64, i64) = sqlx::query_as(
+                    "SELECT (SELECT count(*) FROM timers WHERE due_at <= ?),
+                            (SELECT count(*) FROM outbox WHERE status = 'pending')",
+                )
+                .bind(now)
+                .fetch_one(&db)
+                .await
+                .unwrap();
+                due == 0 && pending == 0
+            }
+        })
+        .await;
+    }
+
     /// How many recorded requests match.
     pub fn count(&self, pred: impl Fn(&Recorded) -> bool) -> usize {
         self.fake.requests().iter().filter(|r| pred(r)).count()
