@@ -85,16 +85,22 @@ impl EventHandler for Handler {
                 }
             }
             Interaction::Command(cmd) => {
-                let work = dispatch::command(&self.desk, &ctx.http, &cmd);
-                respond(&ctx, cmd.id, &cmd.token, work).await;
+                let (id, token) = (cmd.id, cmd.token.clone());
+                let (desk, http) = (self.desk.clone(), ctx.http.clone());
+                let work = tokio::spawn(async move { dispatch::command(&desk, &http, &cmd).await });
+                respond(&ctx, id, &token, work).await;
             }
             Interaction::Component(c) => {
-                let work = dispatch::component(&self.desk, &c);
-                respond(&ctx, c.id, &c.token, work).await;
+                let (id, token) = (c.id, c.token.clone());
+                let desk = self.desk.clone();
+                let work = tokio::spawn(async move { dispatch::component(&desk, &c).await });
+                respond(&ctx, id, &token, work).await;
             }
             Interaction::Modal(m) => {
-                let work = dispatch::modal(&self.desk, &m);
-                respond(&ctx, m.id, &m.token, work).await;
+                let (id, token) = (m.id, m.token.clone());
+                let desk = self.desk.clone();
+                let work = tokio::spawn(async move { dispatch::modal(&desk, &m).await });
+                respond(&ctx, id, &token, work).await;
             }
             other => debug!(kind = ?other.kind(), "interaction ignored"),
         }
@@ -122,11 +128,20 @@ pub fn outcome(interaction: InteractionId, result: Result<Response, ServiceError
     }
 }
 
-/// Runs `work` and answers the interaction, deferring first if the work is slow.
-async fn respond(ctx: &Context, id: InteractionId, token: &str, work: impl Future<Output = Response>) {
-    let mut work = std::pin::pin!(work);
+/// Answers the interaction whose work runs in its own task (so it keeps going while the reply
+/// is deferred or waits for a callback slot), deferring first if the work is slow.
+async fn respond(ctx: &Context, id: InteractionId, token: &str, work: tokio::task::JoinHandle<Response>) {
+    let joined = |r: Result<Response, tokio::task::JoinError>| {
+        r.unwrap_or_else(|e| {
+            error!(interaction = %id, error = %e, "interaction task failed");
+            Response::Message(render::ephemeral(&format!(
+                "Something went wrong (ref {id}). Nothing was changed; please try again."
+            )))
+        })
+    };
+    let mut work = work;
     let first = tokio::select! {
-        r = &mut work => Some(r),
+        r = &mut work => Some(joined(r)),
         () = tokio::time::sleep(DEFER_AFTER) => None,
     };
     let http = &ctx.http;
@@ -141,7 +156,7 @@ async fn respond(ctx: &Context, id: InteractionId, token: &str, work: impl Futur
             if let Err(e) = bounded(http.create_interaction_response(id, token, &defer, vec![])).await {
                 warn!(interaction = %id, error = %e, "deferring failed");
             }
-            let data = match work.await {
+            let data = match joined(work.await) {
                 Response::Nothing => return,
                 Response::Message(mut data) => {
                     if let Some(obj) = data.as_object_mut() {
