@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Every benchmark of BENCHMARKS.md, one after the other (they must not share the 2 cores).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo bench --bench load
+cargo bench --bench paging
+cargo bench --bench scheduler -- 10000 100000 1000000
