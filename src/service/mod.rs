@@ -13,7 +13,7 @@ mod timers;
 
 use std::sync::Arc;
 
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::SqlitePool;
 use tokio::sync::Notify;
 
 use crate::clock::{to_millis, Clock};
@@ -112,6 +112,7 @@ pub struct Desk {
     clock: Arc<dyn Clock>,
     outbox_wake: Arc<Notify>,
     timers_wake: Arc<Notify>,
+    writer: store::Writer,
 }
 
 impl Desk {
@@ -119,10 +120,11 @@ impl Desk {
     /// commit that queued a message.
     pub fn new(pool: SqlitePool, clock: Arc<dyn Clock>, outbox_wake: Arc<Notify>) -> Desk {
         Desk {
-            pool,
+            pool: pool.clone(),
             clock,
             outbox_wake,
             timers_wake: Arc::new(Notify::new()),
+            writer: store::Writer::new(pool.clone()),
         }
     }
 
@@ -148,7 +150,7 @@ impl Desk {
     /// Starts a write: takes the write lock and claims the interaction id (so a re-delivery is
     /// refused as [`ServiceError::Duplicate`] and its transaction rolls back).
     async fn begin(&self, call: &Call) -> Result<Work> {
-        let mut tx = store::begin_write(&self.pool).await?;
+        let mut tx = self.writer.turn().await?;
         let now = self.now_ms();
         let fresh = store::claim_interaction(
             &mut tx,
@@ -159,8 +161,7 @@ impl Desk {
         )
         .await?;
         if !fresh {
-            tx.rollback().await?;
-            return Err(self.redelivered(call).await);
+            return Err(redelivered(tx, call.interaction_id).await);
         }
         let settings = store::get_settings(&mut tx, call.actor.guild_id).await?;
         let standing = Standing::of(&call.actor, &settings);
@@ -180,7 +181,7 @@ impl Desk {
 
     /// Starts a write by the desk itself (a timer firing): no interaction, no actor.
     async fn begin_system(&self, guild_id: i64) -> Result<Work> {
-        let mut tx = store::begin_write(&self.pool).await?;
+        let mut tx = self.writer.turn().await?;
         let settings = store::get_settings(&mut tx, guild_id).await?;
         Ok(Work {
             tx,
@@ -203,9 +204,10 @@ impl Desk {
     /// Marks a read-only interaction as seen, so a re-delivery is not answered twice, and
     /// returns the actor's settings and standing.
     async fn begin_read(&self, call: &Call) -> Result<(SettingsRow, Standing)> {
-        let mut conn = self.pool.acquire().await?;
+        // The claim is a write: it goes through the group commit like any other.
+        let mut turn = self.writer.turn().await?;
         let fresh = store::claim_interaction(
-            &mut conn,
+            &mut turn,
             call.interaction_id,
             Some(call.actor.guild_id),
             call.actor.user_id,
@@ -213,30 +215,17 @@ impl Desk {
         )
         .await?;
         if !fresh {
-            drop(conn);
-            return Err(self.redelivered(call).await);
+            return Err(redelivered(turn, call.interaction_id).await);
         }
-        let settings = store::get_settings(&mut conn, call.actor.guild_id).await?;
+        let settings = store::get_settings(&mut turn, call.actor.guild_id).await?;
+        turn.finish().await?;
         let standing = Standing::of(&call.actor, &settings);
         Ok((settings, standing))
     }
 
-    /// Counts a re-delivered interaction; the answer is always [`ServiceError::Duplicate`].
-    async fn redelivered(&self, call: &Call) -> ServiceError {
-        match self.pool.acquire().await {
-            Ok(mut conn) => {
-                if let Err(e) = store::note_redelivery(&mut conn, call.interaction_id).await {
-                    return ServiceError::Internal(e);
-                }
-                ServiceError::Duplicate
-            }
-            Err(e) => ServiceError::Internal(e),
-        }
-    }
-
     async fn finish(&self, work: Work) -> Result<()> {
         let (queued, timers) = (work.queued, work.timers_changed);
-        work.tx.commit().await?;
+        work.tx.finish().await?;
         if queued {
             self.outbox_wake.notify_one();
         }
@@ -247,9 +236,21 @@ impl Desk {
     }
 }
 
+/// Counts a re-delivered interaction in the turn that found it; the answer is always
+/// [`ServiceError::Duplicate`].
+async fn redelivered(mut turn: store::Turn, interaction_id: i64) -> ServiceError {
+    if let Err(e) = store::note_redelivery(&mut turn, interaction_id).await {
+        return ServiceError::Internal(e);
+    }
+    match turn.finish().await {
+        Ok(()) => ServiceError::Duplicate,
+        Err(e) => ServiceError::Internal(e),
+    }
+}
+
 /// One write in progress: the transaction and what every step of it needs.
 struct Work {
-    tx: Transaction<'static, Sqlite>,
+    tx: store::Turn,
     guild_id: i64,
     /// The acting user; 0 for the desk itself (then `interaction_id` is `None`).
     user_id: i64,

@@ -9,6 +9,7 @@ mod outbox;
 mod settings;
 mod sla;
 mod tickets;
+mod writer;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -22,6 +23,7 @@ pub use outbox::*;
 pub use settings::*;
 pub use sla::*;
 pub use tickets::*;
+pub use writer::{Turn, Writer};
 
 /// How long a connection waits for a lock held by another before failing.
 pub const BUSY_TIMEOUT_SECS: u64 = 10;

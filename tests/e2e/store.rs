@@ -210,3 +210,62 @@ proptest! {
         });
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_commit_keeps_finished_work_drops_refused_work_and_leaves_nobody_waiting() {
+    let (pool, _dir) = fresh().await;
+    let writer = store::Writer::new(pool.clone());
+    let mut tasks = Vec::new();
+    for i in 0..60i64 {
+        let w = writer.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut turn = w.turn().await.unwrap();
+            store::upsert_holiday(&mut turn, 1, &format!("2026-01-{:02}", i % 28 + 1), &format!("day {i}"))
+                .await
+                .unwrap();
+            store::upsert_holiday(&mut turn, 2, &format!("n{i}"), "x")
+                .await
+                .unwrap();
+            if i % 3 == 0 {
+                drop(turn); // a refusal: its savepoint is rolled back
+                false
+            } else {
+                turn.finish().await.unwrap();
+                true
+            }
+        }));
+    }
+    let mut kept = 0;
+    for t in tasks {
+        if tokio::time::timeout(std::time::Duration::from_secs(10), t)
+            .await
+            .expect("nobody waits forever")
+            .unwrap()
+        {
+            kept += 1;
+        }
+    }
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM holidays WHERE guild_id = 2")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, kept, "exactly the finished turns' work is committed");
+    let refused: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM holidays WHERE guild_id = 2 AND CAST(substr(day, 2) AS INTEGER) % 3 = 0",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(refused, 0);
+    // The writer is usable afterwards, and a lone turn commits at once.
+    let mut turn = writer.turn().await.unwrap();
+    store::upsert_holiday(&mut turn, 3, "2026-12-25", "Christmas")
+        .await
+        .unwrap();
+    turn.finish().await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM holidays WHERE guild_id = 3")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+}
