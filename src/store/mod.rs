@@ -49,12 +49,6 @@ pub async fn connect(url: &str) -> Result<SqlitePool, sqlx::Error> {
     Ok(pool)
 }
 
-/// Starts a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so two
-/// writers never deadlock upgrading a read lock.
-pub async fn begin_write(pool: &SqlitePool) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-    pool.begin_with("BEGIN IMMEDIATE").await
-}
-
 /// Records that an interaction is being applied. `false` when it was applied before.
 pub async fn claim_interaction(
     conn: &mut SqliteConnection,
