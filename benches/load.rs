@@ -14,7 +14,6 @@
 mod support;
 
 use std::collections::HashMap;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -59,19 +58,7 @@ async fn start(bin: &str) -> Bot {
     let fake = FakeDiscord::start().await;
     let dir = tempfile::tempdir().unwrap();
     let db_url = format!("sqlite://{}", dir.path().join("desk.db").display());
-    let child = tokio::process::Command::new(bin)
-        .env_clear()
-        .current_dir(dir.path())
-        .env("DISCORD_TOKEN", "fake-token-0123456789abcdefghij")
-        .env("DATABASE_URL", &db_url)
-        .env("DISCORD_API_BASE", &fake.base)
-        .env("DISCORD_GUILD_ID", GUILD.to_string())
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn bot");
+    let child = spawn_bot(bin, &fake, dir.path(), &db_url, "error");
     fake.wait_connected(Duration::from_secs(30)).await;
     Bot {
         child,

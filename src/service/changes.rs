@@ -17,7 +17,7 @@ use crate::domain::text::{self, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, MAX_REASON_CH
 use crate::domain::vote::{Ballot, Mode, Outcome, Tally};
 use crate::domain::{Level, Priority, SlaDuration, TicketKind, TicketRef};
 use crate::render::{self, ticket_ref, Pings};
-use crate::store::{self, ChangeRow, NewOutbox, NewTicket, OutboxOp, TicketRow};
+use crate::store::{self, ChangeRow, NewTicket, TicketRow};
 
 /// What `/change new` asks for.
 #[derive(Debug, Clone)]
@@ -132,17 +132,7 @@ impl Work {
 
     async fn post_cab(&mut self, t: &TicketRow, body: Value, is_card: bool) -> Result<()> {
         if let Some(channel) = self.settings.cab_channel_id {
-            self.enqueue(NewOutbox {
-                guild_id: 0,
-                op: OutboxOp::Post,
-                channel_id: Some(channel),
-                user_id: None,
-                ticket_id: Some(t.id),
-                is_card,
-                payload: body.to_string(),
-                at: 0,
-            })
-            .await?;
+            self.post(channel, t.id, &body, is_card).await?;
         }
         Ok(())
     }

@@ -18,7 +18,7 @@ use crate::domain::sla::{calendar_for, target_seconds};
 use crate::domain::text::{self, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, MAX_SUMMARY_CHARS};
 use crate::domain::{Action, Level, Priority, SlaDuration, TicketKind, TicketRef, TicketState};
 use crate::render::{self, ticket_ref, Pings};
-use crate::store::{self, NewOutbox, NewTicket, OutboxOp, Paging, TicketRow};
+use crate::store::{self, NewTicket, Paging, TicketRow};
 
 /// Default turn when a level has no `/oncall rotation`: a week, handing over Mondays 00:00 UTC.
 const DEFAULT_TURN_HOURS: i64 = 24 * 7;
@@ -322,17 +322,7 @@ impl Desk {
         let paged = paging.paged_user_id;
         let message = if let Some(channel) = channel {
             let pings = paged.map_or_else(Pings::none, Pings::user);
-            w.enqueue(NewOutbox {
-                guild_id: 0,
-                op: OutboxOp::Post,
-                channel_id: Some(channel),
-                user_id: None,
-                ticket_id: Some(t.id),
-                is_card: true,
-                payload: render::ticket_card(&t, &pings).to_string(),
-                at: 0,
-            })
-            .await?;
+            w.post(channel, t.id, &render::ticket_card(&t, &pings), true).await?;
             match paged {
                 Some(u) => format!("{id} ({p}) is open and <@{u}> is paged."),
                 None => {

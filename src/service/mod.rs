@@ -287,6 +287,22 @@ impl Work {
         Ok(())
     }
 
+    /// Queues a post of `body` in `channel` about ticket `ticket_id`; a card post's message id is
+    /// kept on the ticket once delivered, so later changes edit it.
+    async fn post(&mut self, channel: i64, ticket_id: i64, body: &serde_json::Value, is_card: bool) -> Result<()> {
+        self.enqueue(NewOutbox {
+            guild_id: 0,
+            op: store::OutboxOp::Post,
+            channel_id: Some(channel),
+            user_id: None,
+            ticket_id: Some(ticket_id),
+            is_card,
+            payload: body.to_string(),
+            at: 0,
+        })
+        .await
+    }
+
     async fn enqueue(&mut self, mut m: NewOutbox) -> Result<()> {
         m.guild_id = self.guild_id;
         m.at = self.now;

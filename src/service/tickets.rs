@@ -119,18 +119,7 @@ impl Work {
 
     pub(super) async fn post_notice(&mut self, t: &TicketRow, text: &str, pings: Pings) -> Result<()> {
         if let Some(channel) = notice_channel(self, kind_of(t)) {
-            let body = render::notice(text, &pings);
-            self.enqueue(NewOutbox {
-                guild_id: 0,
-                op: OutboxOp::Post,
-                channel_id: Some(channel),
-                user_id: None,
-                ticket_id: Some(t.id),
-                is_card: false,
-                payload: body.to_string(),
-                at: 0,
-            })
-            .await?;
+            self.post(channel, t.id, &render::notice(text, &pings), false).await?;
         }
         Ok(())
     }
@@ -316,17 +305,8 @@ impl Desk {
         let message = if let Some(channel) = channel {
             store::set_ticket_card(&mut w.tx, t.id, channel, None).await?;
             t.card_channel_id = Some(channel);
-            w.enqueue(NewOutbox {
-                guild_id: 0,
-                op: OutboxOp::Post,
-                channel_id: Some(channel),
-                user_id: None,
-                ticket_id: Some(t.id),
-                is_card: true,
-                payload: render::ticket_card(&t, &Pings::none()).to_string(),
-                at: 0,
-            })
-            .await?;
+            w.post(channel, t.id, &render::ticket_card(&t, &Pings::none()), true)
+                .await?;
             format!(
                 "{id} is raised: “{summary}”. The service desk will pick it up; follow it with /ticket show id:{id}."
             )

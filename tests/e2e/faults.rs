@@ -2,7 +2,6 @@
 //! middle of a burst of interactions.
 
 use std::collections::HashMap;
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::json;
@@ -126,21 +125,7 @@ async fn sigkill_mid_burst_keeps_every_answered_ticket_exactly_once() {
     let fake = FakeDiscord::start().await;
     let dir = tempfile::tempdir().unwrap();
     let db_url = format!("sqlite://{}", dir.path().join("desk.db").display());
-    let spawn = |fake: &FakeDiscord| {
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_servicedesk"))
-            .env_clear()
-            .current_dir(dir.path())
-            .env("DISCORD_TOKEN", "fake-token-0123456789abcdefghij")
-            .env("DATABASE_URL", &db_url)
-            .env("DISCORD_API_BASE", &fake.base)
-            .env("DISCORD_GUILD_ID", GUILD.to_string())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn servicedesk")
-    };
+    let spawn = |fake: &FakeDiscord| spawn_bot(env!("CARGO_BIN_EXE_servicedesk"), fake, dir.path(), &db_url, "warn");
     let registered = |fake: &FakeDiscord| {
         fake.requests()
             .iter()

@@ -291,6 +291,30 @@ impl TestDesk {
     }
 }
 
+/// Starts a bot binary (`servicedesk`, or the benchmarks' baseline) in its own process against
+/// `fake`, on the database `db_url`, in `dir` (so no `.env` is picked up); output discarded.
+pub fn spawn_bot(
+    bin: &str,
+    fake: &FakeDiscord,
+    dir: &std::path::Path,
+    db_url: &str,
+    log: &str,
+) -> tokio::process::Child {
+    tokio::process::Command::new(bin)
+        .env_clear()
+        .current_dir(dir)
+        .env("DISCORD_TOKEN", "fake-token-0123456789abcdefghij")
+        .env("DATABASE_URL", db_url)
+        .env("DISCORD_API_BASE", &fake.base)
+        .env("DISCORD_GUILD_ID", GUILD.to_string())
+        .env("RUST_LOG", log)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {bin}: {e}"))
+}
+
 /// Everything a person would read in a reply or message: content, embed titles, descriptions
 /// and fields.
 pub fn text(v: &Value) -> String {
