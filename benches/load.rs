@@ -7,7 +7,8 @@
 //!    the slowest, and (desk) that every incident exists once;
 //! 3. resident memory idle and after the storm.
 //!
-//! `cargo bench --bench load` (or `-- --secs 10 --storm 2000` for a shorter run).
+//! `cargo bench --bench load` (or `-- --secs 10 --storm 2000` for a shorter run, `--only servicedesk`
+//! for one bot, `--settle 30` to read memory longer after the storm).
 
 #[allow(dead_code)]
 #[path = "../tests/e2e/support/mod.rs"]
@@ -20,7 +21,19 @@ use serde_json::Value;
 use support::*;
 
 const DESK: &str = env!("CARGO_BIN_EXE_servicedesk");
+/// `BENCH_DESK=path` runs another build of the desk (or a wrapper such as a profiler) instead.
+fn desk_bin() -> String {
+    std::env::var("BENCH_DESK").unwrap_or_else(|_| DESK.to_owned())
+}
 const BASELINE: &str = env!("CARGO_BIN_EXE_baseline");
+
+fn text_arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
 
 fn arg(name: &str, default: u64) -> u64 {
     let args: Vec<String> = std::env::args().collect();
@@ -32,9 +45,18 @@ fn arg(name: &str, default: u64) -> u64 {
 }
 
 fn rss_mb(pid: u32) -> f64 {
+    status_mb(pid, "VmRSS:")
+}
+
+/// The highest resident set the process has had.
+fn peak_rss_mb(pid: u32) -> f64 {
+    status_mb(pid, "VmHWM:")
+}
+
+fn status_mb(pid: u32, key: &str) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_owned))
+        .and_then(|s| s.lines().find(|l| l.starts_with(key)).map(str::to_owned))
         .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
         .map_or(0.0, |kb| kb / 1024.0)
 }
@@ -162,7 +184,13 @@ fn main() {
         let admin = User::admin(1_000_000_000_000_000_001, "ada");
         println!("load benchmark: {secs} s per rate, storm of {storm}; {} cores", std::thread::available_parallelism().map_or(0, |c| c.get()));
         let mut results: Vec<(String, String)> = Vec::new();
-        for (name, bin) in [("baseline", BASELINE), ("servicedesk", DESK)] {
+        let only = text_arg("--only");
+        let settle = arg("--settle", 10);
+        let desk = desk_bin();
+        for (name, bin) in [("baseline", BASELINE), ("servicedesk", desk.as_str())] {
+            if only.as_deref().is_some_and(|o| o != name) {
+                continue;
+            }
             let mut bot = start(bin).await;
             if name == "servicedesk" {
                 setup(&bot, &admin).await;
@@ -218,7 +246,12 @@ fn main() {
                 results.push((name.into(), line));
             }
             let after = rss_mb(pid);
-            let line = format!("RSS idle {idle:.1} MB, after the storm {after:.1} MB");
+            let peak = peak_rss_mb(pid);
+            tokio::time::sleep(Duration::from_secs(settle)).await;
+            let settled = rss_mb(pid);
+            let line = format!(
+                "RSS idle {idle:.1} MB, peak {peak:.1} MB, after the storm {after:.1} MB, {settle} s later {settled:.1} MB"
+            );
             println!("{name:<12} {line}");
             results.push((name.into(), line));
             let violations = bot.fake.violations().len();

@@ -308,6 +308,8 @@ pub fn spawn_bot(
         .env("DISCORD_API_BASE", &fake.base)
         .env("DISCORD_GUILD_ID", GUILD.to_string())
         .env("RUST_LOG", log)
+        // Allocator experiments (`MALLOC_ARENA_MAX=2 cargo bench …`) reach the bot unchanged.
+        .envs(std::env::vars().filter(|(k, _)| k.starts_with("MALLOC_")))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
