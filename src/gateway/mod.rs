@@ -10,10 +10,12 @@ mod dispatch;
 mod options;
 
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use serenity::all::{Context, EventHandler, GuildId, Interaction, InteractionId, Ready};
+use serenity::all::{Context, EventHandler, GuildId, Http, Interaction, InteractionId, Ready};
 use serenity::async_trait;
 use tracing::{debug, error, info, warn};
 
@@ -29,6 +31,12 @@ pub const DEFER_AFTER: Duration = Duration::from_millis(1500);
 pub const MAX_CALLBACKS_IN_FLIGHT: usize = 64;
 
 static CALLBACKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_CALLBACKS_IN_FLIGHT);
+
+/// Use-cases running at once. They all queue for the one database writer anyway; beyond a full
+/// group-commit batch ([`crate::store::MAX_BATCH`]) more running use-cases only hold memory.
+pub const MAX_WORK_IN_FLIGHT: usize = crate::store::MAX_BATCH;
+
+static WORK_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_WORK_IN_FLIGHT);
 
 /// What an interaction is answered with.
 #[derive(Debug)]
@@ -71,39 +79,41 @@ impl EventHandler for Handler {
         }
     }
 
+    /// Hands the interaction to a task of its own and returns at once. serenity keeps a task
+    /// (and this handler's boxed future) alive until the handler returns — about 25 KB per
+    /// interaction — so holding on here until the reply is sent multiplied an outage storm's
+    /// backlog into 150 MB. The task below holds only what answering needs.
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
-        match interaction {
-            Interaction::Autocomplete(ac) => {
-                let choices = dispatch::autocomplete(&self.desk, &ac).await;
-                let body = json!({ "type": 8, "data": { "choices": choices } });
-                if let Err(e) = ctx
-                    .http
-                    .create_interaction_response(ac.id, &ac.token, &body, vec![])
-                    .await
-                {
-                    debug!(error = %e, "autocomplete answer not delivered");
-                }
+        tokio::spawn(handle(self.desk.clone(), ctx.http.clone(), Box::new(interaction)));
+    }
+}
+
+/// Works one interaction and answers it. The interaction is boxed (it is 1.5 KB inline) and its
+/// use-case future is made only once a work slot is free, so while a burst queues for the
+/// database each waiting interaction holds little more than its own data.
+async fn handle(desk: Desk, http: Arc<Http>, interaction: Box<Interaction>) {
+    match *interaction {
+        Interaction::Autocomplete(ref ac) => {
+            let choices = dispatch::autocomplete(&desk, ac).await;
+            let body = json!({ "type": 8, "data": { "choices": choices } });
+            let sent = bounded(|| Box::pin(http.create_interaction_response(ac.id, &ac.token, &body, vec![]))).await;
+            if let Err(e) = sent {
+                debug!(error = %e, "autocomplete answer not delivered");
             }
-            Interaction::Command(cmd) => {
-                let (id, token) = (cmd.id, cmd.token.clone());
-                let (desk, http) = (self.desk.clone(), ctx.http.clone());
-                let work = tokio::spawn(async move { dispatch::command(&desk, &http, &cmd).await });
-                respond(&ctx, id, &token, work).await;
-            }
-            Interaction::Component(c) => {
-                let (id, token) = (c.id, c.token.clone());
-                let desk = self.desk.clone();
-                let work = tokio::spawn(async move { dispatch::component(&desk, &c).await });
-                respond(&ctx, id, &token, work).await;
-            }
-            Interaction::Modal(m) => {
-                let (id, token) = (m.id, m.token.clone());
-                let desk = self.desk.clone();
-                let work = tokio::spawn(async move { dispatch::modal(&desk, &m).await });
-                respond(&ctx, id, &token, work).await;
-            }
-            other => debug!(kind = ?other.kind(), "interaction ignored"),
         }
+        Interaction::Command(ref cmd) => {
+            let work = Box::pin(in_slot(|| Box::pin(dispatch::command(&desk, &http, cmd))));
+            respond(&http, cmd.id, &cmd.token, work).await;
+        }
+        Interaction::Component(ref c) => {
+            let work = Box::pin(in_slot(|| Box::pin(dispatch::component(&desk, c))));
+            respond(&http, c.id, &c.token, work).await;
+        }
+        Interaction::Modal(ref m) => {
+            let work = Box::pin(in_slot(|| Box::pin(dispatch::modal(&desk, m))));
+            respond(&http, m.id, &m.token, work).await;
+        }
+        other => debug!(kind = ?other.kind(), "interaction ignored"),
     }
 }
 
@@ -128,35 +138,37 @@ pub fn outcome(interaction: InteractionId, result: Result<Response, ServiceError
     }
 }
 
-/// Answers the interaction whose work runs in its own task (so it keeps going while the reply
-/// is deferred or waits for a callback slot), deferring first if the work is slow.
-async fn respond(ctx: &Context, id: InteractionId, token: &str, work: tokio::task::JoinHandle<Response>) {
-    let joined = |r: Result<Response, tokio::task::JoinError>| {
-        r.unwrap_or_else(|e| {
-            error!(interaction = %id, error = %e, "interaction task failed");
-            Response::Message(render::ephemeral(&format!(
-                "Something went wrong (ref {id}). Nothing was changed; please try again."
-            )))
-        })
-    };
-    let mut work = work;
+/// Answers the interaction, deferring first if the work is slow. While the deferral is on its
+/// way the work keeps going (both are polled in this one task), so a slow callback never stalls
+/// a use-case. Requests are boxed so that they take memory only while they are sent, not while
+/// the interaction waits for its turn at the database.
+async fn respond(
+    http: &Http,
+    id: InteractionId,
+    token: &str,
+    mut work: Pin<Box<dyn Future<Output = Response> + Send + '_>>,
+) {
     let first = tokio::select! {
-        r = &mut work => Some(joined(r)),
+        r = &mut work => Some(r),
         () = tokio::time::sleep(DEFER_AFTER) => None,
     };
-    let http = &ctx.http;
     let sent = match first {
         Some(Response::Nothing) => return,
         Some(Response::Message(data)) => {
-            bounded(http.create_interaction_response(id, token, &json!({ "type": 4, "data": data }), vec![])).await
+            let body = json!({ "type": 4, "data": data });
+            bounded(|| Box::pin(http.create_interaction_response(id, token, &body, vec![]))).await
         }
-        Some(Response::Modal(body)) => bounded(http.create_interaction_response(id, token, &body, vec![])).await,
+        Some(Response::Modal(body)) => {
+            bounded(|| Box::pin(http.create_interaction_response(id, token, &body, vec![]))).await
+        }
         None => {
             let defer = json!({ "type": 5, "data": { "flags": render::EPHEMERAL } });
-            if let Err(e) = bounded(http.create_interaction_response(id, token, &defer, vec![])).await {
+            let deferral = bounded(|| Box::pin(http.create_interaction_response(id, token, &defer, vec![])));
+            let (deferred, response) = tokio::join!(deferral, &mut work);
+            if let Err(e) = deferred {
                 warn!(interaction = %id, error = %e, "deferring failed");
             }
-            let data = match joined(work.await) {
+            let data = match response {
                 Response::Nothing => return,
                 Response::Message(mut data) => {
                     if let Some(obj) = data.as_object_mut() {
@@ -166,7 +178,7 @@ async fn respond(ctx: &Context, id: InteractionId, token: &str, work: tokio::tas
                 }
                 Response::Modal(_) => render::ephemeral("That took too long to open a form; please click again."),
             };
-            bounded(http.edit_original_interaction_response(token, &data, vec![]))
+            bounded(|| Box::pin(http.edit_original_interaction_response(token, &data, vec![])))
                 .await
                 .map(|_| ())
         }
@@ -176,8 +188,16 @@ async fn respond(ctx: &Context, id: InteractionId, token: &str, work: tokio::tas
     }
 }
 
-/// Runs one callback request while holding a slot of [`MAX_CALLBACKS_IN_FLIGHT`].
-async fn bounded<F: Future>(request: F) -> F::Output {
+/// Runs the use-case made by `work` while holding a slot of [`MAX_WORK_IN_FLIGHT`]; the
+/// use-case's future (a few KB) exists only once the slot is held.
+async fn in_slot<F: Future<Output = Response>>(work: impl FnOnce() -> F) -> Response {
+    let _slot = WORK_SLOTS.acquire().await;
+    work().await
+}
+
+/// Runs one callback request while holding a slot of [`MAX_CALLBACKS_IN_FLIGHT`]; the request is
+/// made (and its memory taken) only once the slot is held.
+async fn bounded<F: Future>(request: impl FnOnce() -> F) -> F::Output {
     let _slot = CALLBACKS.acquire().await;
-    request.await
+    request().await
 }

@@ -23,7 +23,7 @@ pub use outbox::*;
 pub use settings::*;
 pub use sla::*;
 pub use tickets::*;
-pub use writer::{Turn, Writer};
+pub use writer::{Turn, Writer, MAX_BATCH};
 
 /// How long a connection waits for a lock held by another before failing.
 pub const BUSY_TIMEOUT_SECS: u64 = 10;
