@@ -140,8 +140,7 @@ impl Work {
     /// Settles a vote: approved → scheduled, or rejected / expired; posts and tells the author.
     async fn settle(&mut self, t: &mut TicketRow, outcome: Outcome, expired: bool) -> Result<()> {
         let id = ticket_ref(t);
-        store::delete_timer(&mut self.tx, &vote_key(t.id)).await?;
-        self.timers_changed = true;
+        self.cancel_timer(vote_key(t.id));
         let text = match (outcome, expired) {
             (_, true) => {
                 self.move_change(t, ChangeAction::Expire, Some("the vote deadline passed".into()))
@@ -285,17 +284,7 @@ impl Desk {
             change.vote_deadline = Some(to_millis(deadline));
             store::set_change(&mut w.tx, t.id, &change).await?;
             store::insert_voters(&mut w.tx, t.id, &voters).await?;
-            store::upsert_timer(
-                &mut w.tx,
-                w.guild_id,
-                &vote_key(t.id),
-                "vote_deadline",
-                Some(t.id),
-                to_millis(deadline),
-                None,
-            )
-            .await?;
-            w.timers_changed = true;
+            w.set_timer(vote_key(t.id), "vote_deadline", Some(t.id), to_millis(deadline), None);
             if let Some(channel) = w.settings.cab_channel_id {
                 store::set_ticket_card(&mut w.tx, t.id, channel, None).await?;
                 t.card_channel_id = Some(channel);
@@ -462,8 +451,7 @@ impl Desk {
         let reason = text::optional("reason", reason, MAX_REASON_CHARS)?;
         let (mut w, mut t) = self.begin_change_step(call, id).await?;
         w.move_change(&mut t, ChangeAction::Cancel, reason.clone()).await?;
-        store::delete_timer(&mut w.tx, &vote_key(t.id)).await?;
-        w.timers_changed = true;
+        w.cancel_timer(vote_key(t.id));
         t.closed_at = Some(w.now);
         let id = ticket_ref(&t);
         let text = format!(

@@ -73,13 +73,13 @@ fn state_of(t: &TicketRow) -> TicketState {
 }
 
 impl Work {
-    /// The guild's on-call levels as the domain sees them.
+    /// The guild's on-call levels as the domain sees them (loaded once per use-case: paging
+    /// asks several times).
     pub(super) async fn oncall_levels(&mut self) -> Result<Vec<OnCallLevel>> {
-        let mut levels = Vec::new();
-        for level in 1..=i64::from(MAX_LEVELS) {
-            levels.push(load_level(&mut self.tx, self.guild_id, level, self.now).await?);
+        if self.oncall.is_none() {
+            self.oncall = Some(load_levels(&mut self.tx, self.guild_id, self.now).await?);
         }
-        Ok(levels)
+        Ok(self.oncall.clone().unwrap_or_default())
     }
 
     /// Who is on call now at each level.
@@ -120,11 +120,10 @@ impl Work {
         match d {
             Some(d) => {
                 let at = self.after(d).await?;
-                store::upsert_timer(&mut self.tx, self.guild_id, &key, kind, Some(t.id), at, None).await?;
+                self.set_timer(key, kind, Some(t.id), at, None);
             }
-            None => store::delete_timer(&mut self.tx, &key).await?,
+            None => self.cancel_timer(key),
         }
-        self.timers_changed = true;
         Ok(())
     }
 
@@ -215,7 +214,7 @@ impl Work {
             .filter(|_| paging.esc_escalates.unwrap_or(false));
         match to {
             TicketState::Triggered => {
-                store::delete_timer(&mut self.tx, &ack_timeout_key(t.id)).await?;
+                self.cancel_timer(ack_timeout_key(t.id));
                 self.page_from_top(t, &mut paging, false).await?;
             }
             TicketState::Acknowledged => {
@@ -236,35 +235,43 @@ pub(super) async fn is_on_call(conn: &mut sqlx::SqliteConnection, guild: i64, us
     let Ok(user) = u64::try_from(user) else {
         return Ok(false);
     };
-    for level in 1..=i64::from(MAX_LEVELS) {
-        if load_level(conn, guild, level, now).await?.on_call(from_millis(now)) == Some(user) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    let levels = load_levels(conn, guild, now).await?;
+    Ok(levels.iter().any(|l| l.on_call(from_millis(now)) == Some(user)))
 }
 
-async fn load_level(conn: &mut sqlx::SqliteConnection, guild: i64, level: i64, now: i64) -> Result<OnCallLevel> {
-    let users = store::list_oncall_members(conn, guild, level).await?;
-    let (turn_hours, start) = store::get_rotation(conn, guild, level)
-        .await?
-        .unwrap_or((DEFAULT_TURN_HOURS, DEFAULT_ROTATION_START_MS));
-    let overrides = store::list_overrides(conn, guild, level, now).await?;
-    Ok(OnCallLevel {
-        rotation: Rotation {
-            users: users.into_iter().filter_map(|u| u64::try_from(u).ok()).collect(),
-            turn_seconds: turn_hours * 3600,
-            start: from_millis(start),
-        },
-        overrides: overrides
-            .into_iter()
-            .map(|(u, s, e)| Override {
-                user: u64::try_from(u).unwrap_or(0),
-                start: from_millis(s),
-                end: from_millis(e),
-            })
-            .collect(),
-    })
+/// All levels of a guild's schedule, in three queries whatever the number of levels.
+async fn load_levels(conn: &mut sqlx::SqliteConnection, guild: i64, now: i64) -> Result<Vec<OnCallLevel>> {
+    let members = store::list_guild_oncall_members(conn, guild).await?;
+    let rotations = store::list_guild_rotations(conn, guild).await?;
+    let overrides = store::list_guild_overrides(conn, guild, now).await?;
+    Ok((1..=i64::from(MAX_LEVELS))
+        .map(|level| {
+            let (turn_hours, start) = rotations
+                .iter()
+                .find(|(l, _, _)| *l == level)
+                .map_or((DEFAULT_TURN_HOURS, DEFAULT_ROTATION_START_MS), |(_, h, s)| (*h, *s));
+            OnCallLevel {
+                rotation: Rotation {
+                    users: members
+                        .iter()
+                        .filter(|(l, _)| *l == level)
+                        .filter_map(|(_, u)| u64::try_from(*u).ok())
+                        .collect(),
+                    turn_seconds: turn_hours * 3600,
+                    start: from_millis(start),
+                },
+                overrides: overrides
+                    .iter()
+                    .filter(|(l, ..)| *l == level)
+                    .map(|(_, u, s, e)| Override {
+                        user: u64::try_from(*u).unwrap_or(0),
+                        start: from_millis(*s),
+                        end: from_millis(*e),
+                    })
+                    .collect(),
+            }
+        })
+        .collect())
 }
 
 impl Desk {
@@ -481,7 +488,7 @@ impl Desk {
         .await?;
         w.page(&t, &mut paging, Some(next), false).await?;
         if state_of(&t) != TicketState::Triggered {
-            store::delete_timer(&mut w.tx, &escalate_key(t.id)).await?;
+            w.cancel_timer(escalate_key(t.id));
         }
         let who = paging
             .paged_user_id

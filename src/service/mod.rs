@@ -165,40 +165,27 @@ impl Desk {
         }
         let settings = store::get_settings(&mut tx, call.actor.guild_id).await?;
         let standing = Standing::of(&call.actor, &settings);
-        Ok(Work {
+        Ok(Work::new(
             tx,
-            guild_id: call.actor.guild_id,
-            user_id: call.actor.user_id,
-            interaction_id: Some(call.interaction_id),
+            call.actor.guild_id,
+            call.actor.user_id,
+            Some(call.interaction_id),
             now,
             settings,
             standing,
-            queued: false,
-            timers_changed: false,
-            calendar: None,
-        })
+        ))
     }
 
     /// Starts a write by the desk itself (a timer firing): no interaction, no actor.
     async fn begin_system(&self, guild_id: i64) -> Result<Work> {
         let mut tx = self.writer.turn().await?;
         let settings = store::get_settings(&mut tx, guild_id).await?;
-        Ok(Work {
-            tx,
-            guild_id,
-            user_id: 0,
-            interaction_id: None,
-            now: self.now_ms(),
-            settings,
-            standing: Standing {
-                is_agent: true,
-                is_admin: false,
-                is_incident_manager: false,
-            },
-            queued: false,
-            timers_changed: false,
-            calendar: None,
-        })
+        let standing = Standing {
+            is_agent: true,
+            is_admin: false,
+            is_incident_manager: false,
+        };
+        Ok(Work::new(tx, guild_id, 0, None, self.now_ms(), settings, standing))
     }
 
     /// Marks a read-only interaction as seen, so a re-delivery is not answered twice, and
@@ -223,7 +210,8 @@ impl Desk {
         Ok((settings, standing))
     }
 
-    async fn finish(&self, work: Work) -> Result<()> {
+    async fn finish(&self, mut work: Work) -> Result<()> {
+        work.flush().await?;
         let (queued, timers) = (work.queued, work.timers_changed);
         work.tx.finish().await?;
         if queued {
@@ -261,13 +249,99 @@ struct Work {
     queued: bool,
     timers_changed: bool,
     calendar: Option<crate::domain::calendar::Calendar>,
+    /// The guild's on-call levels, loaded once per use-case.
+    oncall: Option<Vec<crate::domain::oncall::Level>>,
+    /// Audit rows, outbox messages and timer changes of this use-case, written together by
+    /// [`Work::flush`] just before it finishes — in the same transaction, as fewer statements.
+    audits: Vec<NewAudit<'static>>,
+    outbox: Vec<NewOutbox>,
+    timer_ops: Vec<(String, Option<store::NewTimer>)>,
 }
 
 impl Work {
+    fn new(
+        tx: store::Turn,
+        guild_id: i64,
+        user_id: i64,
+        interaction_id: Option<i64>,
+        now: i64,
+        settings: SettingsRow,
+        standing: Standing,
+    ) -> Work {
+        Work {
+            tx,
+            guild_id,
+            user_id,
+            interaction_id,
+            now,
+            settings,
+            standing,
+            queued: false,
+            timers_changed: false,
+            calendar: None,
+            oncall: None,
+            audits: Vec::new(),
+            outbox: Vec::new(),
+            timer_ops: Vec::new(),
+        }
+    }
+
+    /// Writes what this use-case buffered: its audit rows and outbox messages in order, and for
+    /// each timer key the last thing asked of it (schedule or cancel).
+    async fn flush(&mut self) -> Result<()> {
+        if !self.audits.is_empty() {
+            store::insert_audits(&mut self.tx, &self.audits).await?;
+            self.audits.clear();
+        }
+        if !self.outbox.is_empty() {
+            store::insert_outboxes(&mut self.tx, &self.outbox).await?;
+            self.outbox.clear();
+            self.queued = true;
+        }
+        if !self.timer_ops.is_empty() {
+            let mut last: Vec<(String, Option<store::NewTimer>)> = Vec::new();
+            for (key, op) in self.timer_ops.drain(..) {
+                match last.iter_mut().find(|(k, _)| *k == key) {
+                    Some(slot) => slot.1 = op,
+                    None => last.push((key, op)),
+                }
+            }
+            let (set, cancel): (Vec<_>, Vec<_>) = last.into_iter().partition(|(_, op)| op.is_some());
+            let set: Vec<store::NewTimer> = set.into_iter().filter_map(|(_, op)| op).collect();
+            let cancel: Vec<String> = cancel.into_iter().map(|(k, _)| k).collect();
+            if !cancel.is_empty() {
+                store::delete_timers(&mut self.tx, &cancel).await?;
+            }
+            if !set.is_empty() {
+                store::upsert_timers(&mut self.tx, &set).await?;
+            }
+            self.timers_changed = true;
+        }
+        Ok(())
+    }
+
+    /// Schedules (or reschedules) the timer `key` when this use-case commits.
+    fn set_timer(&mut self, key: String, kind: &str, ticket_id: Option<i64>, due_at: i64, payload: Option<String>) {
+        let timer = store::NewTimer {
+            guild_id: self.guild_id,
+            key: key.clone(),
+            kind: kind.to_owned(),
+            ticket_id,
+            due_at,
+            payload,
+        };
+        self.timer_ops.push((key, Some(timer)));
+    }
+
+    /// Cancels the timer `key` (if it exists) when this use-case commits.
+    fn cancel_timer(&mut self, key: String) {
+        self.timer_ops.push((key, None));
+    }
+
     async fn audit(
         &mut self,
         ticket_id: Option<i64>,
-        action: &str,
+        action: &'static str,
         old_value: Option<String>,
         new_value: Option<String>,
         detail: Option<String>,
@@ -283,7 +357,7 @@ impl Work {
             detail,
             interaction_id: self.interaction_id,
         };
-        store::insert_audit(&mut self.tx, &row).await?;
+        self.audits.push(row);
         Ok(())
     }
 
@@ -306,8 +380,7 @@ impl Work {
     async fn enqueue(&mut self, mut m: NewOutbox) -> Result<()> {
         m.guild_id = self.guild_id;
         m.at = self.now;
-        store::insert_outbox(&mut self.tx, &m).await?;
-        self.queued = true;
+        self.outbox.push(m);
         Ok(())
     }
 }

@@ -99,23 +99,10 @@ impl Work {
         ];
         for (key, kind, at, sent) in plans {
             match (at, sent) {
-                (Some(at), None) => {
-                    let payload = r.id.to_string();
-                    store::upsert_timer(
-                        &mut self.tx,
-                        self.guild_id,
-                        &key,
-                        kind,
-                        Some(r.ticket_id),
-                        to_millis(at),
-                        Some(&payload),
-                    )
-                    .await?;
-                }
-                _ => store::delete_timer(&mut self.tx, &key).await?,
+                (Some(at), None) => self.set_timer(key, kind, Some(r.ticket_id), to_millis(at), Some(r.id.to_string())),
+                _ => self.cancel_timer(key),
             }
         }
-        self.timers_changed = true;
         Ok(())
     }
 
@@ -192,7 +179,7 @@ impl Work {
                 TicketState::Closed | TicketState::Cancelled => {
                     self.with_clocks(t, &[Response, Resolution], |c, cal, now| c.stop(cal, now))
                         .await?;
-                    store::delete_timer(&mut self.tx, &autoclose_key(t.id)).await?;
+                    self.cancel_timer(autoclose_key(t.id));
                 }
                 _ if from == TicketState::OnHold => {
                     self.with_clocks(t, &[Resolution], |c, cal, now| c.resume(cal, now))
@@ -200,7 +187,7 @@ impl Work {
                 }
                 _ if from == TicketState::Resolved => {
                     // Reopened: a new resolution cycle with the full target.
-                    store::delete_timer(&mut self.tx, &autoclose_key(t.id)).await?;
+                    self.cancel_timer(autoclose_key(t.id));
                     let p = Priority::from_number(t.priority).unwrap_or(Priority::P4);
                     let targets = self.targets(kind_of(t), p).await?;
                     let cycle = store::list_current_clocks(&mut self.tx, t.id)
@@ -247,17 +234,7 @@ impl Work {
             .unwrap_or(SlaDuration::new(7, crate::domain::duration::Unit::Days));
         let cal = self.calendar().await?;
         let due = calendar_for(after, &cal).add_business_seconds(from_millis(self.now), target_seconds(after, &cal));
-        store::upsert_timer(
-            &mut self.tx,
-            self.guild_id,
-            &autoclose_key(t.id),
-            "autoclose",
-            Some(t.id),
-            to_millis(due),
-            None,
-        )
-        .await?;
-        self.timers_changed = true;
+        self.set_timer(autoclose_key(t.id), "autoclose", Some(t.id), to_millis(due), None);
         Ok(())
     }
 }

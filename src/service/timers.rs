@@ -66,7 +66,7 @@ impl Desk {
                     // A breach also settles the warning: never warn after breaching.
                     if clock.warned_at.is_none() {
                         clock.warned_at = Some(w.now);
-                        store::delete_timer(&mut w.tx, &warn_key(clock.id)).await?;
+                        w.cancel_timer(warn_key(clock.id));
                     }
                 } else {
                     clock.warned_at = Some(w.now);

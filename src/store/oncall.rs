@@ -2,17 +2,42 @@
 
 use sqlx::SqliteConnection;
 
-/// A level's members in rotation order.
-pub async fn list_oncall_members(
+/// Every level's rotation members of a guild, as `(level, user)` in rotation order.
+pub async fn list_guild_oncall_members(
     conn: &mut SqliteConnection,
     guild_id: i64,
-    level: i64,
-) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT user_id FROM oncall_members WHERE guild_id = ? AND level = ? ORDER BY position")
+) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT level, user_id FROM oncall_members WHERE guild_id = ? ORDER BY level, position")
         .bind(guild_id)
-        .bind(level)
         .fetch_all(conn)
         .await
+}
+
+/// Every level's rotation of a guild, as `(level, turn_hours, start_at)`.
+pub async fn list_guild_rotations(
+    conn: &mut SqliteConnection,
+    guild_id: i64,
+) -> Result<Vec<(i64, i64, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT level, turn_hours, start_at FROM oncall_rotations WHERE guild_id = ?")
+        .bind(guild_id)
+        .fetch_all(conn)
+        .await
+}
+
+/// Every level's overrides of a guild that end after `after`, as `(level, user, start, end)`,
+/// oldest first.
+pub async fn list_guild_overrides(
+    conn: &mut SqliteConnection,
+    guild_id: i64,
+    after: i64,
+) -> Result<Vec<(i64, i64, i64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT level, user_id, start_at, end_at FROM oncall_overrides WHERE guild_id = ? AND end_at > ? ORDER BY id",
+    )
+    .bind(guild_id)
+    .bind(after)
+    .fetch_all(conn)
+    .await
 }
 
 /// Adds a user at the end of a level's rotation; `false` if already there.
@@ -53,19 +78,6 @@ pub async fn delete_oncall_member(
     Ok(done.rows_affected() == 1)
 }
 
-/// A level's rotation: (turn hours, start unix ms).
-pub async fn get_rotation(
-    conn: &mut SqliteConnection,
-    guild_id: i64,
-    level: i64,
-) -> Result<Option<(i64, i64)>, sqlx::Error> {
-    sqlx::query_as("SELECT turn_hours, start_at FROM oncall_rotations WHERE guild_id = ? AND level = ?")
-        .bind(guild_id)
-        .bind(level)
-        .fetch_optional(conn)
-        .await
-}
-
 /// Sets a level's rotation.
 pub async fn set_rotation(
     conn: &mut SqliteConnection,
@@ -85,23 +97,6 @@ pub async fn set_rotation(
     .execute(conn)
     .await?;
     Ok(())
-}
-
-/// A level's overrides that end after `after` (oldest first): (user, start, end).
-pub async fn list_overrides(
-    conn: &mut SqliteConnection,
-    guild_id: i64,
-    level: i64,
-    after: i64,
-) -> Result<Vec<(i64, i64, i64)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT user_id, start_at, end_at FROM oncall_overrides WHERE guild_id = ? AND level = ? AND end_at > ? ORDER BY id",
-    )
-    .bind(guild_id)
-    .bind(level)
-    .bind(after)
-    .fetch_all(conn)
-    .await
 }
 
 /// Adds an override.

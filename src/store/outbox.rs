@@ -77,23 +77,26 @@ pub struct OutboxRow {
     pub next_attempt_at: i64,
 }
 
-/// Queues a message; call in the transaction of its cause.
-pub async fn insert_outbox(conn: &mut SqliteConnection, m: &NewOutbox) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "INSERT INTO outbox (guild_id, op, channel_id, user_id, ticket_id, is_card, payload, created_at, next_attempt_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(m.guild_id)
-    .bind(m.op.as_str())
-    .bind(m.channel_id)
-    .bind(m.user_id)
-    .bind(m.ticket_id)
-    .bind(m.is_card)
-    .bind(&m.payload)
-    .bind(m.at)
-    .bind(m.at)
-    .fetch_one(conn)
-    .await
+/// Queues messages, in order (their ids, and so their delivery order, follow the slice).
+pub async fn insert_outboxes(conn: &mut SqliteConnection, rows: &[NewOutbox]) -> Result<(), sqlx::Error> {
+    for chunk in rows.chunks(super::ROWS_PER_INSERT) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO outbox (guild_id, op, channel_id, user_id, ticket_id, is_card, payload, created_at, next_attempt_at) ",
+        );
+        q.push_values(chunk, |mut b, m| {
+            b.push_bind(m.guild_id)
+                .push_bind(m.op.as_str())
+                .push_bind(m.channel_id)
+                .push_bind(m.user_id)
+                .push_bind(m.ticket_id)
+                .push_bind(m.is_card)
+                .push_bind(m.payload.as_str())
+                .push_bind(m.at)
+                .push_bind(m.at);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Pending messages due by `now`, oldest first.

@@ -224,37 +224,55 @@ pub struct TimerRow {
     pub payload: Option<String>,
 }
 
-/// Schedules (or reschedules) the timer with this key.
-pub async fn upsert_timer(
-    conn: &mut SqliteConnection,
-    guild_id: i64,
-    key: &str,
-    kind: &str,
-    ticket_id: Option<i64>,
-    due_at: i64,
-    payload: Option<&str>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO timers (guild_id, key, kind, ticket_id, due_at, payload) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at, kind = excluded.kind, payload = excluded.payload",
-    )
-    .bind(guild_id)
-    .bind(key)
-    .bind(kind)
-    .bind(ticket_id)
-    .bind(due_at)
-    .bind(payload)
-    .execute(conn)
-    .await?;
+/// A timer to schedule (or reschedule: the key is unique).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTimer {
+    /// Tenant.
+    pub guild_id: i64,
+    /// Unique purpose, e.g. `sla:12:breach`.
+    pub key: String,
+    /// What to do when it fires.
+    pub kind: String,
+    /// The ticket concerned.
+    pub ticket_id: Option<i64>,
+    /// When (unix ms).
+    pub due_at: i64,
+    /// Extra data (e.g. the clock id).
+    pub payload: Option<String>,
+}
+
+/// Schedules (or reschedules) timers, one statement per [`super::ROWS_PER_INSERT`]. Keys must
+/// be distinct within one call.
+pub async fn upsert_timers(conn: &mut SqliteConnection, timers: &[NewTimer]) -> Result<(), sqlx::Error> {
+    for chunk in timers.chunks(super::ROWS_PER_INSERT) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO timers (guild_id, key, kind, ticket_id, due_at, payload) ",
+        );
+        q.push_values(chunk, |mut b, t| {
+            b.push_bind(t.guild_id)
+                .push_bind(t.key.as_str())
+                .push_bind(t.kind.as_str())
+                .push_bind(t.ticket_id)
+                .push_bind(t.due_at)
+                .push_bind(t.payload.as_deref());
+        });
+        q.push(" ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at, kind = excluded.kind, payload = excluded.payload");
+        q.build().execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
-/// Cancels the timer with this key (no-op if none).
-pub async fn delete_timer(conn: &mut SqliteConnection, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM timers WHERE key = ?")
-        .bind(key)
-        .execute(conn)
-        .await?;
+/// Cancels the timers with these keys (those that exist).
+pub async fn delete_timers(conn: &mut SqliteConnection, keys: &[String]) -> Result<(), sqlx::Error> {
+    for chunk in keys.chunks(super::ROWS_PER_INSERT) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("DELETE FROM timers WHERE key IN (");
+        let mut list = q.separated(", ");
+        for k in chunk {
+            list.push_bind(k.as_str());
+        }
+        q.push(")");
+        q.build().execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
