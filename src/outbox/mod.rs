@@ -11,7 +11,7 @@
 //! - sends every post with a nonce derived from the row and `enforce_nonce`, so a retry after a
 //!   lost response does not post twice.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -39,8 +39,11 @@ const BACKOFF_BASE_MS: i64 = 500;
 const BACKOFF_MAX_MS: i64 = 5 * 60 * 1_000;
 /// Per-request timeout.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
-/// Rows read per pass.
-const BATCH: i64 = 200;
+/// Targets (channels, DM recipients) looked at per pass.
+const HEADS: i64 = 1000;
+/// Least time between the starts of two passes. Every commit that queues a message wakes the
+/// worker; in a storm that is hundreds a second, and each pass reads the queue's heads.
+const PASS_GAP: Duration = Duration::from_millis(10);
 
 /// How one delivery attempt ended.
 #[derive(Debug)]
@@ -118,6 +121,7 @@ impl Outbox {
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
         info!("outbox worker started");
         loop {
+            let started = Instant::now();
             let wait = match self.pass().await {
                 Ok(wait) => wait,
                 Err(e) => {
@@ -133,57 +137,40 @@ impl Outbox {
             if *stop.borrow() {
                 break;
             }
+            if let Some(rest) = PASS_GAP.checked_sub(started.elapsed()) {
+                tokio::time::sleep(rest).await;
+            }
         }
         info!("outbox worker stopped");
     }
 
-    /// Delivers every due row it may send now; returns how long to sleep.
+    /// Delivers the head of every target that may send now; returns how long to sleep (zero
+    /// after a delivery or a failure: the next message of that target has come forward).
     pub async fn pass(&mut self) -> Result<Duration, sqlx::Error> {
         let mut conn = self.pool.acquire().await?;
         let now = now_ms();
-        let rows = store::list_due_outbox(&mut conn, i64::MAX, BATCH).await?;
+        let heads = store::list_outbox_heads(&mut conn, HEADS).await?;
         drop(conn);
         let mut wait = Duration::from_secs(60);
-        // A channel with an earlier row still waiting holds its later rows back (order).
-        let mut blocked: HashSet<(bool, i64)> = HashSet::new();
-        for row in rows {
-            let key = target_key(&row);
-            if blocked.contains(&key) {
-                continue;
-            }
+        let mut moved = false;
+        for row in heads {
             if row.next_attempt_at > now {
-                blocked.insert(key);
                 wait = wait.min(Duration::from_millis((row.next_attempt_at - now).unsigned_abs()));
                 continue;
             }
-            if let Some(slot) = self.pacing_delay(key) {
-                blocked.insert(key);
+            if let Some(slot) = self.pacing_delay(target_key(&row)) {
                 wait = wait.min(slot);
                 continue;
             }
             let attempt = self.deliver(&row).await;
-            self.record(&row, attempt).await?;
-            if let Some(w) = self.reschedule_wait(&row).await? {
-                blocked.insert(key);
-                wait = wait.min(w);
+            match self.record(&row, attempt).await? {
+                Some(retry_at) => {
+                    wait = wait.min(Duration::from_millis((retry_at - now_ms()).max(0).unsigned_abs()));
+                }
+                None => moved = true,
             }
         }
-        Ok(wait)
-    }
-
-    /// After an attempt, whether the row is still pending (so its channel waits).
-    async fn reschedule_wait(&self, row: &OutboxRow) -> Result<Option<Duration>, sqlx::Error> {
-        let mut conn = self.pool.acquire().await?;
-        let next: Option<(String, i64)> = sqlx::query_as("SELECT status, next_attempt_at FROM outbox WHERE id = ?")
-            .bind(row.id)
-            .fetch_optional(&mut *conn)
-            .await?;
-        Ok(match next {
-            Some((status, at)) if status == "pending" => {
-                Some(Duration::from_millis((at - now_ms()).max(0).unsigned_abs()))
-            }
-            _ => None,
-        })
+        Ok(if moved { Duration::ZERO } else { wait })
     }
 
     fn pacing_delay(&self, key: (bool, i64)) -> Option<Duration> {
@@ -204,8 +191,11 @@ impl Outbox {
         }
     }
 
-    async fn record(&mut self, row: &OutboxRow, attempt: Attempt) -> Result<(), sqlx::Error> {
+    /// Stores how an attempt went: `None` when the row left the queue (sent, or given up), else
+    /// when it will be tried again (unix ms).
+    async fn record(&mut self, row: &OutboxRow, attempt: Attempt) -> Result<Option<i64>, sqlx::Error> {
         let mut conn = self.pool.acquire().await?;
+        let mut retry_at = None;
         match attempt {
             Attempt::Sent(message_id) => {
                 store::mark_outbox_sent(&mut conn, row.id, message_id).await?;
@@ -224,7 +214,9 @@ impl Outbox {
                     backoff_ms(row.attempts + 1, row.id)
                 };
                 warn!(outbox = row.id, attempt = row.attempts + 1, retry_in_ms = after_ms, reason = %why, "delivery will be retried");
-                store::mark_outbox_retry(&mut conn, row.id, now_ms() + after_ms, &why).await?;
+                let at = now_ms() + after_ms;
+                store::mark_outbox_retry(&mut conn, row.id, at, &why).await?;
+                retry_at = Some(at);
             }
             Attempt::Retry(_, why) | Attempt::Fail(why) => {
                 error!(outbox = row.id, op = %row.op, channel = ?row.channel_id, user = ?row.user_id, reason = %why,
@@ -232,7 +224,7 @@ impl Outbox {
                 store::mark_outbox_failed(&mut conn, row.id, &why).await?;
             }
         }
-        Ok(())
+        Ok(retry_at)
     }
 
     async fn deliver(&mut self, row: &OutboxRow) -> Attempt {

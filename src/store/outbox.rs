@@ -99,13 +99,18 @@ pub async fn insert_outboxes(conn: &mut SqliteConnection, rows: &[NewOutbox]) ->
     Ok(())
 }
 
-/// Pending messages due by `now`, oldest first.
-pub async fn list_due_outbox(conn: &mut SqliteConnection, now: i64, limit: i64) -> Result<Vec<OutboxRow>, sqlx::Error> {
+/// The oldest pending message of each target (a channel, or a user for DMs), oldest first, at
+/// most `limit`. Only a target's oldest message may go next (order per channel), so reading
+/// the heads — not the oldest rows overall — keeps one backed-up channel from hiding every
+/// other channel's messages behind it.
+pub async fn list_outbox_heads(conn: &mut SqliteConnection, limit: i64) -> Result<Vec<OutboxRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, guild_id, op, channel_id, user_id, ticket_id, is_card, payload, attempts, next_attempt_at
-         FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+         FROM outbox WHERE id IN (
+             SELECT min(id) FROM outbox WHERE status = 'pending'
+             GROUP BY channel_id IS NULL, coalesce(channel_id, user_id, 0))
+         ORDER BY id LIMIT ?",
     )
-    .bind(now)
     .bind(limit)
     .fetch_all(conn)
     .await

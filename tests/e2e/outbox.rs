@@ -52,6 +52,33 @@ async fn settle(desk: &mut TestDesk) {
     .await;
 }
 
+/// A desk whose outbox sends at most `burst` messages per `window` to one channel.
+async fn paced_desk(burst: usize, window: Duration) -> TestDesk {
+    let desk = TestDesk::start_with(Options {
+        outbox: Policy {
+            channel_burst: burst,
+            channel_window: window,
+            min_gap: Duration::ZERO,
+        },
+    })
+    .await;
+    desk.setup_basics(&ada()).await;
+    desk
+}
+
+/// The requester comments `n` times on REQ-1 (each comment is a post in triage).
+async fn comment_many(desk: &TestDesk, n: usize) {
+    for i in 0..n {
+        desk.cmd(
+            &mia(),
+            "ticket",
+            Some("comment"),
+            &[s("id", "REQ-1"), s("text", &format!("note {i}"))],
+        )
+        .await;
+    }
+}
+
 async fn outbox_status(desk: &mut TestDesk) -> Vec<(String, i64)> {
     let db = desk.db().await;
     sqlx::query_as("SELECT status, attempts FROM outbox ORDER BY id")
@@ -181,25 +208,9 @@ async fn per_channel_pacing_holds_under_a_burst_of_50() {
         (5, Duration::from_secs(5))
     );
     let window = Duration::from_millis(500);
-    let mut desk = TestDesk::start_with(Options {
-        outbox: Policy {
-            channel_burst: 5,
-            channel_window: window,
-            min_gap: Duration::ZERO,
-        },
-    })
-    .await;
-    desk.setup_basics(&ada()).await;
+    let mut desk = paced_desk(5, window).await;
     raise(&desk, "Chatty").await;
-    for i in 0..49 {
-        desk.cmd(
-            &mia(),
-            "ticket",
-            Some("comment"),
-            &[s("id", "REQ-1"), s("text", &format!("note {i}"))],
-        )
-        .await;
-    }
+    comment_many(&desk, 49).await;
     let posts = desk
         .fake
         .wait_for(Duration::from_secs(30), "50 posts", |rs| {
@@ -234,5 +245,42 @@ async fn per_channel_pacing_holds_under_a_burst_of_50() {
             .unwrap()
     };
     assert_eq!(sent, 50);
+    desk.fake.assert_valid();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_with_a_long_backlog_does_not_hold_up_other_channels() {
+    // Triage may take one post a minute, so everything queued for it waits; more of it than the
+    // worker reads at once must not keep the incidents channel (or anyone's DMs) waiting too.
+    let mut desk = paced_desk(1, Duration::from_secs(60)).await;
+    raise(&desk, "Backlog").await;
+    comment_many(&desk, 240).await;
+    let pending: i64 = {
+        let db = desk.db().await;
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE status = 'pending' AND channel_id = ?")
+            .bind(TRIAGE as i64)
+            .fetch_one(&db)
+            .await
+            .unwrap()
+    };
+    assert!(pending >= 240, "triage should be backed up, {pending} pending");
+    let reply = desk
+        .cmd(
+            &mia(),
+            "incident",
+            Some("new"),
+            &[s("title", "Printer on fire"), s("impact", "low"), s("urgency", "low")],
+        )
+        .await;
+    assert!(text(&reply).contains("INC-1"), "{}", text(&reply));
+    desk.fake
+        .wait_for(Duration::from_secs(10), "the incident card", |rs| {
+            rs.iter()
+                .find(|r| r.path == format!("/channels/{INCIDENTS}/messages") && r.status == 200)
+                .map(|_| ())
+        })
+        .await;
+    let triage_sent = triage_posts(&desk).iter().filter(|r| r.status == 200).count();
+    assert_eq!(triage_sent, 1, "triage kept its pace of one post a minute");
     desk.fake.assert_valid();
 }
