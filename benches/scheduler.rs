@@ -1,10 +1,17 @@
 //! One scheduler pass over a large desk: N open tickets (two SLA clocks and two reminder timers
 //! each), of which `DUE` have a breach timer due now. Prints the time of the pass that fires
-//! them (each in its own transaction: clock mark, audit row, outbox row) and of an idle pass.
+//! them (each in its own transaction: clock mark, audit row, outbox row; passes of up to
+//! `scheduler::BATCH` until none is due, as the scheduler's loop does) and of an idle pass.
+//! Then starts the real bot (its own process, against the fake Discord of the tests) on that
+//! database and prints its resident memory once connected: the desk's memory with N tickets.
 //!
 //! `cargo bench --bench scheduler -- 10000 100000` (sizes optional; default 10000 100000).
-//! The process RSS printed is this process's (the desk's use-cases and pool, no serenity) after
-//! the passes, with sizes run in order.
+//! "bench RSS" is this process's (the desk's use-cases and pool, no serenity) after its passes,
+//! with sizes run in order; "bot RSS" is the real binary's.
+
+#[allow(dead_code)]
+#[path = "../tests/e2e/support/mod.rs"]
+mod support;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,7 +22,8 @@ use servicedesk::scheduler;
 use servicedesk::service::Desk;
 use tokio::sync::Notify;
 
-const DUE: i64 = 100;
+const DUE: i64 = 300;
+const DESK: &str = env!("CARGO_BIN_EXE_servicedesk");
 
 /// Bulk-loads `n` tickets, 2n clocks and 4n timers with set-based inserts (a recursive CTE), so
 /// a million tickets load in seconds rather than row by row.
@@ -74,8 +82,9 @@ async fn run(n: i64) {
     let clock = ManualClock::new(start);
     let desk = Desk::new(pool.clone(), Arc::new(clock.clone()), Arc::new(Notify::new()));
 
+    // As the scheduler's loop does: passes (of up to scheduler::BATCH timers) until none is due.
     let t = Instant::now();
-    scheduler::pass(&desk).await.unwrap();
+    while scheduler::pass(&desk).await.unwrap().is_zero() {}
     let firing = t.elapsed();
     let fired: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
         .fetch_one(&pool)
@@ -92,21 +101,43 @@ async fn run(n: i64) {
     idle.sort();
     clock.advance(Duration::seconds(1));
     let db_mb = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
-    let rss_mb = std::fs::read_to_string("/proc/self/status")
+    let rss_mb = rss_of("self");
+    pool.close().await;
+    let (bot_start, bot_rss) = bot_on(dir.path(), &path).await;
+    println!(
+        "tickets {n:>9}  timers {:>9}  load {load_secs:>6.1} s  db {db_mb:>6.1} MB  | firing {DUE} due: {:>8.1} ms ({:.2} ms/timer)  | idle pass median {:>6.3} ms  | bench RSS {rss_mb:>6.1} MB  | bot connected in {bot_start:>4.2} s, RSS {bot_rss:>5.1} MB",
+        n * 4,
+        firing.as_secs_f64() * 1e3,
+        firing.as_secs_f64() * 1e3 / DUE as f64,
+        idle[idle.len() / 2].as_secs_f64() * 1e3,
+    );
+}
+
+/// `VmRSS` of a process (`self` or a pid), in MB.
+fn rss_of(pid: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
                 .find(|l| l.starts_with("VmRSS:"))
                 .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
         })
-        .map_or(0.0, |kb| kb / 1024.0);
-    println!(
-        "tickets {n:>9}  timers {:>9}  load {load_secs:>6.1} s  db {db_mb:>6.1} MB  | pass firing {DUE} due: {:>8.1} ms ({:.2} ms/timer)  | idle pass median {:>6.3} ms  | process RSS {rss_mb:>6.1} MB",
-        n * 4,
-        firing.as_secs_f64() * 1e3,
-        firing.as_secs_f64() * 1e3 / DUE as f64,
-        idle[idle.len() / 2].as_secs_f64() * 1e3,
-    );
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Starts the real bot on the database at `db` and returns how long it took to connect and
+/// its RSS a second after (its first scheduler pass has run by then).
+async fn bot_on(dir: &std::path::Path, db: &std::path::Path) -> (f64, f64) {
+    let fake = support::FakeDiscord::start().await;
+    let t = Instant::now();
+    let mut child = support::spawn_bot(DESK, &fake, dir, &format!("sqlite://{}", db.display()), "error");
+    fake.wait_connected(std::time::Duration::from_secs(120)).await;
+    let connected = t.elapsed().as_secs_f64();
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let rss = rss_of(&child.id().unwrap_or(0).to_string());
+    let _ = child.start_kill();
+    let _ = child.wait().await;
+    (connected, rss)
 }
 
 fn main() {

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::sla::{calendar_of, warn_key};
-use super::{Desk, Result};
+use super::{Desk, Result, ServiceError};
 use crate::clock::from_millis;
 use crate::domain::duration::human_seconds;
 use crate::domain::sla::{target_seconds, ClockKind, WARN_PERCENT};
@@ -21,6 +21,10 @@ impl Desk {
     }
 
     /// Fires up to `limit` timers that are due now; returns how many were due.
+    ///
+    /// A ticket's timers fire one after the other, in due order (a warning before its breach);
+    /// different tickets' fire side by side, so the writer's group commit serves many of them
+    /// with one fsync — after downtime there can be thousands.
     pub async fn run_due_timers(&self, limit: i64) -> Result<usize> {
         let now = self.now_ms();
         let due = {
@@ -28,14 +32,47 @@ impl Desk {
             store::list_due_timers(&mut conn, now, limit).await?
         };
         let n = due.len();
+        let mut lanes: Vec<Vec<TimerRow>> = Vec::new();
+        let mut lane_of: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
         for timer in due {
-            if let Err(e) = self.fire(&timer).await {
-                // Leave the timer in place; it is retried on the next pass.
-                tracing::error!(timer = %timer.key, error = %e, "timer failed");
-                return Err(e);
+            match timer.ticket_id.and_then(|t| lane_of.get(&t).copied()) {
+                Some(i) => lanes[i].push(timer),
+                None => {
+                    if let Some(t) = timer.ticket_id {
+                        lane_of.insert(t, lanes.len());
+                    }
+                    lanes.push(vec![timer]);
+                }
             }
         }
-        Ok(n)
+        let mut running = tokio::task::JoinSet::new();
+        for lane in lanes {
+            let desk = self.clone();
+            running.spawn(async move {
+                for timer in lane {
+                    if let Err(e) = desk.fire(&timer).await {
+                        // Leave it (and the rest of its ticket's) in place for the next pass.
+                        tracing::error!(timer = %timer.key, error = %e, "timer failed");
+                        return Err(e);
+                    }
+                }
+                Ok(())
+            });
+        }
+        let mut failed = None;
+        while let Some(done) = running.join_next().await {
+            match done {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => failed = failed.or(Some(e)),
+                Err(e) => {
+                    tracing::error!(error = %e, "timer task failed");
+                    failed = failed.or(Some(ServiceError::Internal(sqlx::Error::Protocol(format!(
+                        "timer task: {e}"
+                    )))));
+                }
+            }
+        }
+        failed.map_or(Ok(n), Err)
     }
 
     async fn fire(&self, timer: &TimerRow) -> Result<()> {
