@@ -269,3 +269,52 @@ async fn group_commit_keeps_finished_work_drops_refused_work_and_leaves_nobody_w
         .unwrap();
     assert_eq!(n, 1);
 }
+
+#[tokio::test]
+async fn the_outbox_heads_are_the_oldest_pending_message_of_each_channel_and_each_dm_recipient() {
+    let (pool, _dir) = fresh().await;
+    let mut c = pool.acquire().await.unwrap();
+    // (channel, user): channels 10 and 11, DMs to users 10 (same number as a channel) and 12.
+    let targets = [
+        (Some(10), None),
+        (None, Some(12)),
+        (Some(10), None),
+        (Some(11), None),
+        (None, Some(10)),
+        (None, Some(12)),
+        (Some(11), Some(12)), // a post that mentions a user is still the channel's
+        (Some(10), None),
+    ];
+    let rows: Vec<store::NewOutbox> = targets
+        .iter()
+        .map(|&(channel_id, user_id)| store::NewOutbox {
+            guild_id: 1,
+            op: if channel_id.is_some() {
+                store::OutboxOp::Post
+            } else {
+                store::OutboxOp::Dm
+            },
+            channel_id,
+            user_id,
+            ticket_id: None,
+            is_card: false,
+            payload: "{}".into(),
+            at: 0,
+        })
+        .collect();
+    store::insert_outboxes(&mut c, &rows).await.unwrap();
+    let ids = |heads: Vec<store::OutboxRow>| heads.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let heads = store::list_outbox_heads(&mut c, 100).await.unwrap();
+    assert_eq!(
+        ids(heads),
+        vec![1, 2, 4, 5],
+        "oldest of channel 10, user 12, channel 11, user 10"
+    );
+    // Once a head is sent (or given up) the next of its target comes forward.
+    store::mark_outbox_sent(&mut c, 1, None).await.unwrap();
+    store::mark_outbox_failed(&mut c, 4, "403").await.unwrap();
+    let heads = store::list_outbox_heads(&mut c, 100).await.unwrap();
+    assert_eq!(ids(heads), vec![2, 3, 5, 7]);
+    let heads = store::list_outbox_heads(&mut c, 2).await.unwrap();
+    assert_eq!(heads.len(), 2, "at most `limit` targets");
+}
