@@ -13,6 +13,7 @@
 //! `render` builds every message body; `config` reads the environment; `clock` is injected.
 
 pub mod app;
+pub mod chart;
 pub mod clock;
 pub mod config;
 pub mod domain;

@@ -482,3 +482,88 @@ pub fn reject_modal(id: TicketRef) -> Value {
         }
     })
 }
+
+/// The chart's file name in a report reply (`attachment://…` in the embed refers to it).
+pub const REPORT_FILE: &str = "report.png";
+
+fn mean_line(label: &str, secs: Option<f64>) -> String {
+    match secs {
+        // Rounded to whole seconds; a mean below one second (bulk tests) still reads sensibly.
+        Some(s) => format!("{label}: {}", human_seconds(s.round() as i64)),
+        None => format!("{label}: —"),
+    }
+}
+
+/// A kind's figures, e.g. `Opened **12** · resolved **10**` and the means and SLA lines.
+pub fn report_kind(f: &crate::store::KindFigures, respond_label: &str) -> String {
+    let met = u64::try_from(f.clocks_met).unwrap_or(0);
+    let missed = u64::try_from(f.clocks_missed).unwrap_or(0);
+    let sla = match crate::domain::report::compliance_percent(met, missed) {
+        Some(p) => format!("SLA met: {p} % ({met} of {} clocks) · breaches: {missed}", met + missed),
+        None => "SLA met: no clock settled yet".to_owned(),
+    };
+    [
+        format!("Opened **{}** · resolved **{}**", f.opened, f.resolved),
+        mean_line(respond_label, f.mean_response_secs),
+        mean_line("Mean time to resolve", f.mean_resolution_secs),
+        sla,
+    ]
+    .join("\n")
+}
+
+/// Changes closed in the period by how they ended.
+pub fn report_changes(closings: &[(String, Option<String>, i64)]) -> String {
+    let count = |state: &str, outcome: Option<&str>| {
+        closings
+            .iter()
+            .filter(|(s, o, _)| s == state && (outcome.is_none() || o.as_deref() == outcome))
+            .map(|(_, _, n)| n)
+            .sum::<i64>()
+    };
+    format!(
+        "Successful **{}** · failed **{}** · rolled back **{}**\nRejected **{}** · expired **{}** · cancelled **{}**",
+        count("completed", Some("successful")),
+        count("completed", Some("failed")),
+        count("completed", Some("rolled-back")),
+        count("rejected", None),
+        count("expired", None),
+        count("cancelled", None),
+    )
+}
+
+/// The `/report` reply: an ephemeral embed with a field per kind and the chart attached.
+pub fn report(
+    period: &crate::domain::report::Period,
+    requests: &crate::store::KindFigures,
+    incidents: &crate::store::KindFigures,
+    changes: &[(String, Option<String>, i64)],
+) -> Value {
+    let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&period.tz).format("%-d %b %Y").to_string();
+    let per = if period.bucket_days() == 1 { "day" } else { "week" };
+    let embed = json!({
+        "title": format!("Service desk report: the last {} days", period.days),
+        "description": format!(
+            "{} – {} ({}), up to now. The chart shows requests and incidents opened and resolved per {per}.",
+            local(period.from),
+            local(period.to - chrono::Duration::milliseconds(1)),
+            period.tz.name()
+        ),
+        "color": 0x0058_65f2,
+        "fields": [
+            { "name": "Requests", "value": truncate(&report_kind(requests, "Mean time to respond"), MAX_FIELD_VALUE_CHARS), "inline": true },
+            { "name": "Incidents", "value": truncate(&report_kind(incidents, "Mean time to acknowledge"), MAX_FIELD_VALUE_CHARS), "inline": true },
+            { "name": "Changes closed", "value": truncate(&report_changes(changes), MAX_FIELD_VALUE_CHARS), "inline": false },
+        ],
+        "image": { "url": format!("attachment://{REPORT_FILE}") },
+    });
+    let mut v = ephemeral_embeds("", vec![embed]);
+    if let Some(obj) = v.as_object_mut() {
+        obj.remove("content");
+    }
+    v["attachments"] = json!([{
+        "id": "0",
+        "filename": REPORT_FILE,
+        "description": format!("Requests and incidents opened and resolved per {per}"),
+    }]);
+    v
+}

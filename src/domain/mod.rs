@@ -9,6 +9,7 @@ pub mod duration;
 pub mod ids;
 pub mod oncall;
 pub mod priority;
+pub mod report;
 pub mod sla;
 pub mod text;
 pub mod ticket;

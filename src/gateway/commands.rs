@@ -54,6 +54,11 @@ fn choice(name: &str, description: &str, required: bool, values: &[&str]) -> Val
     json!({ "type": STRING, "name": name, "description": description, "required": required, "choices": choices })
 }
 
+fn integer_choice(name: &str, description: &str, values: &[(&str, i64)]) -> Value {
+    let choices: Vec<Value> = values.iter().map(|(n, v)| json!({ "name": n, "value": v })).collect();
+    json!({ "type": INTEGER, "name": name, "description": description, "required": true, "choices": choices })
+}
+
 fn integer(name: &str, description: &str, min: i64, max: i64) -> Value {
     json!({ "type": INTEGER, "name": name, "description": description, "required": true,
             "min_value": min, "max_value": max })
@@ -222,6 +227,9 @@ pub fn definitions() -> Value {
         command("queue", "Open tickets for agents, soonest SLA due first", vec![
             choice("kind", "Only this kind", false, &["request", "incident", "change"]),
             choice("filter", "Narrow the list", false, &["unassigned", "mine", "breaching"]),
+        ]),
+        command("report", "Desk figures and a chart for the last 7, 30 or 90 days (agents, managers)", vec![
+            integer_choice("days", "How far back", &[("7 days", 7), ("30 days", 30), ("90 days", 90)]),
         ]),
         command("sla", "Service level clocks", vec![
             ticket_sub("show", "Each SLA clock of a ticket: target, elapsed, remaining or breached", vec![]),

@@ -92,6 +92,9 @@ pub async fn command(desk: &Desk, http: &serenity::all::Http, cmd: &CommandInter
                 reply(Box::pin(desk.setup_sla(&call, kind, p, o.req("respond"), o.req("resolve"))).await)
             }
             ("setup", Some("autoclose")) => reply(Box::pin(desk.setup_autoclose(&call, o.req("after"))).await),
+            ("report", None) => Box::pin(desk.report(&call, o.int("days").unwrap_or(0)))
+                .await
+                .map(|r| Response::WithFile(r.message, render::REPORT_FILE, r.chart)),
             ("sla", Some("show")) => data(Box::pin(desk.sla_show(&call, o.req("id"))).await),
             ("setup", Some("escalation")) => {
                 let p = Priority::parse(o.req("priority"))

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use serenity::all::{Context, EventHandler, GuildId, Http, Interaction, InteractionId, Ready};
+use serenity::all::{Context, CreateAttachment, EventHandler, GuildId, Http, Interaction, InteractionId, Ready};
 use serenity::async_trait;
 use tracing::{debug, error, info, warn};
 
@@ -43,6 +43,8 @@ static WORK_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MA
 pub enum Response {
     /// A message (the `data` of a callback of type 4).
     Message(Value),
+    /// A message with one file attached (its name and bytes), e.g. the report's chart.
+    WithFile(Value, &'static str, Vec<u8>),
     /// A whole callback body that must be the first response (a modal).
     Modal(Value),
     /// Nothing: the interaction was a re-delivery of one already applied.
@@ -154,12 +156,13 @@ async fn respond(
     };
     let sent = match first {
         Some(Response::Nothing) => return,
-        Some(Response::Message(data)) => {
-            let body = json!({ "type": 4, "data": data });
-            bounded(|| Box::pin(http.create_interaction_response(id, token, &body, vec![]))).await
-        }
         Some(Response::Modal(body)) => {
             bounded(|| Box::pin(http.create_interaction_response(id, token, &body, vec![]))).await
+        }
+        Some(message) => {
+            let (data, files) = message_parts(message);
+            let body = json!({ "type": 4, "data": data });
+            bounded(|| Box::pin(http.create_interaction_response(id, token, &body, files))).await
         }
         None => {
             let defer = json!({ "type": 5, "data": { "flags": render::EPHEMERAL } });
@@ -168,23 +171,33 @@ async fn respond(
             if let Err(e) = deferred {
                 warn!(interaction = %id, error = %e, "deferring failed");
             }
-            let data = match response {
+            let (mut data, files) = match response {
                 Response::Nothing => return,
-                Response::Message(mut data) => {
-                    if let Some(obj) = data.as_object_mut() {
-                        obj.remove("flags"); // fixed by the deferral; not editable
-                    }
-                    data
-                }
-                Response::Modal(_) => render::ephemeral("That took too long to open a form; please click again."),
+                Response::Modal(_) => (
+                    render::ephemeral("That took too long to open a form; please click again."),
+                    vec![],
+                ),
+                message => message_parts(message),
             };
-            bounded(|| Box::pin(http.edit_original_interaction_response(token, &data, vec![])))
+            if let Some(obj) = data.as_object_mut() {
+                obj.remove("flags"); // fixed by the deferral; not editable
+            }
+            bounded(|| Box::pin(http.edit_original_interaction_response(token, &data, files)))
                 .await
                 .map(|_| ())
         }
     };
     if let Err(e) = sent {
         warn!(interaction = %id, error = %e, "reply not delivered");
+    }
+}
+
+/// A message reply's data and its files.
+fn message_parts(r: Response) -> (Value, Vec<CreateAttachment>) {
+    match r {
+        Response::Message(data) => (data, vec![]),
+        Response::WithFile(data, name, bytes) => (data, vec![CreateAttachment::bytes(bytes, name)]),
+        Response::Modal(_) | Response::Nothing => (render::ephemeral(""), vec![]),
     }
 }
 

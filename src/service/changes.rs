@@ -145,6 +145,7 @@ impl Work {
             (_, true) => {
                 self.move_change(t, ChangeAction::Expire, Some("the vote deadline passed".into()))
                     .await?;
+                t.closed_at = Some(self.now); // final, like completed or cancelled
                 format!("⌛ {id} “{}” expired: the CAB did not decide in time. It is not approved; raise it again if it is still needed.", t.title)
             }
             (Outcome::Approved, _) => {
@@ -154,6 +155,7 @@ impl Work {
             }
             _ => {
                 self.move_change(t, ChangeAction::Reject, None).await?;
+                t.closed_at = Some(self.now);
                 format!("❌ {id} “{}” is rejected by the CAB.", t.title)
             }
         };

@@ -6,6 +6,7 @@
 
 mod changes;
 mod incidents;
+mod report;
 mod setup;
 mod sla;
 mod tickets;
@@ -24,6 +25,7 @@ use crate::store::{self, NewAudit, NewOutbox, SettingsRow};
 
 pub use changes::{default_rule, CabRule, NewChange};
 pub use incidents::{default_policy, Policy};
+pub use report::Report;
 pub use setup::{ChannelPurpose, RolePurpose};
 pub use tickets::{AssignTarget, QueueView, TicketOp, TicketOutcome};
 
@@ -80,7 +82,7 @@ macro_rules! user_errors {
         }
     )*};
 }
-user_errors!(IdError, TextError, TransitionError);
+user_errors!(IdError, TextError, TransitionError, crate::domain::report::ReportError);
 
 /// The actor's rights in a guild, from the guild's role mapping.
 #[derive(Debug, Clone, Copy)]

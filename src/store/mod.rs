@@ -6,6 +6,7 @@
 mod changes;
 mod oncall;
 mod outbox;
+mod report;
 mod settings;
 mod sla;
 mod tickets;
@@ -20,6 +21,7 @@ pub use sqlx::{SqliteConnection, SqlitePool};
 pub use changes::*;
 pub use oncall::*;
 pub use outbox::*;
+pub use report::*;
 pub use settings::*;
 pub use sla::*;
 pub use tickets::*;

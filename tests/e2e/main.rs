@@ -11,6 +11,7 @@ mod faults;
 mod incidents;
 mod outbox;
 mod process;
+mod report;
 mod requests;
 mod sla;
 mod store;

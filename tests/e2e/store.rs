@@ -318,3 +318,45 @@ async fn the_outbox_heads_are_the_oldest_pending_message_of_each_channel_and_eac
     let heads = store::list_outbox_heads(&mut c, 2).await.unwrap();
     assert_eq!(heads.len(), 2, "at most `limit` targets");
 }
+
+#[tokio::test]
+async fn a_report_of_another_length_is_refused_before_anything_is_written() {
+    let (pool, _dir) = fresh().await;
+    let desk = Desk::new(
+        pool.clone(),
+        Arc::new(ManualClock::new(Utc::now())),
+        Arc::new(Notify::new()),
+    );
+    let admin = Actor {
+        guild_id: 1,
+        user_id: 2,
+        roles: vec![],
+        is_admin: true,
+    };
+    for days in [0, 1, 14, 31, 365, -7] {
+        let call = Call {
+            actor: admin.clone(),
+            interaction_id: 10 + days,
+        };
+        match desk.report(&call, days).await {
+            Err(ServiceError::User(msg)) => assert!(msg.contains("7, 30 or 90"), "{msg}"),
+            other => panic!("{days} days: {:?}", other.map(|r| r.message)),
+        }
+    }
+    let claimed: i64 = sqlx::query_scalar("SELECT count(*) FROM interactions")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(claimed, 0, "a refused report claims nothing");
+    let ok = desk
+        .report(
+            &Call {
+                actor: admin,
+                interaction_id: 99,
+            },
+            30,
+        )
+        .await
+        .unwrap();
+    assert_eq!(&ok.chart[..4], b"\x89PNG");
+}

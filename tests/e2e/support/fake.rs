@@ -40,7 +40,25 @@ pub struct Recorded {
     pub status: u16,
     /// The body the fake answered.
     pub response: Value,
+    /// Files uploaded with a multipart request (`files[n]` parts); `body` is its `payload_json`.
+    pub files: Vec<RecordedFile>,
 }
+
+/// One uploaded file of a multipart request.
+#[derive(Debug, Clone)]
+pub struct RecordedFile {
+    /// The form field, e.g. `files[0]`.
+    pub field: String,
+    /// The file name the bot gave.
+    pub filename: String,
+    /// Its declared content type.
+    pub content_type: String,
+    /// The bytes.
+    pub data: Vec<u8>,
+}
+
+/// Discord's upload limit for a bot without boosts: 10 MiB per file.
+pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
 
 /// A scripted failure: the next request matching `method` and `path_contains` gets this answer.
 #[derive(Debug, Clone)]
@@ -252,9 +270,59 @@ fn spec_limits(body: &Value) -> Vec<String> {
     errors
 }
 
-fn record(state: &State, method: &str, path: &str, body: Value, status: u16, response: &Value) -> u64 {
+/// Discord's rules for uploads: every `files[n]` part is listed in the payload's `attachments`
+/// with id `n`, no file is larger than Discord allows, and each has a name.
+fn upload_rules(body: &Value, files: &[RecordedFile]) -> Vec<String> {
+    let mut errors = Vec::new();
+    let listed: Vec<String> = [&body["attachments"], &body["data"]["attachments"]]
+        .iter()
+        .filter_map(|a| a.as_array())
+        .flatten()
+        .filter_map(|a| {
+            a["id"]
+                .as_str()
+                .map(str::to_owned)
+                .or_else(|| a["id"].as_u64().map(|n| n.to_string()))
+        })
+        .collect();
+    for f in files {
+        let Some(n) = f.field.strip_prefix("files[").and_then(|r| r.strip_suffix(']')) else {
+            errors.push(format!("upload field {} is not files[n]", f.field));
+            continue;
+        };
+        if !listed.iter().any(|id| id == n) {
+            errors.push(format!("{} has no attachment with id {n} in the payload", f.field));
+        }
+        if f.data.len() > MAX_UPLOAD_BYTES {
+            errors.push(format!(
+                "{} is {} bytes; Discord allows {MAX_UPLOAD_BYTES}",
+                f.field,
+                f.data.len()
+            ));
+        }
+        if f.filename.is_empty() {
+            errors.push(format!("{} has no file name", f.field));
+        }
+    }
+    errors
+}
+
+fn record(
+    state: &State,
+    method: &str,
+    path: &str,
+    body: Value,
+    files: Vec<RecordedFile>,
+    status: u16,
+    response: &Value,
+) -> u64 {
     let mut errors = openapi().check_request(method, path, (!body.is_null()).then_some(&body));
     errors.extend(spec_limits(&body).into_iter().map(|e| format!("{method} {path}: {e}")));
+    errors.extend(
+        upload_rules(&body, &files)
+            .into_iter()
+            .map(|e| format!("{method} {path}: {e}")),
+    );
     if !errors.is_empty() {
         state.violations.lock().unwrap().extend(errors);
     }
@@ -268,6 +336,7 @@ fn record(state: &State, method: &str, path: &str, body: Value, status: u16, res
         at: Instant::now(),
         status,
         response: response.clone(),
+        files,
     });
     drop(rec);
     state.changed.notify_waiters();
@@ -291,6 +360,8 @@ async fn serve_http(state: Arc<State>, stream: TcpStream) {
         let (method, target) = (method.to_owned(), target.to_owned());
         let mut length = 0usize;
         let mut auth = String::new();
+        let mut content_type = String::new();
+        let mut chunked = false;
         loop {
             let mut h = String::new();
             if reader.read_line(&mut h).await.unwrap_or(0) == 0 {
@@ -304,22 +375,38 @@ async fn serve_http(state: Arc<State>, stream: TcpStream) {
                 match k.trim().to_ascii_lowercase().as_str() {
                     "content-length" => length = v.trim().parse().unwrap_or(0),
                     "authorization" => auth = v.trim().to_owned(),
+                    "content-type" => content_type = v.trim().to_owned(),
+                    "transfer-encoding" => chunked = v.trim().eq_ignore_ascii_case("chunked"),
                     _ => {}
                 }
             }
         }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).await.is_err() {
-            return;
-        }
-        let body: Value = if body.is_empty() {
-            Value::Null
+        let body = if chunked {
+            match read_chunked(&mut reader).await {
+                Some(b) => b,
+                None => return,
+            }
         } else {
-            serde_json::from_slice(&body).unwrap_or(Value::Null)
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).await.is_err() {
+                return;
+            }
+            body
+        };
+        let (body, files) = match content_type.split_once("boundary=") {
+            Some((kind, boundary)) if kind.starts_with("multipart/form-data") => {
+                let (json, files, errors) = parse_multipart(&body, boundary.trim_matches('"'));
+                if !errors.is_empty() {
+                    state.violations.lock().unwrap().extend(errors);
+                }
+                (json, files)
+            }
+            _ if body.is_empty() => (Value::Null, vec![]),
+            _ => (serde_json::from_slice(&body).unwrap_or(Value::Null), vec![]),
         };
         let path = target.split('?').next().unwrap_or("").to_owned();
         let query = target.split_once('?').map(|(_, q)| q.to_owned()).unwrap_or_default();
-        let (status, answer) = respond(&state, &method, &path, &query, &auth, body);
+        let (status, answer) = respond(&state, &method, &path, &query, &auth, body, files);
         let text = if status == 204 {
             String::new()
         } else {
@@ -361,7 +448,101 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-fn respond(state: &State, method: &str, full_path: &str, query: &str, auth: &str, body: Value) -> (u16, Value) {
+/// Reads a `transfer-encoding: chunked` body.
+async fn read_chunked<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let mut size = String::new();
+        reader.read_line(&mut size).await.ok()?;
+        let n = usize::from_str_radix(size.trim().split(';').next()?.trim(), 16).ok()?;
+        let mut chunk = vec![0; n + 2]; // the chunk and its CRLF
+        reader.read_exact(&mut chunk).await.ok()?;
+        if n == 0 {
+            return Some(body);
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Splits a `multipart/form-data` body: its `payload_json` (as the request's JSON body), its
+/// files, and what was malformed.
+fn parse_multipart(body: &[u8], boundary: &str) -> (Value, Vec<RecordedFile>, Vec<String>) {
+    let mut errors = Vec::new();
+    let mut json = Value::Null;
+    let mut files = Vec::new();
+    let delimiter = format!("--{boundary}");
+    let find = |hay: &[u8], needle: &[u8], from: usize| {
+        hay.get(from..)
+            .and_then(|h| h.windows(needle.len()).position(|w| w == needle))
+            .map(|p| p + from)
+    };
+    let Some(mut at) = find(body, delimiter.as_bytes(), 0) else {
+        return (json, files, vec!["multipart body without its boundary".into()]);
+    };
+    loop {
+        at += delimiter.len();
+        if body.get(at..at + 2) == Some(b"--") {
+            break; // closing delimiter
+        }
+        at += 2; // CRLF after the delimiter
+        let Some(head_end) = find(body, b"\r\n\r\n", at) else {
+            errors.push("multipart part without headers".into());
+            break;
+        };
+        let head = String::from_utf8_lossy(&body[at..head_end]).to_string();
+        let content_start = head_end + 4;
+        let Some(next) = find(body, format!("\r\n{delimiter}").as_bytes(), content_start) else {
+            errors.push("multipart part without an end".into());
+            break;
+        };
+        let content = &body[content_start..next];
+        let header = |name: &str| {
+            head.lines()
+                .find(|l| l.to_ascii_lowercase().starts_with(name))
+                .map(|l| l.split_once(':').map_or("", |(_, v)| v.trim()).to_owned())
+                .unwrap_or_default()
+        };
+        let disposition = header("content-disposition");
+        let param = |key: &str| {
+            disposition
+                .split(';')
+                .map(str::trim)
+                .find_map(|p| p.strip_prefix(&format!("{key}=")))
+                .map(|v| v.trim_matches('"').to_owned())
+        };
+        let name = param("name").unwrap_or_default();
+        if name == "payload_json" {
+            match serde_json::from_slice(content) {
+                Ok(v) => json = v,
+                Err(e) => errors.push(format!("payload_json is not JSON: {e}")),
+            }
+        } else if let Some(filename) = param("filename") {
+            files.push(RecordedFile {
+                field: name,
+                filename,
+                content_type: header("content-type"),
+                data: content.to_vec(),
+            });
+        } else {
+            errors.push(format!("unexpected multipart field {name}"));
+        }
+        at = next + 2;
+    }
+    if json.is_null() {
+        errors.push("multipart request without payload_json".into());
+    }
+    (json, files, errors)
+}
+
+fn respond(
+    state: &State,
+    method: &str,
+    full_path: &str,
+    query: &str,
+    auth: &str,
+    body: Value,
+    files: Vec<RecordedFile>,
+) -> (u16, Value) {
     let Some(path) = full_path.strip_prefix("/api/v10") else {
         return (404, json!({ "code": 0, "message": "404: Not Found" }));
     };
@@ -371,7 +552,7 @@ fn respond(state: &State, method: &str, full_path: &str, query: &str, auth: &str
     }
     if !auth.starts_with("Bot ") {
         let answer = json!({ "code": 0, "message": "401: Unauthorized" });
-        record(state, method, path, body, 401, &answer);
+        record(state, method, path, body, files, 401, &answer);
         return (401, answer);
     }
     let fault = {
@@ -382,7 +563,7 @@ fn respond(state: &State, method: &str, full_path: &str, query: &str, auth: &str
         i.and_then(|i| faults.remove(i))
     };
     if let Some(f) = fault {
-        record(state, method, path, body, f.status, &f.body);
+        record(state, method, path, body, files, f.status, &f.body);
         return (f.status, f.body);
     }
     let id = || state.next_id.fetch_add(1, Ordering::Relaxed).to_string();
@@ -429,7 +610,7 @@ fn respond(state: &State, method: &str, full_path: &str, query: &str, auth: &str
         }
         _ => (404, json!({ "code": 0, "message": "404: Not Found" })),
     };
-    record(state, method, path, body, status, &answer);
+    record(state, method, path, body, files, status, &answer);
     (status, answer)
 }
 

@@ -236,9 +236,10 @@ impl TestDesk {
                 .find(|d| d["name"] == g["name"])
                 .unwrap_or_else(|| panic!("{path} has no option {}", g["name"]));
             assert_eq!(d["type"], g["type"], "{path} option {} has another type", g["name"]);
-            if let (Some(choices), Some(v)) = (d["choices"].as_array(), g["value"].as_str()) {
+            if let Some(choices) = d["choices"].as_array() {
+                let v = &g["value"];
                 assert!(
-                    choices.iter().any(|c| c["value"] == v),
+                    choices.iter().any(|c| &c["value"] == v),
                     "{path} option {}: `{v}` is not a choice",
                     g["name"]
                 );
