@@ -2,7 +2,8 @@
 //! each), of which `DUE` have a breach timer due now. Prints the time of the pass that fires
 //! them (each in its own transaction: clock mark, audit row, outbox row; passes of up to
 //! `scheduler::BATCH` until none is due, as the scheduler's loop does) and of an idle pass.
-//! Then starts the real bot (its own process, against the fake Discord of the tests) on that
+//! Then times `/report days:90` over all of them (the use-case, without Discord), and starts
+//! the real bot (its own process, against the fake Discord of the tests) on that
 //! database and prints its resident memory once connected: the desk's memory with N tickets.
 //!
 //! `cargo bench --bench scheduler -- 10000 100000` (sizes optional; default 10000 100000).
@@ -99,13 +100,30 @@ async fn run(n: i64) {
         idle.push(t.elapsed());
     }
     idle.sort();
+    // The 90-day report over all N tickets (each opened in the period, 300 breached).
+    let admin = servicedesk::service::Call {
+        actor: servicedesk::service::Actor {
+            guild_id: 1,
+            user_id: 7,
+            roles: vec![],
+            is_admin: true,
+        },
+        interaction_id: 1,
+    };
+    let t = Instant::now();
+    let report = desk.report(&admin, 90).await.unwrap();
+    let report_ms = t.elapsed().as_secs_f64() * 1e3;
+    assert!(
+        report.message.to_string().contains(&format!("Opened **{n}**")),
+        "the report counts every ticket"
+    );
     clock.advance(Duration::seconds(1));
     let db_mb = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
     let rss_mb = rss_of("self");
     pool.close().await;
     let (bot_start, bot_rss) = bot_on(dir.path(), &path).await;
     println!(
-        "tickets {n:>9}  timers {:>9}  load {load_secs:>6.1} s  db {db_mb:>6.1} MB  | firing {DUE} due: {:>8.1} ms ({:.2} ms/timer)  | idle pass median {:>6.3} ms  | bench RSS {rss_mb:>6.1} MB  | bot connected in {bot_start:>4.2} s, RSS {bot_rss:>5.1} MB",
+        "tickets {n:>9}  timers {:>9}  load {load_secs:>6.1} s  db {db_mb:>6.1} MB  | firing {DUE} due: {:>8.1} ms ({:.2} ms/timer)  | idle pass median {:>6.3} ms  | bench RSS {rss_mb:>6.1} MB  | report 90 days {report_ms:>7.1} ms  | bot connected in {bot_start:>4.2} s, RSS {bot_rss:>5.1} MB",
         n * 4,
         firing.as_secs_f64() * 1e3,
         firing.as_secs_f64() * 1e3 / DUE as f64,

@@ -101,16 +101,17 @@ impl Period {
     }
 }
 
-/// How many of `times` (unix ms) fall in each bucket; times outside every bucket are ignored.
-pub fn histogram(times: &[i64], buckets: &[Bucket]) -> Vec<u32> {
+/// How many instants fall in each bucket, from `(instant in unix ms, how many)` pairs; those
+/// outside every bucket are ignored.
+pub fn histogram(counted: &[(i64, i64)], buckets: &[Bucket]) -> Vec<u32> {
     let mut counts = vec![0u32; buckets.len()];
     let starts: Vec<i64> = buckets.iter().map(|b| b.start.timestamp_millis()).collect();
-    for &t in times {
+    for &(t, n) in counted {
         // The last bucket starting at or before t, if t is also before its end.
         let i = starts.partition_point(|&s| s <= t);
         if let Some(i) = i.checked_sub(1) {
             if t < buckets[i].end.timestamp_millis() {
-                counts[i] += 1;
+                counts[i] = counts[i].saturating_add(u32::try_from(n).unwrap_or(0));
             }
         }
     }
@@ -177,7 +178,7 @@ mod tests {
         let p = Period::ending(now, 7, Tz::UTC).unwrap();
         let b = p.buckets();
         assert_eq!(b.len(), 7);
-        assert_eq!(histogram(&[now.timestamp_millis()], &b)[6], 1);
+        assert_eq!(histogram(&[(now.timestamp_millis(), 1)], &b)[6], 1);
     }
 
     #[test]
@@ -230,13 +231,40 @@ mod tests {
         ) {
             let now = DateTime::from_timestamp(secs, 0).unwrap();
             let p = Period::ending(now, days, tz).unwrap();
-            let times: Vec<i64> = offsets.iter().map(|o| now.timestamp_millis() - o).collect();
+            let times: Vec<(i64, i64)> = offsets.iter().map(|o| (now.timestamp_millis() - o, 1)).collect();
             let inside = times
                 .iter()
-                .filter(|&&t| t >= p.from.timestamp_millis() && t < p.to.timestamp_millis())
+                .filter(|&&(t, _)| t >= p.from.timestamp_millis() && t < p.to.timestamp_millis())
                 .count();
             let counts = histogram(&times, &p.buckets());
             prop_assert_eq!(counts.iter().map(|&c| c as usize).sum::<usize>(), inside);
+        }
+
+        #[test]
+        fn counting_by_quarter_hour_puts_each_instant_in_its_local_day(
+            secs in 1_700_000_000i64..1_900_000_000,
+            days in prop::sample::select(PERIODS.to_vec()),
+            tz in zones(),
+            offsets in prop::collection::vec(0i64..90 * 86_400_000, 0..200),
+        ) {
+            // What the store sends (quarter-hour starts with counts) lands in the same buckets
+            // as the instants themselves: local days start on a quarter hour in every zone.
+            let now = DateTime::from_timestamp(secs, 0).unwrap();
+            let p = Period::ending(now, days, tz).unwrap();
+            let b = p.buckets();
+            let times: Vec<i64> = offsets
+                .iter()
+                .map(|o| now.timestamp_millis() - o)
+                .filter(|&t| t >= p.from.timestamp_millis())
+                .collect();
+            let quarter = 15 * 60 * 1000;
+            let mut by_quarter: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
+            for t in &times {
+                *by_quarter.entry(t.div_euclid(quarter) * quarter).or_default() += 1;
+            }
+            let quarters: Vec<(i64, i64)> = by_quarter.into_iter().collect();
+            let exact: Vec<(i64, i64)> = times.iter().map(|&t| (t, 1)).collect();
+            prop_assert_eq!(histogram(&quarters, &b), histogram(&exact, &b));
         }
     }
 }

@@ -46,8 +46,14 @@ impl Desk {
         let incidents = store::kind_figures(&mut conn, guild, "incident", from, to).await?;
         let changes = store::list_change_closings(&mut conn, guild, from, to).await?;
         let buckets = period.buckets();
-        let opened = histogram(&store::list_opened_times(&mut conn, guild, from, to).await?, &buckets);
-        let resolved = histogram(&store::list_resolved_times(&mut conn, guild, from, to).await?, &buckets);
+        let opened = histogram(
+            &store::count_opened_by_quarter(&mut conn, guild, from, to).await?,
+            &buckets,
+        );
+        let resolved = histogram(
+            &store::count_resolved_by_quarter(&mut conn, guild, from, to).await?,
+            &buckets,
+        );
         drop(conn);
         let labels: Vec<String> = buckets.iter().map(|b| b.day.format("%m-%d").to_string()).collect();
         let title = if period.bucket_days() == 1 {
