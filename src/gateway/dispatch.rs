@@ -56,14 +56,14 @@ pub async fn command(desk: &Desk, http: &serenity::all::Http, cmd: &CommandInter
         };
         let o = Opts::of(cmd);
         match (cmd.data.name.as_str(), o.sub) {
-            ("setup", Some("show")) => data(Box::pin(desk.setup_show(&call)).await),
+            ("setup", Some("show")) => data(desk.setup_show(&call).await),
             ("setup", Some("channel")) => {
                 let purpose = ChannelPurpose::parse(o.req("purpose"))
                     .ok_or_else(|| ServiceError::user("Pick the purpose from the list: triage, incidents or cab."))?;
                 let channel = o
                     .channel("channel")
                     .ok_or_else(|| ServiceError::user("Pick a channel."))?;
-                reply(Box::pin(desk.setup_channel(&call, purpose, sf(channel))).await)
+                reply(desk.setup_channel(&call, purpose, sf(channel)).await)
             }
             ("setup", Some("role")) => {
                 let purpose = RolePurpose::parse(o.req("purpose")).ok_or_else(|| {
@@ -72,35 +72,36 @@ pub async fn command(desk: &Desk, http: &serenity::all::Http, cmd: &CommandInter
                     )
                 })?;
                 let role = o.role("role").ok_or_else(|| ServiceError::user("Pick a role."))?;
-                reply(Box::pin(desk.setup_role(&call, purpose, sf(role))).await)
+                reply(desk.setup_role(&call, purpose, sf(role)).await)
             }
-            ("setup", Some("catalog-add")) => {
-                reply(Box::pin(desk.catalog_add(&call, o.req("name"), o.req("description"))).await)
-            }
-            ("setup", Some("catalog-remove")) => reply(Box::pin(desk.catalog_remove(&call, o.req("name"))).await),
+            ("setup", Some("catalog-add")) => reply(desk.catalog_add(&call, o.req("name"), o.req("description")).await),
+            ("setup", Some("catalog-remove")) => reply(desk.catalog_remove(&call, o.req("name")).await),
             ("setup", Some("hours")) => reply(
-                Box::pin(desk.setup_hours(&call, o.req("timezone"), o.req("days"), o.req("start"), o.req("end"))).await,
+                desk.setup_hours(&call, o.req("timezone"), o.req("days"), o.req("start"), o.req("end"))
+                    .await,
             ),
-            ("setup", Some("holiday")) => {
-                reply(Box::pin(desk.setup_holiday(&call, o.req("date"), o.req("name"))).await)
-            }
+            ("setup", Some("holiday")) => reply(desk.setup_holiday(&call, o.req("date"), o.req("name")).await),
             ("setup", Some("sla")) => {
                 let kind = TicketKind::from_name(o.req("kind"))
                     .ok_or_else(|| ServiceError::user("Pick the kind from the list: incident or request."))?;
                 let p = Priority::parse(o.req("priority"))
                     .ok_or_else(|| ServiceError::user("Pick a priority from P1 to P5."))?;
-                reply(Box::pin(desk.setup_sla(&call, kind, p, o.req("respond"), o.req("resolve"))).await)
+                reply(desk.setup_sla(&call, kind, p, o.req("respond"), o.req("resolve")).await)
             }
-            ("setup", Some("autoclose")) => reply(Box::pin(desk.setup_autoclose(&call, o.req("after"))).await),
-            ("report", None) => Box::pin(desk.report(&call, o.int("days").unwrap_or(0)))
+            ("setup", Some("autoclose")) => reply(desk.setup_autoclose(&call, o.req("after")).await),
+            ("report", None) => desk
+                .report(&call, o.int("days").unwrap_or(0))
                 .await
                 .map(|r| Response::WithFile(r.message, render::REPORT_FILE, r.chart)),
-            ("sla", Some("show")) => data(Box::pin(desk.sla_show(&call, o.req("id"))).await),
+            ("sla", Some("show")) => data(desk.sla_show(&call, o.req("id")).await),
             ("setup", Some("escalation")) => {
                 let p = Priority::parse(o.req("priority"))
                     .ok_or_else(|| ServiceError::user("Pick a priority from P1 to P5."))?;
                 let rounds = o.int("rounds").unwrap_or(-1);
-                reply(Box::pin(desk.setup_escalation(&call, p, o.req("delay"), o.req("ack-timeout"), rounds)).await)
+                reply(
+                    desk.setup_escalation(&call, p, o.req("delay"), o.req("ack-timeout"), rounds)
+                        .await,
+                )
             }
             ("incident", Some("new")) => {
                 let level = |name: &str| {
@@ -110,28 +111,26 @@ pub async fn command(desk: &Desk, http: &serenity::all::Http, cmd: &CommandInter
                 };
                 let (impact, urgency) = (level("impact")?, level("urgency")?);
                 reply(
-                    Box::pin(desk.incident_new(
+                    desk.incident_new(
                         &call,
                         o.req("title"),
                         impact,
                         urgency,
                         o.str("details"),
                         o.str("service"),
-                    ))
+                    )
                     .await,
                 )
             }
-            ("incident", Some("ack")) => reply(Box::pin(desk.incident_ack(&call, o.req("id"))).await),
-            ("incident", Some("update")) => {
-                reply(Box::pin(desk.incident_update(&call, o.req("id"), o.req("note"))).await)
-            }
-            ("incident", Some("escalate")) => reply(Box::pin(desk.incident_escalate(&call, o.req("id"))).await),
-            ("oncall", Some("who")) => data(Box::pin(desk.oncall_who(&call)).await),
+            ("incident", Some("ack")) => reply(desk.incident_ack(&call, o.req("id")).await),
+            ("incident", Some("update")) => reply(desk.incident_update(&call, o.req("id"), o.req("note")).await),
+            ("incident", Some("escalate")) => reply(desk.incident_escalate(&call, o.req("id")).await),
+            ("oncall", Some("who")) => data(desk.oncall_who(&call).await),
             ("setup", Some("cab")) => {
                 let rule = ChangeType::parse(o.req("rule"))
                     .ok_or_else(|| ServiceError::user("Pick the rule from the list: normal or emergency."))?;
                 reply(
-                    Box::pin(desk.setup_cab(&call, rule, o.req("mode"), o.int("count").unwrap_or(1), o.req("voting")))
+                    desk.setup_cab(&call, rule, o.req("mode"), o.int("count").unwrap_or(1), o.req("voting"))
                         .await,
                 )
             }
@@ -154,75 +153,66 @@ pub async fn command(desk: &Desk, http: &serenity::all::Http, cmd: &CommandInter
                     plan: o.req("plan"),
                     backout: o.req("backout"),
                 };
-                reply(Box::pin(desk.change_new(&call, c, &members)).await)
+                reply(desk.change_new(&call, c, &members).await)
             }
-            ("change", Some("approve")) => reply(Box::pin(desk.change_vote(&call, o.req("id"), true, None)).await),
-            ("change", Some("reject")) => {
-                reply(Box::pin(desk.change_vote(&call, o.req("id"), false, o.str("reason"))).await)
-            }
-            ("change", Some("start")) => reply(Box::pin(desk.change_start(&call, o.req("id"))).await),
+            ("change", Some("approve")) => reply(desk.change_vote(&call, o.req("id"), true, None).await),
+            ("change", Some("reject")) => reply(desk.change_vote(&call, o.req("id"), false, o.str("reason")).await),
+            ("change", Some("start")) => reply(desk.change_start(&call, o.req("id")).await),
             ("change", Some("complete")) => {
                 let outcome = ChangeOutcome::parse(o.req("outcome")).ok_or_else(|| {
                     ServiceError::user("Pick the outcome from the list: successful, failed or rolled-back.")
                 })?;
-                reply(Box::pin(desk.change_complete(&call, o.req("id"), outcome, o.req("notes"))).await)
+                reply(desk.change_complete(&call, o.req("id"), outcome, o.req("notes")).await)
             }
-            ("change", Some("cancel")) => {
-                reply(Box::pin(desk.change_cancel(&call, o.req("id"), o.str("reason"))).await)
-            }
-            ("change", Some("blackout")) => {
-                reply(Box::pin(desk.change_blackout(&call, o.req("start"), o.req("end"), o.req("reason"))).await)
-            }
-            ("change", Some("calendar")) => {
-                data(Box::pin(desk.change_calendar(&call, o.int("days").unwrap_or(0))).await)
-            }
+            ("change", Some("cancel")) => reply(desk.change_cancel(&call, o.req("id"), o.str("reason")).await),
+            ("change", Some("blackout")) => reply(
+                desk.change_blackout(&call, o.req("start"), o.req("end"), o.req("reason"))
+                    .await,
+            ),
+            ("change", Some("calendar")) => data(desk.change_calendar(&call, o.int("days").unwrap_or(0)).await),
             ("oncall", Some(sub @ ("add" | "remove"))) => {
                 let level = o.int("level").unwrap_or(0);
                 let user = o.user("user").ok_or_else(|| ServiceError::user("Pick a user."))?;
                 let r = if sub == "add" {
-                    Box::pin(desk.oncall_add(&call, level, sf(user))).await
+                    desk.oncall_add(&call, level, sf(user)).await
                 } else {
-                    Box::pin(desk.oncall_remove(&call, level, sf(user))).await
+                    desk.oncall_remove(&call, level, sf(user)).await
                 };
                 reply(r)
             }
             ("oncall", Some("rotation")) => reply(
-                Box::pin(desk.oncall_rotation(
+                desk.oncall_rotation(
                     &call,
                     o.int("level").unwrap_or(0),
                     o.int("hours").unwrap_or(0),
                     o.req("start"),
-                ))
+                )
                 .await,
             ),
             ("oncall", Some("override")) => {
                 let user = o.user("user").ok_or_else(|| ServiceError::user("Pick a user."))?;
                 reply(
-                    Box::pin(desk.oncall_override(
+                    desk.oncall_override(
                         &call,
                         o.int("level").unwrap_or(0),
                         sf(user),
                         o.req("start"),
                         o.req("end"),
-                    ))
+                    )
                     .await,
                 )
             }
             ("request", Some("new")) => reply(
-                Box::pin(desk.request_new(&call, o.req("item"), o.req("summary"), o.str("details")))
+                desk.request_new(&call, o.req("item"), o.req("summary"), o.str("details"))
                     .await
                     .map(|out| out.message),
             ),
-            ("request", Some("mine")) => data(Box::pin(desk.request_mine(&call)).await),
-            ("ticket", Some("show")) => data(Box::pin(desk.ticket_show(&call, o.req("id"))).await),
-            ("ticket", Some("history")) => data(Box::pin(desk.ticket_history(&call, o.req("id"))).await),
+            ("request", Some("mine")) => data(desk.request_mine(&call).await),
+            ("ticket", Some("show")) => data(desk.ticket_show(&call, o.req("id")).await),
+            ("ticket", Some("history")) => data(desk.ticket_history(&call, o.req("id")).await),
             ("ticket", Some(sub)) => {
                 let op = ticket_op(cmd, &o, sub)?;
-                reply(
-                    Box::pin(desk.ticket_op(&call, o.req("id"), op))
-                        .await
-                        .map(|out| out.message),
-                )
+                reply(desk.ticket_op(&call, o.req("id"), op).await.map(|out| out.message))
             }
             ("queue", None) => {
                 let kind = match o.str("kind") {
@@ -237,7 +227,7 @@ pub async fn command(desk: &Desk, http: &serenity::all::Http, cmd: &CommandInter
                     mine: o.str("filter") == Some("mine"),
                     breaching: o.str("filter") == Some("breaching"),
                 };
-                data(Box::pin(desk.queue(&call, view)).await)
+                data(desk.queue(&call, view).await)
             }
             (name, sub) => unknown(&format!("/{name} {}", sub.unwrap_or_default())),
         }
@@ -305,19 +295,15 @@ pub async fn component(desk: &Desk, c: &ComponentInteraction) -> Response {
             .split_once(':')
             .unwrap_or((c.data.custom_id.as_str(), ""));
         match verb {
-            "claim" => reply(
-                Box::pin(desk.ticket_op(&call, id, TicketOp::Claim))
-                    .await
-                    .map(|o| o.message),
-            ),
-            "ack" => reply(Box::pin(desk.incident_ack(&call, id)).await),
-            "approve" => reply(Box::pin(desk.change_vote(&call, id, true, None)).await),
+            "claim" => reply(desk.ticket_op(&call, id, TicketOp::Claim).await.map(|o| o.message)),
+            "ack" => reply(desk.incident_ack(&call, id).await),
+            "approve" => reply(desk.change_vote(&call, id, true, None).await),
             "reject" => {
-                let id = Box::pin(desk.check_can_vote(&call, id)).await?;
+                let id = desk.check_can_vote(&call, id).await?;
                 Ok(Response::Modal(render::reject_modal(id)))
             }
             "resolve" => {
-                let id = Box::pin(desk.check_resolvable(&call, id)).await?;
+                let id = desk.check_resolvable(&call, id).await?;
                 Ok(Response::Modal(render::resolve_modal(id)))
             }
             _ => unknown(&c.data.custom_id),
@@ -348,11 +334,11 @@ pub async fn modal(desk: &Desk, m: &ModalInteraction) -> Response {
         match m.data.custom_id.split_once(':') {
             Some(("reject-reason", id)) => {
                 let reason = field("reason");
-                reply(Box::pin(desk.change_vote(&call, id, false, Some(&reason))).await)
+                reply(desk.change_vote(&call, id, false, Some(&reason)).await)
             }
             Some(("resolve-note", id)) => {
                 let op = TicketOp::Resolve { note: field("note") };
-                reply(Box::pin(desk.ticket_op(&call, id, op)).await.map(|o| o.message))
+                reply(desk.ticket_op(&call, id, op).await.map(|o| o.message))
             }
             _ => unknown(&m.data.custom_id),
         }
@@ -374,7 +360,7 @@ pub async fn autocomplete(desk: &Desk, ac: &CommandInteraction) -> Vec<Value> {
             .catalog_suggestions(&actor, focused.value)
             .await
             .map(|names| names.into_iter().map(|n| (n.clone(), n)).collect::<Vec<_>>()),
-        "id" => Box::pin(desk.ticket_suggestions(&actor, focused.value)).await,
+        "id" => desk.ticket_suggestions(&actor, focused.value).await,
         "timezone" => Ok(timezones(focused.value)),
         _ => Ok(vec![]),
     };
@@ -413,7 +399,7 @@ async fn cab_members(
     cmd: &CommandInteraction,
     guild: i64,
 ) -> Result<Vec<i64>, ServiceError> {
-    let Some(role) = Box::pin(desk.cab_role(guild)).await? else {
+    let Some(role) = desk.cab_role(guild).await? else {
         return Ok(vec![]);
     };
     let Some(guild_id) = cmd.guild_id else {

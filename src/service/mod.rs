@@ -257,7 +257,8 @@ struct Work {
     /// [`Work::flush`] just before it finishes — in the same transaction, as fewer statements.
     audits: Vec<NewAudit<'static>>,
     outbox: Vec<NewOutbox>,
-    timer_ops: Vec<(String, Option<store::NewTimer>)>,
+    /// Per timer key, the last thing asked of it: schedule (`Some`) or cancel (`None`).
+    timer_ops: std::collections::BTreeMap<String, Option<store::NewTimer>>,
 }
 
 impl Work {
@@ -284,7 +285,7 @@ impl Work {
             oncall: None,
             audits: Vec::new(),
             outbox: Vec::new(),
-            timer_ops: Vec::new(),
+            timer_ops: std::collections::BTreeMap::new(),
         }
     }
 
@@ -301,16 +302,13 @@ impl Work {
             self.queued = true;
         }
         if !self.timer_ops.is_empty() {
-            let mut last: Vec<(String, Option<store::NewTimer>)> = Vec::new();
-            for (key, op) in self.timer_ops.drain(..) {
-                match last.iter_mut().find(|(k, _)| *k == key) {
-                    Some(slot) => slot.1 = op,
-                    None => last.push((key, op)),
+            let (mut set, mut cancel) = (Vec::new(), Vec::new());
+            for (key, op) in std::mem::take(&mut self.timer_ops) {
+                match op {
+                    Some(timer) => set.push(timer),
+                    None => cancel.push(key),
                 }
             }
-            let (set, cancel): (Vec<_>, Vec<_>) = last.into_iter().partition(|(_, op)| op.is_some());
-            let set: Vec<store::NewTimer> = set.into_iter().filter_map(|(_, op)| op).collect();
-            let cancel: Vec<String> = cancel.into_iter().map(|(k, _)| k).collect();
             if !cancel.is_empty() {
                 store::delete_timers(&mut self.tx, &cancel).await?;
             }
@@ -332,12 +330,12 @@ impl Work {
             due_at,
             payload,
         };
-        self.timer_ops.push((key, Some(timer)));
+        self.timer_ops.insert(key, Some(timer));
     }
 
     /// Cancels the timer `key` (if it exists) when this use-case commits.
     fn cancel_timer(&mut self, key: String) {
-        self.timer_ops.push((key, None));
+        self.timer_ops.insert(key, None);
     }
 
     async fn audit(
