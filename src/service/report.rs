@@ -46,14 +46,9 @@ impl Desk {
         let incidents = store::kind_figures(&mut conn, guild, "incident", from, to).await?;
         let changes = store::list_change_closings(&mut conn, guild, from, to).await?;
         let buckets = period.buckets();
-        let opened = histogram(
-            &store::count_opened_by_quarter(&mut conn, guild, from, to).await?,
-            &buckets,
-        );
-        let resolved = histogram(
-            &store::count_resolved_by_quarter(&mut conn, guild, from, to).await?,
-            &buckets,
-        );
+        let opened = store::count_by_quarter(&mut conn, guild, store::Counted::Opened, from, to).await?;
+        let resolved = store::count_by_quarter(&mut conn, guild, store::Counted::Resolved, from, to).await?;
+        let (opened, resolved) = (histogram(&opened, &buckets), histogram(&resolved, &buckets));
         drop(conn);
         let labels: Vec<String> = buckets.iter().map(|b| b.day.format("%m-%d").to_string()).collect();
         let title = if period.bucket_days() == 1 {

@@ -72,39 +72,35 @@ pub async fn kind_figures(
 /// days, and a period of a million tickets is at most 96 rows a day instead of a million.
 const QUARTER_MS: i64 = 15 * 60 * 1000;
 
-/// Requests and incidents of a guild created in `[from, to)`, counted per quarter hour.
-pub async fn count_opened_by_quarter(
-    conn: &mut SqliteConnection,
-    guild_id: i64,
-    from: i64,
-    to: i64,
-) -> Result<Vec<(i64, i64)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT created_at / ?4 * ?4, count(*) FROM tickets
-         WHERE guild_id = ?1 AND kind IN ('request', 'incident') AND created_at >= ?2 AND created_at < ?3
-         GROUP BY 1",
-    )
-    .bind(guild_id)
-    .bind(from)
-    .bind(to)
-    .bind(QUARTER_MS)
-    .fetch_all(conn)
-    .await
+/// Which instant of a ticket the chart counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    /// When it was created.
+    Opened,
+    /// When it was (last) resolved.
+    Resolved,
 }
 
-/// Requests and incidents of a guild resolved in `[from, to)`, counted per quarter hour.
-pub async fn count_resolved_by_quarter(
+/// Requests and incidents of a guild opened (or resolved) in `[from, to)`, counted per quarter
+/// hour.
+pub async fn count_by_quarter(
     conn: &mut SqliteConnection,
     guild_id: i64,
+    counted: Counted,
     from: i64,
     to: i64,
 ) -> Result<Vec<(i64, i64)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT resolved_at / ?4 * ?4, count(*) FROM tickets
-         WHERE guild_id = ?1 AND kind IN ('request', 'incident') AND resolved_at IS NOT NULL
-           AND resolved_at >= ?2 AND resolved_at < ?3
-         GROUP BY 1",
-    )
+    // A column from a closed set, never from input.
+    let column = match counted {
+        Counted::Opened => "created_at",
+        Counted::Resolved => "resolved_at",
+    };
+    sqlx::query_as(&format!(
+        "SELECT {column} / ?4 * ?4, count(*) FROM tickets
+         WHERE guild_id = ?1 AND kind IN ('request', 'incident') AND {column} IS NOT NULL
+           AND {column} >= ?2 AND {column} < ?3
+         GROUP BY 1"
+    ))
     .bind(guild_id)
     .bind(from)
     .bind(to)
