@@ -9,9 +9,6 @@ use crate::support::*;
 const CAB_ROLE: u64 = 1_220_000_000_000_000_009;
 const CAB: u64 = 1_230_000_000_000_000_009;
 
-fn ada() -> User {
-    User::admin(1_000_000_000_000_000_001, "ada")
-}
 fn author() -> User {
     User::with_role(1_000_000_000_000_000_020, "amy", CAB_ROLE)
 }

@@ -8,13 +8,6 @@ use serde_json::json;
 
 use crate::support::*;
 
-fn ada() -> User {
-    User::admin(1_000_000_000_000_000_001, "ada")
-}
-fn mia() -> User {
-    User::member(1_000_000_000_000_000_002, "mia")
-}
-
 fn raise_payload(desk_fake: &FakeDiscord, summary: &str) -> (u64, serde_json::Value) {
     let id = desk_fake.snowflake();
     (

@@ -4,9 +4,6 @@ use chrono::Duration;
 
 use crate::support::*;
 
-fn ada() -> User {
-    User::admin(1_000_000_000_000_000_001, "ada")
-}
 fn rep() -> User {
     User::member(1_000_000_000_000_000_002, "rex")
 }

@@ -8,13 +8,6 @@ use servicedesk::outbox::Policy;
 
 use crate::support::*;
 
-fn ada() -> User {
-    User::admin(1_000_000_000_000_000_001, "ada")
-}
-fn mia() -> User {
-    User::member(1_000_000_000_000_000_002, "mia")
-}
-
 fn triage_posts(desk: &TestDesk) -> Vec<Recorded> {
     let path = format!("/channels/{TRIAGE}/messages");
     desk.fake

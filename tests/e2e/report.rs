@@ -5,16 +5,6 @@ use serde_json::Value;
 
 use crate::support::*;
 
-fn ada() -> User {
-    User::admin(1_000_000_000_000_000_001, "ada")
-}
-fn mia() -> User {
-    User::member(1_000_000_000_000_000_002, "mia")
-}
-fn bob() -> User {
-    User::with_role(1_000_000_000_000_000_004, "bob", AGENT_ROLE)
-}
-
 /// Sends `/report days` as `user` in `guild`; returns the reply's data and the recorded request
 /// that carried it (the callback, or the edit after a deferral).
 async fn report(desk: &TestDesk, guild: u64, user: &User, days: i64) -> (Value, Recorded) {

@@ -5,17 +5,8 @@ use sqlx::Row;
 
 use crate::support::*;
 
-fn admin() -> User {
-    User::admin(1_000_000_000_000_000_001, "ada")
-}
-fn mia() -> User {
-    User::member(1_000_000_000_000_000_002, "mia")
-}
 fn tom() -> User {
     User::member(1_000_000_000_000_000_003, "tom")
-}
-fn bob() -> User {
-    User::with_role(1_000_000_000_000_000_004, "bob", AGENT_ROLE)
 }
 
 /// The newest recorded POST to a channel, as (request body, message id answered).
@@ -91,7 +82,7 @@ fn buttons(body: &Value) -> Vec<(String, bool)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_goes_from_raised_to_closed_through_buttons_comments_and_a_reopen() {
     let mut desk = TestDesk::start().await;
-    let (ada, mia, bob) = (admin(), mia(), bob());
+    let (ada, mia, bob) = (ada(), mia(), bob());
     desk.setup_basics(&ada).await;
 
     // The member raises a request: a private confirmation, and a card in triage.
@@ -263,7 +254,7 @@ async fn a_request_goes_from_raised_to_closed_through_buttons_comments_and_a_reo
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn people_without_the_right_are_refused_and_nothing_changes() {
     let mut desk = TestDesk::start().await;
-    let (ada, mia, tom, bob) = (admin(), mia(), tom(), bob());
+    let (ada, mia, tom, bob) = (ada(), mia(), tom(), bob());
     desk.setup_basics(&ada).await;
     raise(&desk, &mia, "Need a monitor").await;
     wait_posts(&desk, format!("/channels/{TRIAGE}/messages"), 1).await;
@@ -343,7 +334,7 @@ async fn people_without_the_right_are_refused_and_nothing_changes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_a_clear_private_error_and_writes_nothing() {
     let mut desk = TestDesk::start().await;
-    let (ada, mia, bob) = (admin(), mia(), bob());
+    let (ada, mia, bob) = (ada(), mia(), bob());
     desk.setup_basics(&ada).await;
 
     // A summary over 100 characters.
@@ -425,7 +416,7 @@ async fn bad_input_gets_a_clear_private_error_and_writes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn text_from_users_never_pings_anyone() {
     let desk = TestDesk::start().await;
-    let (ada, mia, bob) = (admin(), mia(), bob());
+    let (ada, mia, bob) = (ada(), mia(), bob());
     desk.setup_basics(&ada).await;
     let evil = "@everyone @here <@&1220000000000000001> <@1000000000000000001> laptop";
     raise(&desk, &mia, evil).await;
@@ -461,7 +452,7 @@ async fn text_from_users_never_pings_anyone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_interaction_delivered_twice_is_applied_once() {
     let mut desk = TestDesk::start().await;
-    let (ada, mia) = (admin(), mia());
+    let (ada, mia) = (ada(), mia());
     desk.setup_basics(&ada).await;
     let id = desk.fake.snowflake();
     let payload = slash(
@@ -504,7 +495,7 @@ async fn the_same_interaction_delivered_twice_is_applied_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guilds_never_see_or_touch_each_other() {
     let mut desk = TestDesk::start().await;
-    let (ada, mia, bob) = (admin(), mia(), bob());
+    let (ada, mia, bob) = (ada(), mia(), bob());
     desk.setup_basics(&ada).await;
     // The other guild has its own catalog and two requests.
     for opts in [vec![s("name", "Secret item"), s("description", "Only there")]] {
@@ -574,7 +565,7 @@ async fn guilds_never_see_or_touch_each_other() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn buttons_keep_working_after_the_bot_restarts() {
     let mut desk = TestDesk::start().await;
-    let (ada, mia, bob) = (admin(), mia(), bob());
+    let (ada, mia, bob) = (ada(), mia(), bob());
     desk.setup_basics(&ada).await;
     raise(&desk, &mia, "Printer jams").await;
     wait_posts(&desk, format!("/channels/{TRIAGE}/messages"), 1).await;
@@ -602,7 +593,7 @@ async fn buttons_keep_working_after_the_bot_restarts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_work_is_deferred_within_three_seconds_and_answered_after_the_commit() {
     let mut desk = TestDesk::start().await;
-    let (ada, mia) = (admin(), mia());
+    let (ada, mia) = (ada(), mia());
     desk.setup_basics(&ada).await;
 
     // Another writer holds the database: the bot's transaction has to wait for it.

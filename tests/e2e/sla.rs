@@ -337,14 +337,10 @@ async fn business_hour_targets_skip_nights_weekends_and_holidays() {
     let _ = b.clock.now();
 }
 
-fn admin_user() -> User {
-    User::admin(1_000_000_000_000_000_001, "ada")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reminders_that_fell_due_while_the_bot_was_down_arrive_once_at_start() {
     let mut desk = TestDesk::start().await;
-    let ada = admin_user();
+    let ada = ada();
     let mia = User::member(1_000_000_000_000_000_002, "mia");
     let bob = User::with_role(1_000_000_000_000_000_004, "bob", AGENT_ROLE);
     desk.setup_basics(&ada).await;

@@ -175,6 +175,21 @@ pub fn int(name: &'static str, value: i64) -> Opt {
     (name, json!(value), 4)
 }
 
+/// The cast the end-to-end tests share: Ada, an admin (Manage Server).
+pub fn ada() -> User {
+    User::admin(1_000_000_000_000_000_001, "ada")
+}
+
+/// Mia, a member who raises tickets.
+pub fn mia() -> User {
+    User::member(1_000_000_000_000_000_002, "mia")
+}
+
+/// Bob, an agent (he has the agent role).
+pub fn bob() -> User {
+    User::with_role(1_000_000_000_000_000_004, "bob", super::AGENT_ROLE)
+}
+
 /// A channel option.
 pub fn ch(name: &'static str, channel: u64) -> Opt {
     (name, json!(channel.to_string()), 7)
