@@ -1,5 +1,5 @@
 //! Validates request bodies against Discord's OpenAPI 3.1 description
-//! (`shared/discord-api-spec/openapi.json`).
+//! (`tests/discord-api-spec/openapi.json`, vendored; see its README).
 //!
 //! A JSON Schema subset, enough for every keyword the file uses on request bodies: `$ref`,
 //! `type` (one or many), `const`, `enum`, `properties`, `required`, `additionalProperties`,
@@ -52,11 +52,11 @@ const KNOWN: &[&str] = &[
     "nullable",
 ];
 
-/// Where the spec lives: `DISCORD_OPENAPI` if set, else beside the repository, as CI lays it
-/// out (`../shared/discord-api-spec/openapi.json`).
+/// Where the spec lives: `DISCORD_OPENAPI` if set, else the copy in the repository
+/// (`tests/discord-api-spec/openapi.json`), so a fresh clone tests itself.
 pub fn spec_path() -> PathBuf {
     std::env::var_os("DISCORD_OPENAPI").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/discord-api-spec/openapi.json"),
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/discord-api-spec/openapi.json"),
         PathBuf::from,
     )
 }
@@ -215,6 +215,21 @@ impl OpenApi {
                         errors.push(format!("{at}: `{text}` does not match {p}"));
                     }
                 }
+                // An integer sent as a string still has the integer's bounds.
+                let says_integer = match s.get("type") {
+                    Some(Value::String(t)) => t == "integer",
+                    Some(Value::Array(ts)) => ts.iter().any(|t| t == "integer") && !ts.iter().any(|t| t == "string"),
+                    _ => false,
+                };
+                if says_integer && is_integer_text(text) {
+                    let n: f64 = text.parse().unwrap_or(f64::NAN);
+                    if s.get("maximum").and_then(Value::as_f64).is_some_and(|max| n > max) {
+                        errors.push(format!("{at}: {text} above maximum"));
+                    }
+                    if s.get("minimum").and_then(Value::as_f64).is_some_and(|min| n < min) {
+                        errors.push(format!("{at}: {text} below minimum"));
+                    }
+                }
             }
             Value::Number(num) => {
                 let f = num.as_f64().unwrap_or(0.0);
@@ -320,12 +335,19 @@ fn type_matches(ty: &str, v: &Value) -> bool {
         "null" => v.is_null(),
         "boolean" => v.is_boolean(),
         "string" => v.is_string(),
-        "integer" => v.is_i64() || v.is_u64(),
+        // Discord accepts a string that parses as an integer where its schema says integer
+        // (permission bit sets, snowflakes), and serenity sends such fields as strings.
+        "integer" => v.is_i64() || v.is_u64() || v.as_str().is_some_and(is_integer_text),
         "number" => v.is_number(),
         "array" => v.is_array(),
         "object" => v.is_object(),
         _ => false,
     }
+}
+
+fn is_integer_text(s: &str) -> bool {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    !digits.is_empty() && digits.len() <= 20 && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn json_eq(a: &Value, b: &Value) -> bool {
