@@ -4,7 +4,11 @@
 
 use std::fmt;
 
+use std::net::SocketAddr;
+
 use serenity::model::id::GuildId;
+
+use crate::telemetry::LogFormat;
 
 /// The bot token. Its `Debug` and `Display` never show the value, so it cannot leak into logs.
 #[derive(Clone)]
@@ -41,6 +45,10 @@ pub struct Config {
     pub guild_id: Option<GuildId>,
     /// `RUST_LOG`, default `info`.
     pub log_filter: String,
+    /// `LOG_FORMAT`: `text` (default) or `json`.
+    pub log_format: LogFormat,
+    /// `HTTP_ADDR`, default `127.0.0.1:8080`; `None` when set to `off`.
+    pub http_addr: Option<SocketAddr>,
 }
 
 /// A variable that is missing or malformed; `Display` is the one line printed before exit 2.
@@ -56,6 +64,29 @@ pub enum ConfigError {
 
 /// Default database location.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://servicedesk.db";
+
+/// Default address of the operators' HTTP listener.
+pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:8080";
+
+/// `DATABASE_URL` alone (for `servicedesk backup`, which needs no token).
+pub fn database_url_from_env() -> Result<String, ConfigError> {
+    let _ = dotenvy::dotenv();
+    database_url(|name| std::env::var(name).ok())
+}
+
+fn database_url(get: impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    let url = get("DATABASE_URL")
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+    if url.starts_with("sqlite:") {
+        Ok(url)
+    } else {
+        Err(ConfigError::Malformed(
+            "DATABASE_URL",
+            format!("`{url}` is not a SQLite URL; use sqlite://servicedesk.db"),
+        ))
+    }
+}
 
 impl Config {
     /// Reads `.env` (if present) and then the environment.
@@ -82,15 +113,7 @@ impl Config {
         }
         let token = token.strip_prefix("Bot ").unwrap_or(token);
 
-        let database_url = get("DATABASE_URL")
-            .filter(|v| !v.trim().is_empty())
-            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
-        if !database_url.starts_with("sqlite:") {
-            return Err(ConfigError::Malformed(
-                "DATABASE_URL",
-                format!("`{database_url}` is not a SQLite URL; use sqlite://servicedesk.db"),
-            ));
-        }
+        let database_url = database_url(&get)?;
 
         let api_base = match get("DISCORD_API_BASE").filter(|v| !v.trim().is_empty()) {
             None => None,
@@ -133,12 +156,36 @@ impl Config {
             ));
         }
 
+        let log_format = match get("LOG_FORMAT").as_deref().map(str::trim) {
+            None | Some("" | "text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::Malformed(
+                    "LOG_FORMAT",
+                    format!("`{other}` is neither text nor json"),
+                ))
+            }
+        };
+
+        let http_addr = match get("HTTP_ADDR").as_deref().map(str::trim) {
+            None | Some("") => Some(DEFAULT_HTTP_ADDR.parse().expect("default address parses")),
+            Some("off") => None,
+            Some(v) => Some(v.parse::<SocketAddr>().map_err(|_| {
+                ConfigError::Malformed(
+                    "HTTP_ADDR",
+                    format!("`{v}` is not an address and port like 127.0.0.1:8080 (or `off`)"),
+                )
+            })?),
+        };
+
         Ok(Config {
             token: Secret::new(token),
             database_url,
             api_base,
             guild_id,
             log_filter,
+            log_format,
+            http_addr,
         })
     }
 }
@@ -162,6 +209,22 @@ mod tests {
         assert_eq!(c.api_base, None);
         assert_eq!(c.guild_id, None);
         assert_eq!(c.log_filter, "info");
+        assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.http_addr, Some("127.0.0.1:8080".parse().unwrap()));
+    }
+
+    #[test]
+    fn the_listener_can_be_moved_or_turned_off() {
+        let c = from(&[
+            ("DISCORD_TOKEN", TOKEN),
+            ("HTTP_ADDR", "0.0.0.0:9100"),
+            ("LOG_FORMAT", "json"),
+        ])
+        .unwrap();
+        assert_eq!(c.http_addr, Some("0.0.0.0:9100".parse().unwrap()));
+        assert_eq!(c.log_format, LogFormat::Json);
+        let c = from(&[("DISCORD_TOKEN", TOKEN), ("HTTP_ADDR", "off")]).unwrap();
+        assert_eq!(c.http_addr, None);
     }
 
     #[test]
@@ -176,6 +239,9 @@ mod tests {
             ("DISCORD_API_BASE", "ftp://x"),
             ("DISCORD_GUILD_ID", "abc"),
             ("RUST_LOG", "[[["),
+            ("HTTP_ADDR", "nonsense"),
+            ("HTTP_ADDR", "127.0.0.1"),
+            ("LOG_FORMAT", "xml"),
         ];
         for (name, value) in cases {
             let mut pairs = vec![("DISCORD_TOKEN", TOKEN)];

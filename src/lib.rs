@@ -11,6 +11,22 @@
 //! ```
 //! `scheduler/` fires durable timers (SLA reminders, auto-close) from the same database.
 //! `render` builds every message body; `config` reads the environment; `clock` is injected.
+//! `web` is the operators' HTTP listener (`/healthz`, `/metrics`); `telemetry` holds the logs'
+//! set-up and the metrics every layer records into.
+
+/// The version of this build.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The git commit this binary was built from, when it was built from a checkout.
+pub const COMMIT: Option<&str> = option_env!("SERVICEDESK_COMMIT");
+
+/// `servicedesk 0.1.0 (commit 1234abcd5678)`.
+pub fn version_line() -> String {
+    match COMMIT {
+        Some(c) => format!("servicedesk {VERSION} (commit {c})"),
+        None => format!("servicedesk {VERSION}"),
+    }
+}
 
 pub mod app;
 pub mod chart;
@@ -23,3 +39,5 @@ pub mod render;
 pub mod scheduler;
 pub mod service;
 pub mod store;
+pub mod telemetry;
+pub mod web;

@@ -5,6 +5,8 @@
 
 use serde_json::{json, Value};
 
+use crate::service::HelpAudience;
+
 use crate::domain::text::{
     MAX_DETAILS_CHARS, MAX_ITEM_DESCRIPTION_CHARS, MAX_ITEM_NAME_CHARS, MAX_NOTE_CHARS, MAX_REASON_CHARS,
     MAX_SUMMARY_CHARS,
@@ -20,6 +22,9 @@ const ROLE: u8 = 8;
 const CONTEXT_GUILD: u8 = 0;
 /// Channel types offered for desk channels: text and announcement.
 const TEXT_CHANNEL_TYPES: [u8; 2] = [0, 5];
+/// The Manage Server permission bit: `/setup` is shown only to members who have it (guild
+/// admins can change that in Discord; the bot checks every interaction regardless).
+const MANAGE_GUILD: &str = "32";
 
 fn command(name: &str, description: &str, options: Vec<Value>) -> Value {
     json!({
@@ -86,7 +91,7 @@ pub fn definitions() -> Value {
     let user = |description: &str| json!({ "type": USER, "name": "user", "description": description, "required": true });
     let priorities = &["P1", "P2", "P3", "P4", "P5"];
     json!([
-        command("setup", "Configure the service desk for this server (admins)", vec![
+        admin_only(command("setup", "Configure the service desk for this server (admins)", vec![
             sub("show", "Show all service desk settings", vec![]),
             sub("channel", "Choose the channel for triage, incidents or CAB votes", vec![
                 choice("purpose", "What the channel is for", true, &["triage", "incidents", "cab"]),
@@ -135,7 +140,7 @@ pub fn definitions() -> Value {
                 integer("count", "Approvals needed for quorum (ignored otherwise)", 1, 25),
                 text("voting", "How long the vote stays open, e.g. 24h or 1h", true, 12),
             ]),
-        ]),
+        ])),
         command("request", "Service requests", vec![
             sub("new", "Ask the service desk for something from the catalog", vec![
                 autocomplete("item", "What you need, from the service catalog", MAX_ITEM_NAME_CHARS),
@@ -234,7 +239,65 @@ pub fn definitions() -> Value {
         command("sla", "Service level clocks", vec![
             ticket_sub("show", "Each SLA clock of a ticket: target, elapsed, remaining or breached", vec![]),
         ]),
+        command("help", "The service desk commands you may use here", vec![]),
     ])
+}
+
+fn admin_only(mut command: Value) -> Value {
+    command["default_member_permissions"] = json!(MANAGE_GUILD);
+    command
+}
+
+/// Who a command (or subcommand) is for; `/help` lists only what the member may use. The bot
+/// checks rights on every interaction; this table only decides what `/help` shows.
+pub fn audience(command: &str, sub: Option<&str>) -> HelpAudience {
+    use HelpAudience::*;
+    match (command, sub.unwrap_or_default()) {
+        ("setup", "escalation") => IncidentManagers,
+        ("setup", _) => Admins,
+        ("ticket", "claim" | "assign" | "hold" | "resume" | "resolve" | "priority") => Agents,
+        ("incident", "ack" | "update" | "escalate") => Responders,
+        ("change", "approve" | "reject") => Cab,
+        ("change", "blackout") => ChangeManagers,
+        ("oncall", "add" | "remove" | "rotation" | "override") => IncidentManagers,
+        ("queue", _) => Agents,
+        ("report", _) => Managers,
+        _ => Anyone,
+    }
+}
+
+/// The registered commands a member may use, grouped by command: (command, [(usage, what)]),
+/// in registration order. `may` says whether an audience includes the member.
+pub fn usable(may: impl Fn(HelpAudience) -> bool) -> Vec<(String, Vec<(String, String)>)> {
+    let defs = definitions();
+    let mut groups = Vec::new();
+    for c in defs.as_array().into_iter().flatten() {
+        let name = c["name"].as_str().unwrap_or_default();
+        let subs: Vec<&Value> = c["options"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|o| o["type"] == SUB_COMMAND)
+            .collect();
+        let description = |v: &Value| v["description"].as_str().unwrap_or_default().to_owned();
+        let entries: Vec<(String, String)> = if subs.is_empty() {
+            may(audience(name, None))
+                .then(|| (format!("/{name}"), description(c)))
+                .into_iter()
+                .collect()
+        } else {
+            subs.into_iter()
+                .filter_map(|sub| {
+                    let s = sub["name"].as_str().unwrap_or_default();
+                    may(audience(name, Some(s))).then(|| (format!("/{name} {s}"), description(sub)))
+                })
+                .collect()
+        };
+        if !entries.is_empty() {
+            groups.push((name.to_owned(), entries));
+        }
+    }
+    groups
 }
 
 #[cfg(test)]
@@ -256,5 +319,42 @@ mod tests {
             }
         }
         definitions().as_array().unwrap().iter().for_each(check);
+    }
+
+    #[test]
+    fn a_member_is_shown_only_what_members_may_use() {
+        let member = usable(|a| a == HelpAudience::Anyone);
+        let names: Vec<&str> = member.iter().map(|(c, _)| c.as_str()).collect();
+        assert!(
+            !names.contains(&"setup") && !names.contains(&"queue") && !names.contains(&"report"),
+            "{names:?}"
+        );
+        let ticket = &member.iter().find(|(c, _)| c == "ticket").unwrap().1;
+        assert!(ticket.iter().any(|(u, _)| u == "/ticket show"));
+        assert!(!ticket.iter().any(|(u, _)| u == "/ticket claim"));
+        let everything = usable(|_| true);
+        let subcommands: usize = everything.iter().map(|(_, e)| e.len()).sum();
+        let registered: usize = definitions()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                c["options"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|o| o["type"] == SUB_COMMAND)
+                    .count()
+                    .max(1)
+            })
+            .sum();
+        assert_eq!(subcommands, registered, "an admin with every role sees every command");
+    }
+
+    #[test]
+    fn setup_is_shown_to_server_managers_only() {
+        let defs = definitions();
+        let setup = defs.as_array().unwrap().iter().find(|c| c["name"] == "setup").unwrap();
+        assert_eq!(setup["default_member_permissions"], "32");
     }
 }

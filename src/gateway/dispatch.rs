@@ -57,6 +57,7 @@ pub async fn command(desk: &Desk, http: &serenity::all::Http, cmd: &CommandInter
         let o = Opts::of(cmd);
         match (cmd.data.name.as_str(), o.sub) {
             ("setup", Some("show")) => data(desk.setup_show(&call).await),
+            ("help", None) => help(desk, &call).await,
             ("setup", Some("channel")) => {
                 let purpose = ChannelPurpose::parse(o.req("purpose"))
                     .ok_or_else(|| ServiceError::user("Pick the purpose from the list: triage, incidents or cab."))?;
@@ -233,7 +234,14 @@ pub async fn command(desk: &Desk, http: &serenity::all::Http, cmd: &CommandInter
         }
     }
     .await;
-    outcome(cmd.id, result)
+    outcome(desk, cmd.id, result)
+}
+
+/// `/help`: the registered commands whose audience includes this member, grouped by command.
+async fn help(desk: &Desk, call: &Call) -> Result<Response, ServiceError> {
+    let audiences = desk.audiences(call).await?;
+    let groups = super::commands::usable(|audience| audiences.includes(audience));
+    Ok(Response::Message(render::help(&groups)))
 }
 
 fn ticket_op(cmd: &CommandInteraction, o: &Opts<'_>, sub: &str) -> Result<TicketOp, ServiceError> {
@@ -310,7 +318,7 @@ pub async fn component(desk: &Desk, c: &ComponentInteraction) -> Response {
         }
     }
     .await;
-    outcome(c.id, result)
+    outcome(desk, c.id, result)
 }
 
 /// A submitted form (the resolution note).
@@ -344,7 +352,7 @@ pub async fn modal(desk: &Desk, m: &ModalInteraction) -> Response {
         }
     }
     .await;
-    outcome(m.id, result)
+    outcome(desk, m.id, result)
 }
 
 /// Autocomplete choices for the focused option; this guild's data only.

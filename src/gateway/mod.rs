@@ -15,12 +15,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use serenity::all::{Context, CreateAttachment, EventHandler, GuildId, Http, Interaction, InteractionId, Ready};
+use serenity::all::{
+    ConnectionStage, Context, CreateAttachment, EventHandler, GuildId, Http, Interaction, InteractionId, Ready,
+    ResumedEvent, ShardStageUpdateEvent,
+};
 use serenity::async_trait;
-use tracing::{debug, error, info, warn};
+use tokio::time::Instant;
+use tracing::{debug, error, info, info_span, warn, Instrument};
 
 use crate::render;
-use crate::service::{Desk, ServiceError};
+use crate::service::{Desk, Flow, ServiceError};
+use crate::telemetry::Metrics;
 
 /// How long work may run before the bot defers its reply.
 pub const DEFER_AFTER: Duration = Duration::from_millis(1500);
@@ -67,7 +72,14 @@ impl Handler {
 #[async_trait]
 impl EventHandler for Handler {
     async fn ready(&self, ctx: Context, ready: Ready) {
-        info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
+        self.desk.metrics().set_gateway_connected(true);
+        info!(
+            user = %ready.user.name,
+            guilds = ready.guilds.len(),
+            version = crate::VERSION,
+            invite = %render::invite_url(ready.application.id.get()),
+            "connected to Discord"
+        );
         let defs = commands::definitions();
         let result = match self.guild_id {
             Some(g) => ctx.http.create_guild_commands(g, &defs).await,
@@ -79,6 +91,22 @@ impl EventHandler for Handler {
             }
             Err(e) => error!(error = %e, "registering slash commands failed"),
         }
+        for guild in &ready.guilds {
+            log_setup_gaps(&self.desk, guild.id).await;
+        }
+    }
+
+    async fn resume(&self, _ctx: Context, _event: ResumedEvent) {
+        self.desk.metrics().set_gateway_connected(true);
+    }
+
+    /// Keeps `/healthz`'s gateway check current: only a connected session is healthy.
+    async fn shard_stage_update(&self, _ctx: Context, event: ShardStageUpdateEvent) {
+        let up = event.new == ConnectionStage::Connected;
+        if !up {
+            warn!(stage = %event.new, "gateway connection lost; serenity is reconnecting");
+        }
+        self.desk.metrics().set_gateway_connected(up);
     }
 
     /// Hands the interaction to a task of its own and returns at once. serenity keeps a task
@@ -86,14 +114,64 @@ impl EventHandler for Handler {
     /// interaction — so holding on here until the reply is sent multiplied an outage storm's
     /// backlog into 150 MB. The task below holds only what answering needs.
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
-        tokio::spawn(handle(self.desk.clone(), ctx.http.clone(), Box::new(interaction)));
+        let arrived = Instant::now();
+        let (kind, name) = describe(&interaction);
+        self.desk.metrics().interaction(kind, &name);
+        let span = info_span!(
+            "interaction",
+            id = %interaction.id(),
+            kind,
+            command = %name,
+            guild = interaction.guild_id().map_or(0, GuildId::get),
+            user = interaction_user(&interaction),
+        );
+        tokio::spawn(handle(self.desk.clone(), ctx.http.clone(), Box::new(interaction), arrived).instrument(span));
+    }
+}
+
+/// Logs, for one guild, what each flow still needs set up.
+async fn log_setup_gaps(desk: &Desk, guild: GuildId) {
+    let guild_id = i64::try_from(guild.get()).unwrap_or(i64::MAX);
+    match desk.checklist(guild_id).await {
+        Ok(checklist) => {
+            for flow in Flow::ALL {
+                let missing: Vec<&str> = checklist.missing(flow).into_iter().map(render::step_text).collect();
+                if !missing.is_empty() {
+                    warn!(guild = guild.get(), flow = render::flow_name(flow), missing = %missing.join("; "), "set-up incomplete");
+                }
+            }
+        }
+        Err(e) => warn!(guild = guild.get(), error = %e, "could not read the guild's set-up"),
+    }
+}
+
+/// An interaction's kind and name for metrics and logs: the slash command, or the verb of a
+/// button's or form's `custom_id` (`ack` of `ack:INC-3`).
+fn describe(interaction: &Interaction) -> (&'static str, String) {
+    let verb = |id: &str| id.split(':').next().unwrap_or_default().to_owned();
+    match interaction {
+        Interaction::Command(c) => ("command", c.data.name.clone()),
+        Interaction::Autocomplete(a) => ("autocomplete", a.data.name.clone()),
+        Interaction::Component(c) => ("component", verb(&c.data.custom_id)),
+        Interaction::Modal(m) => ("modal", verb(&m.data.custom_id)),
+        _ => ("other", String::new()),
+    }
+}
+
+fn interaction_user(interaction: &Interaction) -> u64 {
+    match interaction {
+        Interaction::Command(c) | Interaction::Autocomplete(c) => c.user.id.get(),
+        Interaction::Component(c) => c.user.id.get(),
+        Interaction::Modal(m) => m.user.id.get(),
+        _ => 0,
     }
 }
 
 /// Works one interaction and answers it. The interaction is boxed (it is 1.5 KB inline) and its
 /// use-case future is made only once a work slot is free, so while a burst queues for the
 /// database each waiting interaction holds little more than its own data.
-async fn handle(desk: Desk, http: Arc<Http>, interaction: Box<Interaction>) {
+async fn handle(desk: Desk, http: Arc<Http>, interaction: Box<Interaction>, arrived: Instant) {
+    let metrics = desk.metrics().clone();
     match *interaction {
         Interaction::Autocomplete(ref ac) => {
             let choices = dispatch::autocomplete(&desk, ac).await;
@@ -105,30 +183,38 @@ async fn handle(desk: Desk, http: Arc<Http>, interaction: Box<Interaction>) {
         }
         Interaction::Command(ref cmd) => {
             let work = Box::pin(in_slot(|| Box::pin(dispatch::command(&desk, &http, cmd))));
-            respond(&http, cmd.id, &cmd.token, work).await;
+            respond(&http, &metrics, arrived, cmd.id, &cmd.token, work).await;
         }
         Interaction::Component(ref c) => {
             let work = Box::pin(in_slot(|| Box::pin(dispatch::component(&desk, c))));
-            respond(&http, c.id, &c.token, work).await;
+            respond(&http, &metrics, arrived, c.id, &c.token, work).await;
         }
         Interaction::Modal(ref m) => {
             let work = Box::pin(in_slot(|| Box::pin(dispatch::modal(&desk, m))));
-            respond(&http, m.id, &m.token, work).await;
+            respond(&http, &metrics, arrived, m.id, &m.token, work).await;
         }
         other => debug!(kind = ?other.kind(), "interaction ignored"),
     }
 }
 
 /// Turns a desk result into what the user sees.
-pub fn outcome(interaction: InteractionId, result: Result<Response, ServiceError>) -> Response {
+pub fn outcome(desk: &Desk, interaction: InteractionId, result: Result<Response, ServiceError>) -> Response {
+    let metrics = desk.metrics();
     match result {
-        Ok(r) => r,
-        Err(ServiceError::User(msg)) => Response::Message(render::ephemeral(&msg)),
+        Ok(r) => {
+            metrics.outcome("ok");
+            r
+        }
+        Err(ServiceError::User(msg)) => {
+            metrics.outcome("refused");
+            Response::Message(render::ephemeral(&msg))
+        }
         Err(ServiceError::Duplicate) => {
             info!(interaction = %interaction, "re-delivered interaction ignored");
             Response::Nothing
         }
         Err(e @ ServiceError::Internal(_)) => {
+            metrics.outcome("internal");
             let cause = std::error::Error::source(&e)
                 .map(ToString::to_string)
                 .unwrap_or_default();
@@ -146,27 +232,43 @@ pub fn outcome(interaction: InteractionId, result: Result<Response, ServiceError
 /// the interaction waits for its turn at the database.
 async fn respond(
     http: &Http,
+    metrics: &Metrics,
+    arrived: Instant,
     id: InteractionId,
     token: &str,
     mut work: Pin<Box<dyn Future<Output = Response> + Send + '_>>,
 ) {
     let first = tokio::select! {
         r = &mut work => Some(r),
-        () = tokio::time::sleep(DEFER_AFTER) => None,
+        () = tokio::time::sleep_until(arrived + DEFER_AFTER) => None,
+    };
+    let answered = || {
+        let elapsed = arrived.elapsed();
+        metrics.first_response.observe(elapsed.as_secs_f64());
+        debug!(first_response_ms = elapsed.as_secs_f64() * 1000.0, "answered");
     };
     let sent = match first {
         Some(Response::Nothing) => return,
         Some(Response::Modal(body)) => {
-            bounded(|| Box::pin(http.create_interaction_response(id, token, &body, vec![]))).await
+            let sent = bounded(|| Box::pin(http.create_interaction_response(id, token, &body, vec![]))).await;
+            answered();
+            sent
         }
         Some(message) => {
             let (data, files) = message_parts(message);
             let body = json!({ "type": 4, "data": data });
-            bounded(|| Box::pin(http.create_interaction_response(id, token, &body, files))).await
+            let sent = bounded(|| Box::pin(http.create_interaction_response(id, token, &body, files))).await;
+            answered();
+            sent
         }
         None => {
+            metrics.deferrals.inc();
             let defer = json!({ "type": 5, "data": { "flags": render::EPHEMERAL } });
-            let deferral = bounded(|| Box::pin(http.create_interaction_response(id, token, &defer, vec![])));
+            let deferral = async {
+                let sent = bounded(|| Box::pin(http.create_interaction_response(id, token, &defer, vec![]))).await;
+                answered();
+                sent
+            };
             let (deferred, response) = tokio::join!(deferral, &mut work);
             if let Err(e) = deferred {
                 warn!(interaction = %id, error = %e, "deferring failed");

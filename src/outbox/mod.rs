@@ -24,6 +24,7 @@ use tracing::{debug, error, info, warn};
 use crate::clock::to_millis;
 use crate::render::{self, Pings};
 use crate::store::{self, OutboxOp, OutboxRow, SqlitePool};
+use crate::telemetry::Metrics;
 
 /// Messages allowed per channel in one window.
 pub const CHANNEL_BURST: usize = 5;
@@ -79,6 +80,7 @@ impl Default for Policy {
 
 /// The worker.
 pub struct Outbox {
+    metrics: Arc<Metrics>,
     policy: Policy,
     pool: SqlitePool,
     http: Arc<Http>,
@@ -103,8 +105,10 @@ impl Outbox {
         client: reqwest::Client,
         wake: Arc<Notify>,
         policy: Policy,
+        metrics: Arc<Metrics>,
     ) -> Outbox {
         Outbox {
+            metrics,
             policy,
             pool,
             http,
@@ -204,6 +208,7 @@ impl Outbox {
                         store::set_ticket_card(&mut conn, ticket, channel, Some(msg)).await?;
                     }
                 }
+                self.metrics.outbox_sent.inc();
                 debug!(outbox = row.id, op = %row.op, "delivered");
             }
             Attempt::Retry(after_ms, why) if row.attempts + 1 < MAX_ATTEMPTS => {
@@ -213,12 +218,14 @@ impl Outbox {
                 } else {
                     backoff_ms(row.attempts + 1, row.id)
                 };
+                self.metrics.retried(reason_of(&why));
                 warn!(outbox = row.id, attempt = row.attempts + 1, retry_in_ms = after_ms, reason = %why, "delivery will be retried");
                 let at = now_ms() + after_ms;
                 store::mark_outbox_retry(&mut conn, row.id, at, &why).await?;
                 retry_at = Some(at);
             }
             Attempt::Retry(_, why) | Attempt::Fail(why) => {
+                self.metrics.failed(reason_of(&why));
                 error!(outbox = row.id, op = %row.op, channel = ?row.channel_id, user = ?row.user_id, reason = %why,
                        "message could not be delivered; kept in the outbox as failed");
                 store::mark_outbox_failed(&mut conn, row.id, &why).await?;
@@ -376,6 +383,19 @@ impl Outbox {
             500..=599 => Err(Attempt::Retry(0, format!("{status}: {}", truncate_err(&text)))),
             _ => Err(Attempt::Fail(format!("{status}: {}", truncate_err(&text)))),
         }
+    }
+}
+
+/// The metrics' reason label for an attempt's error text (as `request` words them).
+fn reason_of(why: &str) -> &'static str {
+    if why.starts_with("429") {
+        "rate-limited"
+    } else if why.starts_with("network") {
+        "network"
+    } else if why.starts_with('5') {
+        "server-error"
+    } else {
+        "refused"
     }
 }
 

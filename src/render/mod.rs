@@ -10,7 +10,10 @@ use serde_json::{json, Value};
 use crate::domain::duration::human_seconds;
 use crate::domain::text::truncate;
 use crate::domain::{Priority, TicketKind, TicketRef, TicketState};
-use crate::store::{AuditRow, SettingsRow, TicketRow};
+use crate::store::{AuditRow, TicketRow};
+
+mod ops;
+pub use ops::*;
 
 /// Discord's limit on message content.
 pub const MAX_CONTENT_CHARS: usize = 2000;
@@ -105,7 +108,7 @@ pub fn when(ms: i64) -> String {
     format!("<t:{}:f>", ms.div_euclid(1000))
 }
 
-fn field(name: &str, value: impl AsRef<str>, inline: bool) -> Value {
+pub(crate) fn field(name: &str, value: impl AsRef<str>, inline: bool) -> Value {
     let v = value.as_ref();
     let v = if v.trim().is_empty() { "—" } else { v };
     json!({ "name": name, "value": truncate(v, MAX_FIELD_VALUE_CHARS), "inline": inline })
@@ -320,34 +323,6 @@ pub fn ticket_list(heading: &str, tickets: &[TicketRow], empty: &str, now_ms: i6
         body = format!("{body}\n… and {} more", lines.len() - shown);
     }
     ephemeral_embeds(heading, vec![json!({ "description": body, "color": 0x3498DB })])
-}
-
-/// `/setup show`.
-pub fn settings(s: &SettingsRow, catalog: &[String]) -> Value {
-    let ch = |c: Option<i64>| c.map_or_else(|| "not set".to_owned(), |c| format!("<#{c}>"));
-    let role = |r: Option<i64>| r.map_or_else(|| "not set".to_owned(), |r| format!("<@&{r}>"));
-    let items = if catalog.is_empty() {
-        "empty — add items with /setup catalog-add".to_owned()
-    } else {
-        catalog.join(", ")
-    };
-    let embed = json!({
-        "title": "Service desk settings",
-        "color": 0x3498DB,
-        "fields": [
-            field("Triage channel", ch(s.triage_channel_id), true),
-            field("Incidents channel", ch(s.incidents_channel_id), true),
-            field("CAB channel", ch(s.cab_channel_id), true),
-            field("Agent role", role(s.agent_role_id), true),
-            field("Incident manager role", role(s.incident_manager_role_id), true),
-            field("CAB role", role(s.cab_role_id), true),
-            field("Change manager role", role(s.change_manager_role_id), true),
-            field("Business hours", format!("{} {}–{} ({})", s.work_days, s.work_start, s.work_end, s.timezone), true),
-            field("Auto-close after", &s.autoclose_after, true),
-            field("Service catalog", items, false),
-        ],
-    });
-    ephemeral_embeds("", vec![embed])
 }
 
 /// The modal that asks for a resolution note.

@@ -74,7 +74,7 @@ fn local(ms: i64, tz: chrono_tz::Tz) -> String {
 }
 
 impl Work {
-    async fn cab_rule(&mut self, t: ChangeType) -> Result<CabRule> {
+    pub(super) async fn cab_rule(&mut self, t: ChangeType) -> Result<CabRule> {
         let d = default_rule(t);
         Ok(
             match store::get_cab_rule(&mut self.tx, self.guild_id, t.as_str()).await? {
@@ -489,6 +489,13 @@ impl Desk {
                 "The blackout must end after it starts ({} – {}).",
                 start.trim(),
                 end.trim()
+            )));
+        }
+        if e <= from_millis(w.now) {
+            return Err(ServiceError::user(format!(
+                "The blackout ended in the past ({} {}); blackouts are set for windows ahead.",
+                end.trim(),
+                tz.name()
             )));
         }
         store::insert_blackout(

@@ -94,7 +94,7 @@ impl Work {
         Ok(self.on_call_now().await?.contains(&Some(me)))
     }
 
-    async fn policy(&mut self, p: Priority) -> Result<Policy> {
+    pub(super) async fn policy(&mut self, p: Priority) -> Result<Policy> {
         let d = default_policy(p);
         Ok(
             match store::get_escalation(&mut self.tx, self.guild_id, i64::from(p.number())).await? {

@@ -6,6 +6,7 @@
 
 mod changes;
 mod incidents;
+mod ops;
 mod report;
 mod setup;
 mod sla;
@@ -25,6 +26,7 @@ use crate::store::{self, NewAudit, NewOutbox, SettingsRow};
 
 pub use changes::{default_rule, CabRule, NewChange};
 pub use incidents::{default_policy, Policy};
+pub use ops::{Audiences, Checklist, Flow, Health, HelpAudience, SettingsView, Step};
 pub use report::Report;
 pub use setup::{ChannelPurpose, RolePurpose};
 pub use tickets::{AssignTarget, QueueView, TicketOp, TicketOutcome};
@@ -115,19 +117,27 @@ pub struct Desk {
     outbox_wake: Arc<Notify>,
     timers_wake: Arc<Notify>,
     writer: store::Writer,
+    metrics: Arc<crate::telemetry::Metrics>,
 }
 
 impl Desk {
     /// A desk over `pool`, reading time from `clock`; `outbox_wake` is notified after every
     /// commit that queued a message.
     pub fn new(pool: SqlitePool, clock: Arc<dyn Clock>, outbox_wake: Arc<Notify>) -> Desk {
+        let metrics = Arc::new(crate::telemetry::Metrics::new());
         Desk {
             pool: pool.clone(),
             clock,
             outbox_wake,
             timers_wake: Arc::new(Notify::new()),
-            writer: store::Writer::new(pool.clone()),
+            writer: store::Writer::with_metrics(pool.clone(), metrics.clone()),
+            metrics,
         }
+    }
+
+    /// This desk's metrics (shared with the gateway, the outbox and the scheduler).
+    pub fn metrics(&self) -> &Arc<crate::telemetry::Metrics> {
+        &self.metrics
     }
 
     /// Notified after every commit that wrote a timer (the scheduler listens).

@@ -87,14 +87,9 @@ pub(super) fn require_admin(standing: Standing) -> Result<()> {
 }
 
 impl Desk {
-    /// `/setup show`: the settings as an ephemeral reply body.
+    /// `/setup show`: every setting and the set-up checklist, as an ephemeral reply body.
     pub async fn setup_show(&self, call: &Call) -> Result<Value> {
-        let (settings, standing) = self.begin_read(call).await?;
-        require_admin(standing)?;
-        let mut conn = self.pool.acquire().await?;
-        let items = store::search_catalog(&mut conn, call.actor.guild_id, "", 100).await?;
-        let names: Vec<String> = items.into_iter().map(|i| i.name).collect();
-        Ok(render::settings(&settings, &names))
+        Ok(render::settings(&self.settings_view(call).await?))
     }
 
     /// `/setup channel` and `/setup role`: one id setting.

@@ -400,6 +400,8 @@ impl Desk {
         let message = match op {
             TicketOp::Claim => {
                 need_agent(agent, "Claiming tickets")?;
+                // The state first: a closed ticket is closed, whoever had it.
+                state_of(&t).apply(kind, Action::Claim, id)?;
                 match t.assignee_id {
                     Some(a) if a == w.user_id => return Err(ServiceError::user(format!("{id} is already yours."))),
                     Some(a) => {

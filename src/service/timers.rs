@@ -55,6 +55,9 @@ impl Desk {
                         tracing::error!(timer = %timer.key, error = %e, "timer failed");
                         return Err(e);
                     }
+                    let lag_ms = u64::try_from(desk.now_ms() - timer.due_at).unwrap_or(0);
+                    desk.metrics
+                        .timer_fired(&timer.kind, std::time::Duration::from_millis(lag_ms));
                 }
                 Ok(())
             });

@@ -5,6 +5,7 @@
 
 mod changes;
 mod oncall;
+mod ops;
 mod outbox;
 mod report;
 mod settings;
@@ -20,6 +21,7 @@ pub use sqlx::{SqliteConnection, SqlitePool};
 
 pub use changes::*;
 pub use oncall::*;
+pub use ops::*;
 pub use outbox::*;
 pub use report::*;
 pub use settings::*;

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 use tokio::sync::{watch, Mutex, OwnedMutexGuard};
 
+use crate::telemetry::Metrics;
+
 /// Most use-cases in one commit.
 pub const MAX_BATCH: usize = 64;
 /// Oldest a batch may get before it commits even with work queued behind it.
@@ -28,6 +30,7 @@ struct Batch {
     done: watch::Sender<Outcome>,
     /// A use-case left without finishing: its savepoint must be rolled back first.
     dirty: bool,
+    metrics: Arc<Metrics>,
 }
 
 /// The shared writer.
@@ -45,8 +48,13 @@ pub struct Turn {
 }
 
 impl Writer {
-    /// A writer over `pool`.
+    /// A writer over `pool` that counts into a registry of its own.
     pub fn new(pool: SqlitePool) -> Writer {
+        Writer::with_metrics(pool, Arc::default())
+    }
+
+    /// A writer over `pool` that counts its commits and batch sizes in `metrics`.
+    pub fn with_metrics(pool: SqlitePool, metrics: Arc<Metrics>) -> Writer {
         let (done, _) = watch::channel(None);
         Writer {
             pool,
@@ -56,6 +64,7 @@ impl Writer {
                 opened: None,
                 done,
                 dirty: false,
+                metrics,
             })),
             queued: Arc::new(AtomicUsize::new(0)),
         }
@@ -112,7 +121,13 @@ async fn clean(batch: &mut Batch) -> Result<(), sqlx::Error> {
 async fn commit(batch: &mut Batch) {
     let Some(tx) = batch.tx.take() else { return };
     let result = if batch.members > 0 {
-        tx.commit().await
+        let result = tx.commit().await;
+        if result.is_ok() {
+            batch.metrics.commits.inc();
+            #[expect(clippy::cast_precision_loss, reason = "a batch holds at most 64 use-cases")]
+            batch.metrics.batch_size.observe(batch.members as f64);
+        }
+        result
     } else {
         tx.rollback().await
     };

@@ -9,6 +9,7 @@ mod changes;
 mod contract;
 mod faults;
 mod incidents;
+mod operators;
 mod outbox;
 mod process;
 mod report;

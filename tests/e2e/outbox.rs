@@ -53,6 +53,7 @@ async fn paced_desk(burst: usize, window: Duration) -> TestDesk {
             channel_window: window,
             min_gap: Duration::ZERO,
         },
+        ..Options::default()
     })
     .await;
     desk.setup_basics(&ada()).await;

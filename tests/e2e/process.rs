@@ -45,25 +45,37 @@ fn a_missing_or_malformed_variable_stops_the_start_with_one_line_and_status_2() 
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_binary_serves_never_logs_its_token_and_stops_on_sigterm() {
-    let fake = FakeDiscord::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("desk.db").display());
-    let log_path = dir.path().join("log.txt");
+/// Starts `servicedesk serve` in `dir` against `fake` with `extra` variables, its output going
+/// to `dir/log.txt`.
+fn serve_logged(
+    fake: &FakeDiscord,
+    dir: &std::path::Path,
+    extra: &[(&str, &str)],
+) -> (tokio::process::Child, std::path::PathBuf) {
+    let db = format!("sqlite://{}", dir.join("desk.db").display());
+    let log_path = dir.join("log.txt");
     let log = std::fs::File::create(&log_path).unwrap();
-    let mut child = tokio::process::Command::new(BIN)
+    let child = tokio::process::Command::new(BIN)
         .env_clear()
-        .current_dir(dir.path())
+        .current_dir(dir)
         .env("DISCORD_TOKEN", TOKEN)
         .env("DATABASE_URL", &db)
         .env("DISCORD_API_BASE", &fake.base)
         .env("DISCORD_GUILD_ID", GUILD.to_string())
-        .env("RUST_LOG", "trace")
+        .env("HTTP_ADDR", "127.0.0.1:0")
+        .envs(extra.iter().copied())
         .stdout(Stdio::from(log.try_clone().unwrap()))
         .stderr(Stdio::from(log))
         .spawn()
         .expect("spawn servicedesk");
+    (child, log_path)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_serves_never_logs_its_token_and_stops_on_sigterm() {
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, log_path) = serve_logged(&fake, dir.path(), &[("RUST_LOG", "trace")]);
     fake.wait_for(WAIT, "command registration", |rs| {
         rs.iter()
             .find(|r| r.method == "PUT" && r.path.ends_with("/commands"))
@@ -105,4 +117,271 @@ async fn the_binary_serves_never_logs_its_token_and_stops_on_sigterm() {
     let secret = TOKEN.rsplit('.').next().unwrap();
     assert!(!output.contains(secret), "the token appears in the log at trace level");
     fake.assert_valid();
+}
+
+#[test]
+fn help_and_version_explain_the_binary() {
+    for flag in ["--help", "-h", "help"] {
+        let out = std::process::Command::new(BIN).arg(flag).env_clear().output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{flag}");
+        for expected in [
+            "servicedesk check",
+            "servicedesk backup PATH",
+            "DISCORD_TOKEN",
+            "HTTP_ADDR",
+            "LOG_FORMAT",
+            "Exit status",
+        ] {
+            assert!(text.contains(expected), "{flag}: {expected} missing from\n{text}");
+        }
+    }
+    let out = std::process::Command::new(BIN)
+        .arg("--version")
+        .env_clear()
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text.starts_with(&format!("servicedesk {}", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
+    if std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.git")).exists() {
+        assert!(text.contains("(commit "), "built from a checkout: {text}");
+    }
+    let out = std::process::Command::new(BIN)
+        .arg("frobnicate")
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--help"));
+}
+
+#[test]
+fn a_malformed_listener_address_or_log_format_is_a_configuration_error() {
+    for (name, value) in [("HTTP_ADDR", "nonsense"), ("LOG_FORMAT", "xml")] {
+        let out = run_with(&[("DISCORD_TOKEN", TOKEN), (name, value)]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with(&format!("{name} is malformed")), "{err}");
+    }
+}
+
+async fn check_with(fake: &FakeDiscord, db: &str) -> std::process::Output {
+    tokio::process::Command::new(BIN)
+        .env_clear()
+        .env("DISCORD_TOKEN", TOKEN)
+        .env("DATABASE_URL", db)
+        .env("DISCORD_API_BASE", &fake.base)
+        .arg("check")
+        .output()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_names_the_bot_and_its_invite_and_fails_on_a_refused_token() {
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("desk.db").display());
+    let out = check_with(&fake, &db).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("bot: servicedesk"), "{text}");
+    assert!(
+        text.contains(&format!("application: Service Desk (id {APP_ID})")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "https://discord.com/oauth2/authorize?client_id={APP_ID}&scope=bot+applications.commands&permissions=84992"
+        )),
+        "{text}"
+    );
+    assert!(
+        dir.path().join("desk.db").exists(),
+        "the database was created and migrated"
+    );
+    let asked: Vec<String> = fake
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(
+        asked.contains(&"GET /users/@me".to_owned()) && asked.contains(&"GET /oauth2/applications/@me".to_owned()),
+        "{asked:?}"
+    );
+
+    fake.revoke_token(TOKEN);
+    let out = check_with(&fake, &db).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("Discord refused the token"), "{err}");
+    assert!(!err.contains("secret-token"), "the token leaked: {err}");
+
+    // Nothing listens there: unreachable is a runtime failure too.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let out = tokio::process::Command::new(BIN)
+        .env_clear()
+        .env("DISCORD_TOKEN", TOKEN)
+        .env("DATABASE_URL", &db)
+        .env("DISCORD_API_BASE", &base)
+        .arg("check")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Discord did not answer"));
+    fake.assert_valid();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_port_in_use_is_one_clear_line_and_status_1() {
+    let fake = FakeDiscord::start().await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("desk.db").display());
+    let out = tokio::process::Command::new(BIN)
+        .env_clear()
+        .env("DISCORD_TOKEN", TOKEN)
+        .env("DATABASE_URL", &db)
+        .env("DISCORD_API_BASE", &fake.base)
+        .env("HTTP_ADDR", &addr)
+        .env("RUST_LOG", "off")
+        .output()
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(&format!("cannot listen on HTTP_ADDR={addr}")), "{err}");
+    assert!(fake.requests().is_empty(), "nothing was sent to Discord");
+}
+
+#[test]
+fn backup_refuses_an_existing_file_a_missing_folder_and_a_missing_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("desk.db").display());
+    let run = |path: &std::path::Path, db: &str| {
+        std::process::Command::new(BIN)
+            .env_clear()
+            .env("DATABASE_URL", db)
+            .arg("backup")
+            .arg(path)
+            .output()
+            .unwrap()
+    };
+    let existing = dir.path().join("existing.db");
+    std::fs::write(&existing, b"keep me").unwrap();
+    let out = run(&existing, &db);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    assert_eq!(std::fs::read(&existing).unwrap(), b"keep me", "untouched");
+    let out = run(&dir.path().join("no/such/folder/copy.db"), &db);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    let out = run(&dir.path().join("copy.db"), &db);
+    assert_eq!(out.status.code(), Some(1), "no database yet");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("there is no database"));
+    assert!(!dir.path().join("copy.db").exists());
+    assert!(
+        !dir.path().join("desk.db").exists(),
+        "backup never creates the database"
+    );
+    let usage = std::process::Command::new(BIN)
+        .env_clear()
+        .arg("backup")
+        .output()
+        .unwrap();
+    assert_eq!(usage.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_are_one_object_a_line_with_the_interaction_span() {
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, log_path) = serve_logged(
+        &fake,
+        dir.path(),
+        &[("LOG_FORMAT", "json"), ("RUST_LOG", "info,servicedesk=debug")],
+    );
+    fake.wait_connected(WAIT).await;
+    fake.wait_for(WAIT, "command registration", |rs| {
+        rs.iter()
+            .find(|r| r.method == "PUT" && r.path.ends_with("/commands"))
+            .map(|_| ())
+    })
+    .await;
+    // A ticket that does not exist: the refusal is logged inside the interaction's span.
+    let user = User::member(5, "eve");
+    let id = fake.snowflake();
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        slash(id, GUILD, &user, "ticket", Some("show"), &[s("id", "REQ-99")], &[]),
+    );
+    fake.wait_for(WAIT, "the answer", |rs| {
+        rs.iter()
+            .find(|r| r.path.starts_with(&format!("/interactions/{id}/")))
+            .map(|_| ())
+    })
+    .await;
+    let pid = child.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(15), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+
+    let output = std::fs::read_to_string(&log_path).unwrap();
+    let lines: Vec<serde_json::Value> = output
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(lines.iter().any(|l| l["fields"]["message"] == "starting"), "{output}");
+    let setup = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "set-up incomplete")
+        .unwrap_or_else(|| panic!("the start-up log names what is missing: {output}"));
+    assert!(
+        setup["fields"]["missing"].as_str().unwrap().contains("triage channel"),
+        "{setup}"
+    );
+    let connected = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "connected to Discord")
+        .unwrap();
+    assert!(
+        connected["fields"]["invite"]
+            .as_str()
+            .unwrap()
+            .contains(&APP_ID.to_string()),
+        "{connected}"
+    );
+    assert!(lines
+        .iter()
+        .all(|l| l["timestamp"].is_string() && l["level"].is_string()));
+    let answered = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "answered")
+        .unwrap_or_else(|| panic!("the answer is logged: {output}"));
+    let span = &answered["span"];
+    assert_eq!(span["name"], "interaction", "{answered}");
+    assert_eq!(span["id"], id.to_string(), "{answered}");
+    assert_eq!(span["command"], "ticket", "{answered}");
+    assert_eq!(span["guild"], GUILD, "{answered}");
+    assert_eq!(span["user"], 5, "{answered}");
 }

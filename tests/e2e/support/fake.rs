@@ -15,7 +15,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, watch, Notify};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message as Ws;
@@ -91,6 +91,8 @@ struct Gateway {
 enum Ctl {
     Send(Value),
     Close(u16),
+    /// Drop the TCP connection with a reset (no close frame): a network failure.
+    Reset,
 }
 
 struct State {
@@ -103,6 +105,10 @@ struct State {
     ws_url: Mutex<String>,
     /// Guild members, per guild, as `GET /guilds/{id}/members` lists them.
     members: Mutex<std::collections::HashMap<String, Vec<Value>>>,
+    /// Tokens Discord no longer accepts (`Authorization: Bot …` answered 401).
+    revoked: Mutex<Vec<String>>,
+    /// While true, a RESUME is held unanswered (the connection is up, the session is not).
+    hold_resume: watch::Sender<bool>,
 }
 
 /// The fake Discord. Dropping it stops nothing by itself; tests end with the runtime.
@@ -129,6 +135,8 @@ impl FakeDiscord {
             gateway: Mutex::new(Gateway::default()),
             ws_url: Mutex::new(format!("ws://{ws_addr}")),
             members: Mutex::new(std::collections::HashMap::new()),
+            revoked: Mutex::new(Vec::new()),
+            hold_resume: watch::channel(false).0,
         });
         let s = state.clone();
         tokio::spawn(async move {
@@ -229,6 +237,26 @@ impl FakeDiscord {
         if let Some((_, tx)) = g.current.take() {
             let _ = tx.send(Ctl::Close(code));
         }
+    }
+
+    /// Drops the bot's gateway connection the way a network failure does: a TCP reset, no
+    /// close frame. serenity reconnects and resumes at once.
+    pub fn reset_gateway(&self) {
+        let mut g = self.state.gateway.lock().unwrap();
+        if let Some((_, tx)) = g.current.take() {
+            let _ = tx.send(Ctl::Reset);
+        }
+    }
+
+    /// While `hold` is true, RESUMEs are left unanswered: the bot's new connection is open but
+    /// its session is not back. Setting it false answers the waiting RESUME.
+    pub fn hold_resumes(&self, hold: bool) {
+        self.state.hold_resume.send_replace(hold);
+    }
+
+    /// Makes Discord refuse `token` from now on (401), as after a reset in the developer portal.
+    pub fn revoke_token(&self, token: &str) {
+        self.state.revoked.lock().unwrap().push(token.to_owned());
     }
 
     /// On the next RESUME, replay also the last `n` events the bot already had.
@@ -550,7 +578,10 @@ fn respond(
         // Not recorded as a bot request: it is serenity's discovery, and every test has it.
         return (200, json!({ "url": state.ws_url.lock().unwrap().clone() }));
     }
-    if !auth.starts_with("Bot ") {
+    let revoked = auth
+        .strip_prefix("Bot ")
+        .is_some_and(|t| state.revoked.lock().unwrap().iter().any(|r| r == t));
+    if !auth.starts_with("Bot ") || revoked {
         let answer = json!({ "code": 0, "message": "401: Unauthorized" });
         record(state, method, path, body, files, 401, &answer);
         return (401, answer);
@@ -598,6 +629,8 @@ fn respond(
                 .collect();
             (200, Value::Array(page))
         }
+        ("GET", ["users", "@me"]) => (200, fixtures::bot_user()),
+        ("GET", ["oauth2", "applications", "@me"]) => (200, fixtures::application()),
         ("POST", ["users", "@me", "channels"]) => {
             let user = body["recipient_id"].as_str().unwrap_or("0").to_owned();
             // A DM channel's id is stable per user, as on Discord.
@@ -656,6 +689,10 @@ async fn serve_gateway(state: Arc<State>, stream: TcpStream) {
             _ => return,
         }
     };
+    if first["op"] == 6 {
+        let mut hold = state.hold_resume.subscribe();
+        let _ = hold.wait_for(|held| !*held).await;
+    }
     let (tx, mut rx) = mpsc::unbounded_channel::<Ctl>();
     let ws_url = state.ws_url.lock().unwrap().clone();
     let (conn, backlog): (u64, Vec<Value>) = {
@@ -718,6 +755,12 @@ async fn serve_gateway(state: Arc<State>, stream: TcpStream) {
                 Some(Ctl::Close(code)) => {
                     let frame = CloseFrame { code: CloseCode::from(code), reason: "fake closes".into() };
                     let _ = ws.send(Ws::Close(Some(frame))).await;
+                    break;
+                }
+                Some(Ctl::Reset) => {
+                    // SO_LINGER 0: closing sends RST, as when a network path fails mid-session.
+                    #[expect(deprecated, reason = "linger 0 on a non-blocking socket does not block")]
+                    let _ = ws.get_ref().set_linger(Some(Duration::ZERO));
                     break;
                 }
                 None => break,

@@ -111,6 +111,30 @@ pub fn ready(session: &str, ws_url: &str) -> Value {
     })
 }
 
+/// `GET /users/@me` for the bot.
+pub fn bot_user() -> Value {
+    json!({
+        "id": BOT_ID.to_string(), "username": "servicedesk", "discriminator": "0", "global_name": null,
+        "avatar": null, "bot": true, "verified": true, "mfa_enabled": false, "flags": 0, "public_flags": 0,
+        "locale": "en-US", "premium_type": 0,
+    })
+}
+
+/// `GET /oauth2/applications/@me`, shaped as Discord's documentation shows it.
+pub fn application() -> Value {
+    json!({
+        "id": APP_ID.to_string(), "name": "Service Desk", "icon": null, "description": "IT service desk",
+        "rpc_origins": [], "bot_public": false, "bot_require_code_grant": false,
+        "verify_key": "1e0a356058d627ca38a5c8c9648818061d49e49bd9da9e3ab17d98ad4d6bg2u8",
+        "owner": { "id": "1210000000000000099", "username": "owner", "discriminator": "0", "avatar": null,
+                   "global_name": null, "public_flags": 0, "flags": 0 },
+        "team": null, "flags": 0, "summary": "",
+        "bot": { "id": BOT_ID.to_string(), "username": "servicedesk", "discriminator": "0", "avatar": null,
+                 "global_name": null, "bot": true, "public_flags": 0, "flags": 0 },
+        "redirect_uris": [], "interactions_endpoint_url": null, "approximate_guild_count": 2,
+    })
+}
+
 /// A message as Discord returns it, echoing content from the request body.
 pub fn message(id: &str, channel: &str, body: &Value) -> Value {
     json!({

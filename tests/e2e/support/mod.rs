@@ -49,6 +49,10 @@ pub struct TestDesk {
     pool: Option<SqlitePool>,
     /// Knobs for the next start (outbox pacing).
     pub options: app::Options,
+    /// Whether the bot serves its HTTP listener (on a free port).
+    pub http: bool,
+    /// Where the HTTP listener is, once the bot has bound it.
+    pub http_addr: Option<std::net::SocketAddr>,
 }
 
 impl TestDesk {
@@ -60,6 +64,13 @@ impl TestDesk {
 
     /// Like [`TestDesk::start`] with explicit options.
     pub async fn start_with(options: app::Options) -> TestDesk {
+        let mut desk = TestDesk::prepare(options).await;
+        desk.start_bot().await;
+        desk
+    }
+
+    /// The fake Discord, a fresh database and the clock, with the bot not yet started.
+    async fn prepare(options: app::Options) -> TestDesk {
         // `TEST_LOG=servicedesk=debug cargo test …` shows the bot's logs for a failing test.
         let filter = std::env::var("TEST_LOG").unwrap_or_else(|_| "off".into());
         let _ = tracing_subscriber::fmt()
@@ -70,7 +81,7 @@ impl TestDesk {
         let dir = tempfile::tempdir().expect("temp dir");
         let db_url = format!("sqlite://{}", dir.path().join("desk.db").display());
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 5, 10, 0, 0).unwrap());
-        let mut desk = TestDesk {
+        TestDesk {
             fake,
             clock,
             db_url,
@@ -78,9 +89,22 @@ impl TestDesk {
             bot: None,
             pool: None,
             options,
-        };
+            http: false,
+            http_addr: None,
+        }
+    }
+
+    /// Like [`TestDesk::start`], with the HTTP listener on a free port ([`TestDesk::http_addr`]).
+    pub async fn start_with_http() -> TestDesk {
+        let mut desk = TestDesk::prepare(app::Options::default()).await;
+        desk.http = true;
         desk.start_bot().await;
         desk
+    }
+
+    /// `http://127.0.0.1:PORT` of the bot's HTTP listener.
+    pub fn http_base(&self) -> String {
+        format!("http://{}", self.http_addr.expect("the bot serves HTTP"))
     }
 
     /// The bot's configuration for this test.
@@ -91,6 +115,7 @@ impl TestDesk {
             ("DISCORD_API_BASE", self.fake.base.clone()),
             ("DISCORD_GUILD_ID", GUILD.to_string()),
             ("RUST_LOG", "warn".to_owned()),
+            ("HTTP_ADDR", if self.http { "127.0.0.1:0" } else { "off" }.to_owned()),
         ];
         Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).expect("test config")
     }
@@ -102,7 +127,12 @@ impl TestDesk {
         let (stop, stopped) = oneshot::channel::<()>();
         let config = self.config();
         let clock = Arc::new(self.clock.clone());
-        let task = tokio::spawn(app::run_with(config, clock, self.options, async {
+        let (bound_tx, mut bound) = tokio::sync::mpsc::unbounded_channel();
+        let mut options = self.options.clone();
+        if self.http {
+            options.http_bound = Some(bound_tx);
+        }
+        let task = tokio::spawn(app::run_with(config, clock, options, async {
             let _ = stopped.await;
         }));
         self.bot = Some(Running { stop, task });
@@ -116,6 +146,11 @@ impl TestDesk {
             })
             .await;
         self.fake.wait_connected(WAIT).await;
+        if self.http {
+            self.http_addr = tokio::time::timeout(WAIT, bound.recv())
+                .await
+                .expect("HTTP listener bound");
+        }
     }
 
     /// Stops the bot in order and waits for it to finish.
@@ -309,6 +344,8 @@ pub fn spawn_bot(
         .env("DISCORD_API_BASE", &fake.base)
         .env("DISCORD_GUILD_ID", GUILD.to_string())
         .env("RUST_LOG", log)
+        // The listener runs as in production, on a free port so runs never collide.
+        .env("HTTP_ADDR", "127.0.0.1:0")
         // Allocator experiments (`MALLOC_ARENA_MAX=2 cargo bench …`) reach the bot unchanged.
         .envs(std::env::vars().filter(|(k, _)| k.starts_with("MALLOC_")))
         .stdout(std::process::Stdio::null())

@@ -1,0 +1,343 @@
+//! What the desk tells operators and admins about itself: the facts behind `/healthz` and the
+//! gauges of `/metrics`, the set-up checklist of a guild (`/setup show`, the start-up log), the
+//! full settings, and which commands a member may use (`/help`).
+//!
+//! Reads only, outside the writer, except where an interaction id must be claimed.
+
+use std::time::Duration;
+
+use super::{CabRule, Call, Desk, Policy, Result, Standing};
+use crate::domain::change::ChangeType;
+use crate::domain::sla::Targets;
+use crate::domain::{Priority, TicketKind};
+use crate::store::{self, SettingsRow};
+use crate::telemetry::KindLabels;
+
+/// How long the database may take to answer a health probe.
+pub const HEALTH_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The facts `/healthz` judges.
+#[derive(Debug, Clone)]
+pub struct Health {
+    /// The database answered (or why not).
+    pub database: std::result::Result<(), String>,
+    /// The gateway session is connected.
+    pub gateway: bool,
+    /// Messages not yet delivered.
+    pub outbox_pending: i64,
+    /// How long the oldest undelivered message has waited.
+    pub outbox_oldest: Option<Duration>,
+}
+
+/// A practice of the desk, as the set-up checklist groups it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Service requests.
+    Requests,
+    /// Incidents and on-call.
+    Incidents,
+    /// Changes and the CAB.
+    Changes,
+}
+
+impl Flow {
+    /// Every flow, in the order the checklist shows them.
+    pub const ALL: [Flow; 3] = [Flow::Requests, Flow::Incidents, Flow::Changes];
+}
+
+/// One set-up step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// `/setup channel purpose:triage`.
+    TriageChannel,
+    /// `/setup channel purpose:incidents`.
+    IncidentsChannel,
+    /// `/setup channel purpose:cab`.
+    CabChannel,
+    /// `/setup role purpose:agent`.
+    AgentRole,
+    /// `/setup role purpose:cab`.
+    CabRole,
+    /// `/setup catalog-add`.
+    CatalogItem,
+    /// `/oncall add level:1`.
+    OnCall,
+}
+
+/// A guild's set-up, step by step: what each flow needs and whether it has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checklist {
+    /// (flow, step, done), in display order.
+    pub steps: Vec<(Flow, Step, bool)>,
+}
+
+impl Checklist {
+    /// The checklist of a guild with these settings, catalog size and level-1 rotation size.
+    pub fn of(s: &SettingsRow, catalog_items: usize, level1_people: usize) -> Checklist {
+        use Step::*;
+        let steps = vec![
+            (Flow::Requests, TriageChannel, s.triage_channel_id.is_some()),
+            (Flow::Requests, AgentRole, s.agent_role_id.is_some()),
+            (Flow::Requests, CatalogItem, catalog_items > 0),
+            (Flow::Incidents, IncidentsChannel, s.incidents_channel_id.is_some()),
+            (Flow::Incidents, OnCall, level1_people > 0),
+            (Flow::Changes, CabChannel, s.cab_channel_id.is_some()),
+            (Flow::Changes, CabRole, s.cab_role_id.is_some()),
+        ];
+        Checklist { steps }
+    }
+
+    /// The steps of `flow` still to do.
+    pub fn missing(&self, flow: Flow) -> Vec<Step> {
+        self.steps
+            .iter()
+            .filter(|(f, _, done)| *f == flow && !done)
+            .map(|(_, s, _)| *s)
+            .collect()
+    }
+}
+
+/// Everything `/setup show` lists.
+#[derive(Debug, Clone)]
+pub struct SettingsView {
+    /// Channels, roles, hours, auto-close.
+    pub settings: SettingsRow,
+    /// Active catalog item names.
+    pub catalog: Vec<String>,
+    /// (YYYY-MM-DD, name), in date order.
+    pub holidays: Vec<(String, String)>,
+    /// SLA targets in force: (kind, priority, targets, set by the guild).
+    pub sla: Vec<(TicketKind, Priority, Targets, bool)>,
+    /// Escalation policies in force: (priority, policy, set by the guild).
+    pub escalation: Vec<(Priority, Policy, bool)>,
+    /// CAB rules in force: (change type, rule, set by the guild).
+    pub cab: Vec<(ChangeType, CabRule, bool)>,
+    /// The set-up checklist.
+    pub checklist: Checklist,
+}
+
+/// Who a command is for, as `/help` filters it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelpAudience {
+    /// Every member.
+    Anyone,
+    /// Agents (and admins).
+    Agents,
+    /// Agents and whoever is on call.
+    Responders,
+    /// Incident managers (and admins).
+    IncidentManagers,
+    /// CAB members.
+    Cab,
+    /// Change managers (and admins).
+    ChangeManagers,
+    /// Agents, incident and change managers, admins: `/report`.
+    Managers,
+    /// Admins (Manage Server).
+    Admins,
+}
+
+/// The audiences one member belongs to.
+#[derive(Debug, Clone, Copy)]
+pub struct Audiences {
+    standing: Standing,
+    cab: bool,
+    change_manager: bool,
+    on_call: bool,
+}
+
+impl Audiences {
+    /// Whether a command for `audience` is this member's to use.
+    pub fn includes(&self, audience: HelpAudience) -> bool {
+        let s = self.standing;
+        match audience {
+            HelpAudience::Anyone => true,
+            HelpAudience::Agents => s.is_agent,
+            HelpAudience::Responders => s.is_agent || self.on_call,
+            HelpAudience::IncidentManagers => s.is_incident_manager,
+            HelpAudience::Cab => self.cab,
+            HelpAudience::ChangeManagers => self.change_manager || s.is_admin,
+            HelpAudience::Managers => s.is_agent || s.is_incident_manager || self.change_manager,
+            HelpAudience::Admins => s.is_admin,
+        }
+    }
+}
+
+impl Desk {
+    /// The facts for `/healthz`. Never fails: a database that does not answer is a fact too.
+    pub async fn health(&self) -> Health {
+        let probe = async {
+            let mut conn = self.pool.acquire().await?;
+            store::outbox_backlog(&mut conn).await
+        };
+        let (database, backlog) = match tokio::time::timeout(HEALTH_PROBE_TIMEOUT, probe).await {
+            Ok(Ok(b)) => (Ok(()), Some(b)),
+            Ok(Err(e)) => (Err(e.to_string()), None),
+            Err(_) => (Err(format!("no answer within {HEALTH_PROBE_TIMEOUT:?}")), None),
+        };
+        let now = self.now_ms();
+        let (pending, oldest) = backlog.unwrap_or((0, None));
+        Health {
+            database,
+            gateway: self.metrics.gateway_connected(),
+            outbox_pending: pending,
+            outbox_oldest: oldest.map(|at| Duration::from_millis(u64::try_from(now - at).unwrap_or(0))),
+        }
+    }
+
+    /// Sets the gauges that are read from the database (outbox backlog, open tickets) just
+    /// before `/metrics` is encoded.
+    pub async fn refresh_gauges(&self) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        let (pending, oldest) = store::outbox_backlog(&mut conn).await?;
+        let open = store::count_open_tickets(&mut conn).await?;
+        drop(conn);
+        let now = self.now_ms();
+        self.metrics.outbox_pending.set(pending);
+        #[expect(clippy::cast_precision_loss, reason = "milliseconds of an outbox backlog fit in f64")]
+        self.metrics
+            .outbox_oldest_due
+            .set(oldest.map_or(0.0, |at| (now - at).max(0) as f64 / 1000.0));
+        for kind in TicketKind::ALL {
+            let n = open.iter().find(|(k, _)| k == kind.as_str()).map_or(0, |(_, n)| *n);
+            self.metrics
+                .open_tickets
+                .get_or_create(&KindLabels {
+                    kind: kind.as_str().to_owned(),
+                })
+                .set(n);
+        }
+        Ok(())
+    }
+
+    /// A guild's set-up checklist (for the start-up log).
+    pub async fn checklist(&self, guild_id: i64) -> Result<Checklist> {
+        let mut conn = self.pool.acquire().await?;
+        let settings = store::get_settings(&mut conn, guild_id).await?;
+        let catalog = store::search_catalog(&mut conn, guild_id, "", 1).await?.len();
+        let level1 = store::list_guild_oncall_members(&mut conn, guild_id)
+            .await?
+            .iter()
+            .filter(|(level, _)| *level == 1)
+            .count();
+        Ok(Checklist::of(&settings, catalog, level1))
+    }
+
+    /// Everything `/setup show` lists (admins). Runs as a write turn so the interaction is
+    /// claimed and the effective policies are read with the same code that applies them.
+    pub async fn settings_view(&self, call: &Call) -> Result<SettingsView> {
+        let mut w = self.begin(call).await?;
+        super::setup::require_admin(w.standing)?;
+        let catalog: Vec<String> = store::search_catalog(&mut w.tx, w.guild_id, "", 100)
+            .await?
+            .into_iter()
+            .map(|i| i.name)
+            .collect();
+        let holidays = store::list_holidays(&mut w.tx, w.guild_id).await?;
+        let mut sla = Vec::new();
+        for kind in [TicketKind::Incident, TicketKind::Request] {
+            for p in Priority::ALL {
+                let custom = store::get_sla_target(&mut w.tx, w.guild_id, kind.as_str(), i64::from(p.number()))
+                    .await?
+                    .is_some();
+                sla.push((kind, p, w.targets(kind, p).await?, custom));
+            }
+        }
+        let mut escalation = Vec::new();
+        for p in Priority::ALL {
+            let custom = store::get_escalation(&mut w.tx, w.guild_id, i64::from(p.number()))
+                .await?
+                .is_some();
+            escalation.push((p, w.policy(p).await?, custom));
+        }
+        let mut cab = Vec::new();
+        for t in [ChangeType::Normal, ChangeType::Emergency] {
+            let custom = store::get_cab_rule(&mut w.tx, w.guild_id, t.as_str()).await?.is_some();
+            cab.push((t, w.cab_rule(t).await?, custom));
+        }
+        let level1 = store::list_guild_oncall_members(&mut w.tx, w.guild_id)
+            .await?
+            .iter()
+            .filter(|(level, _)| *level == 1)
+            .count();
+        let checklist = Checklist::of(&w.settings, catalog.len(), level1);
+        let settings = w.settings.clone();
+        self.finish(w).await?;
+        Ok(SettingsView {
+            settings,
+            catalog,
+            holidays,
+            sla,
+            escalation,
+            cab,
+            checklist,
+        })
+    }
+
+    /// The audiences the actor belongs to (for `/help`).
+    pub async fn audiences(&self, call: &Call) -> Result<Audiences> {
+        let mut w = self.begin(call).await?;
+        let has = |role: Option<i64>| role.is_some_and(|r| call.actor.roles.contains(&r));
+        let audiences = Audiences {
+            standing: w.standing,
+            cab: has(w.settings.cab_role_id),
+            change_manager: has(w.settings.change_manager_role_id),
+            on_call: w.actor_on_call().await?,
+        };
+        self.finish(w).await?;
+        Ok(audiences)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> SettingsRow {
+        SettingsRow {
+            guild_id: 1,
+            triage_channel_id: Some(10),
+            incidents_channel_id: None,
+            cab_channel_id: None,
+            agent_role_id: Some(20),
+            incident_manager_role_id: None,
+            cab_role_id: None,
+            change_manager_role_id: None,
+            timezone: "UTC".into(),
+            work_days: "mon-fri".into(),
+            work_start: "09:00".into(),
+            work_end: "17:00".into(),
+            autoclose_after: "7d".into(),
+        }
+    }
+
+    #[test]
+    fn a_flow_is_ready_when_none_of_its_steps_is_missing() {
+        let c = Checklist::of(&settings(), 2, 0);
+        assert!(c.missing(Flow::Requests).is_empty());
+        assert_eq!(c.missing(Flow::Incidents), vec![Step::IncidentsChannel, Step::OnCall]);
+        assert_eq!(c.missing(Flow::Changes), vec![Step::CabChannel, Step::CabRole]);
+        let empty_catalog = Checklist::of(&settings(), 0, 1);
+        assert_eq!(empty_catalog.missing(Flow::Requests), vec![Step::CatalogItem]);
+        assert_eq!(empty_catalog.missing(Flow::Incidents), vec![Step::IncidentsChannel]);
+    }
+
+    #[test]
+    fn on_call_people_are_responders_but_not_agents() {
+        let member = Standing {
+            is_agent: false,
+            is_admin: false,
+            is_incident_manager: false,
+        };
+        let a = Audiences {
+            standing: member,
+            cab: false,
+            change_manager: false,
+            on_call: true,
+        };
+        assert!(a.includes(HelpAudience::Responders));
+        assert!(!a.includes(HelpAudience::Agents));
+        assert!(!a.includes(HelpAudience::Admins));
+        assert!(a.includes(HelpAudience::Anyone));
+    }
+}
