@@ -93,6 +93,7 @@ pub fn definitions() -> Value {
     json!([
         admin_only(command("setup", "Configure the service desk for this server (admins)", vec![
             sub("show", "Show all service desk settings", vec![]),
+            sub("deliveries", "Messages the bot could not deliver yet, with a Retry button", vec![]),
             sub("channel", "Choose the channel for triage, incidents or CAB votes", vec![
                 choice("purpose", "What the channel is for", true, &["triage", "incidents", "cab"]),
                 json!({ "type": CHANNEL, "name": "channel", "description": "The channel", "required": true,

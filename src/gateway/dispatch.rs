@@ -58,6 +58,7 @@ pub async fn command(desk: &Desk, http: &serenity::all::Http, cmd: &CommandInter
         match (cmd.data.name.as_str(), o.sub) {
             ("setup", Some("show")) => data(desk.setup_show(&call).await),
             ("help", None) => help(desk, &call).await,
+            ("setup", Some("deliveries")) => data(desk.deliveries(&call).await),
             ("setup", Some("channel")) => {
                 let purpose = ChannelPurpose::parse(o.req("purpose"))
                     .ok_or_else(|| ServiceError::user("Pick the purpose from the list: triage, incidents or cab."))?;
@@ -302,6 +303,9 @@ pub async fn component(desk: &Desk, c: &ComponentInteraction) -> Response {
             .custom_id
             .split_once(':')
             .unwrap_or((c.data.custom_id.as_str(), ""));
+        if let Some(button) = render::RetryButton::parse(&c.data.custom_id) {
+            return reply(desk.retry_deliveries(&call, button).await);
+        }
         match verb {
             "claim" => reply(desk.ticket_op(&call, id, TicketOp::Claim).await.map(|o| o.message)),
             "ack" => reply(desk.incident_ack(&call, id).await),

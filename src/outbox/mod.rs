@@ -4,7 +4,9 @@
 //! in order, per channel, through serenity's request builder on the same HTTP client serenity
 //! uses (serenity's own error type drops `retry_after`, which we must honour). It
 //! - waits `retry_after` on 429 and retries;
-//! - retries 5xx, timeouts and connection errors with exponential backoff and jitter;
+//! - retries 5xx, timeouts and connection errors with exponential backoff and jitter, capped at
+//!   [`BACKOFF_CAP`], for [`RETRY_FOR`] (24 hours) from the first failure, so a Discord outage
+//!   loses no page; only the head of each channel or DM recipient is retried;
 //! - never retries another 4xx: the row is marked failed and logged once (Discord bans IPs that
 //!   cause 10,000 401/403/429 in 10 minutes);
 //! - sends at most [`CHANNEL_BURST`] messages per [`CHANNEL_WINDOW`] to one channel;
@@ -32,12 +34,13 @@ pub const CHANNEL_BURST: usize = 5;
 pub const CHANNEL_WINDOW: Duration = Duration::from_secs(5);
 /// Least time between two requests (keeps well under Discord's 50 requests/s).
 pub const MIN_GAP: Duration = Duration::from_millis(25);
-/// Attempts after which a message that keeps failing with 5xx/timeouts is given up.
-pub const MAX_ATTEMPTS: i64 = 10;
+/// How long a message that keeps failing with 429, 5xx, timeouts or connection errors is
+/// retried, from its first failure, before it is given up (SPEC §5.6: at least 24 hours).
+pub const RETRY_FOR: Duration = Duration::from_secs(24 * 60 * 60);
 /// First backoff step; doubles each attempt.
-const BACKOFF_BASE_MS: i64 = 500;
-/// Longest backoff.
-const BACKOFF_MAX_MS: i64 = 5 * 60 * 1_000;
+pub const BACKOFF_BASE: Duration = Duration::from_millis(500);
+/// Longest backoff between two attempts (SPEC §5.6: 60 s).
+pub const BACKOFF_CAP: Duration = Duration::from_secs(60);
 /// Per-request timeout.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// Targets (channels, DM recipients) looked at per pass.
@@ -55,6 +58,23 @@ enum Attempt {
     Retry(i64, String),
     /// Do not try again.
     Fail(String),
+    /// Discord refused it with a 4xx and this JSON error code (`50007`, `10008`, `50013`, …);
+    /// not retried, but some refusals have a way around them.
+    Refused(i64, String),
+}
+
+/// Discord's JSON error codes the outbox handles.
+pub mod codes {
+    /// Unknown channel.
+    pub const UNKNOWN_CHANNEL: i64 = 10003;
+    /// Unknown message (the card was deleted).
+    pub const UNKNOWN_MESSAGE: i64 = 10008;
+    /// Missing access (the bot cannot see the channel).
+    pub const MISSING_ACCESS: i64 = 50001;
+    /// Cannot send messages to this user (their DMs are closed to the server, or they blocked us).
+    pub const CANNOT_DM: i64 = 50007;
+    /// Missing permissions.
+    pub const MISSING_PERMISSIONS: i64 = 50013;
 }
 
 /// How fast the outbox may send. The defaults are Discord-safe; tests shrink the window.
@@ -66,6 +86,12 @@ pub struct Policy {
     pub channel_window: Duration,
     /// Least time between two requests.
     pub min_gap: Duration,
+    /// First backoff step after a 5xx, timeout or connection error.
+    pub backoff_base: Duration,
+    /// Longest backoff.
+    pub backoff_cap: Duration,
+    /// How long retryable failures are retried before the message is failed.
+    pub retry_for: Duration,
 }
 
 impl Default for Policy {
@@ -74,8 +100,15 @@ impl Default for Policy {
             channel_burst: CHANNEL_BURST,
             channel_window: CHANNEL_WINDOW,
             min_gap: MIN_GAP,
+            backoff_base: BACKOFF_BASE,
+            backoff_cap: BACKOFF_CAP,
+            retry_for: RETRY_FOR,
         }
     }
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// The worker.
@@ -211,20 +244,66 @@ impl Outbox {
                 self.metrics.outbox_sent.inc();
                 debug!(outbox = row.id, op = %row.op, "delivered");
             }
-            Attempt::Retry(after_ms, why) if row.attempts + 1 < MAX_ATTEMPTS => {
+            Attempt::Retry(after_ms, why)
+                if row
+                    .first_failure_at
+                    .is_none_or(|first| now_ms() - first < millis(self.policy.retry_for)) =>
+            {
                 // 0 = no hint from Discord: back off exponentially.
                 let after_ms = if after_ms > 0 {
                     after_ms
                 } else {
-                    backoff_ms(row.attempts + 1, row.id)
+                    backoff_ms(
+                        row.attempts + 1,
+                        row.id,
+                        millis(self.policy.backoff_base),
+                        millis(self.policy.backoff_cap),
+                    )
                 };
                 self.metrics.retried(reason_of(&why));
                 warn!(outbox = row.id, attempt = row.attempts + 1, retry_in_ms = after_ms, reason = %why, "delivery will be retried");
-                let at = now_ms() + after_ms;
-                store::mark_outbox_retry(&mut conn, row.id, at, &why).await?;
-                retry_at = Some(at);
+                let now = now_ms();
+                store::mark_outbox_retry(&mut conn, row.id, now, now + after_ms, &why).await?;
+                retry_at = Some(now + after_ms);
             }
-            Attempt::Retry(_, why) | Attempt::Fail(why) => {
+            Attempt::Retry(_, why) => {
+                let retried = i64::try_from(self.policy.retry_for.as_secs()).unwrap_or(i64::MAX);
+                let why = format!(
+                    "still failing after {} of retries: {why}",
+                    crate::domain::duration::human_seconds(retried)
+                );
+                self.metrics.failed("retries-exhausted");
+                error!(outbox = row.id, op = %row.op, channel = ?row.channel_id, user = ?row.user_id, reason = %why,
+                       "message could not be delivered; kept in the outbox as failed");
+                store::mark_outbox_failed(&mut conn, row.id, &why).await?;
+            }
+            Attempt::Refused(codes::CANNOT_DM, why) if row.user_id.is_some() && row.ticket_id.is_some() => {
+                match self.reroute_dm(&mut conn, row).await? {
+                    Some(channel) => {
+                        info!(outbox = row.id, user = ?row.user_id, channel, "DM refused (50007); posted in the ticket's channel instead");
+                        let note = format!("DM refused (50007: {why}); delivered in <#{channel}> instead");
+                        store::mark_outbox_rerouted(&mut conn, row.id, &note).await?;
+                        self.wake.notify_one();
+                    }
+                    None => {
+                        self.metrics.failed("refused");
+                        store::mark_outbox_failed(
+                            &mut conn,
+                            row.id,
+                            &format!("50007: {why}; no channel to deliver it in instead"),
+                        )
+                        .await?;
+                    }
+                }
+            }
+            Attempt::Refused(code, why) => {
+                let why = format!("{code}: {why}");
+                self.metrics.failed("refused");
+                error!(outbox = row.id, op = %row.op, channel = ?row.channel_id, user = ?row.user_id, reason = %why,
+                       "Discord refused the message; kept in the outbox as failed (see /setup deliveries)");
+                store::mark_outbox_failed(&mut conn, row.id, &why).await?;
+            }
+            Attempt::Fail(why) => {
                 self.metrics.failed(reason_of(&why));
                 error!(outbox = row.id, op = %row.op, channel = ?row.channel_id, user = ?row.user_id, reason = %why,
                        "message could not be delivered; kept in the outbox as failed");
@@ -265,7 +344,7 @@ impl Outbox {
         };
         let ticket = {
             let Ok(mut conn) = self.pool.acquire().await else {
-                return Attempt::Retry(BACKOFF_BASE_MS, "database busy".into());
+                return Attempt::Retry(millis(BACKOFF_BASE), "database busy".into());
             };
             match store::get_ticket(&mut conn, ticket_id).await {
                 Ok(t) => t,
@@ -289,7 +368,76 @@ impl Outbox {
             channel_id: ChannelId::new(channel.unsigned_abs()),
             message_id: MessageId::new(message.unsigned_abs()),
         };
-        self.send(channel, route, LightMethod::Patch, &body).await
+        match self.send(channel, route, LightMethod::Patch, &body).await {
+            Attempt::Refused(codes::UNKNOWN_MESSAGE, why) => {
+                // Someone deleted the card: post it again, and later edits go to the new one.
+                info!(ticket = ticket.id, %why, "the card is gone (10008); posting it again");
+                self.repost_card(row, &ticket, channel, body).await
+            }
+            other => other,
+        }
+    }
+
+    /// Posts a ticket's card anew (after its message was deleted) and remembers the new message.
+    async fn repost_card(
+        &mut self,
+        row: &OutboxRow,
+        ticket: &crate::store::TicketRow,
+        channel: i64,
+        mut body: Value,
+    ) -> Attempt {
+        body["nonce"] = json!(nonce(row.id));
+        body["enforce_nonce"] = json!(true);
+        let route = Route::ChannelMessages {
+            channel_id: ChannelId::new(channel.unsigned_abs()),
+        };
+        let attempt = self.send(channel, route, LightMethod::Post, &body).await;
+        if let Attempt::Sent(Some(message)) = attempt {
+            let stored = async {
+                let mut conn = self.pool.acquire().await?;
+                store::set_ticket_card(&mut conn, ticket.id, channel, Some(message)).await
+            }
+            .await;
+            if let Err(e) = stored {
+                error!(ticket = ticket.id, error = %e, "the re-posted card could not be remembered");
+            }
+        }
+        attempt
+    }
+
+    /// Queues a refused DM as a post in the ticket's channel that mentions only its recipient;
+    /// returns that channel, or `None` if the ticket's server has none set.
+    async fn reroute_dm(&self, conn: &mut sqlx::SqliteConnection, row: &OutboxRow) -> Result<Option<i64>, sqlx::Error> {
+        let (Some(user), Some(ticket_id)) = (row.user_id, row.ticket_id) else {
+            return Ok(None);
+        };
+        let ticket = store::get_ticket(conn, ticket_id).await?;
+        let settings = store::get_settings(conn, ticket.guild_id).await?;
+        let channel = ticket.card_channel_id.or(match ticket.kind.as_str() {
+            "incident" => settings.incidents_channel_id,
+            "change" => settings.cab_channel_id,
+            _ => settings.triage_channel_id,
+        });
+        let Some(channel) = channel else {
+            return Ok(None);
+        };
+        let dm: Value = serde_json::from_str(&row.payload).unwrap_or_else(|_| json!({}));
+        let body = render::dm_fallback(user, &dm);
+        store::insert_outboxes(
+            conn,
+            &[store::NewOutbox {
+                guild_id: row.guild_id,
+                op: OutboxOp::Post,
+                channel_id: Some(channel),
+                user_id: None,
+                ticket_id: Some(ticket_id),
+                is_card: false,
+                payload: body.to_string(),
+                at: now_ms(),
+            }],
+        )
+        .await?;
+        Ok(Some(channel))
     }
 
     async fn change_card(&self, t: &crate::store::TicketRow) -> Result<Value, sqlx::Error> {
@@ -381,7 +529,16 @@ impl Outbox {
                 ))
             }
             500..=599 => Err(Attempt::Retry(0, format!("{status}: {}", truncate_err(&text)))),
-            _ => Err(Attempt::Fail(format!("{status}: {}", truncate_err(&text)))),
+            _ => match json.get("code").and_then(Value::as_i64).filter(|c| *c > 0) {
+                Some(code) => Err(Attempt::Refused(
+                    code,
+                    format!(
+                        "{status} {}",
+                        truncate_err(json.get("message").and_then(Value::as_str).unwrap_or(&text))
+                    ),
+                )),
+                None => Err(Attempt::Fail(format!("{status}: {}", truncate_err(&text)))),
+            },
         }
     }
 }
@@ -412,17 +569,19 @@ pub fn nonce(row_id: i64) -> String {
     format!("sd-{row_id}")
 }
 
-/// Exponential backoff with jitter for attempt `n` (1-based): 0.5 s, 1 s, 2 s, … up to 5 min, ±25 %.
-pub fn backoff_ms(attempt: i64, jitter_seed: i64) -> i64 {
-    let exp = BACKOFF_BASE_MS.saturating_mul(1_i64 << (attempt - 1).clamp(0, 20));
-    let capped = exp.min(BACKOFF_MAX_MS);
-    // ±25 % jitter, deterministic per row and attempt (no RNG needed).
+/// Exponential backoff with jitter for attempt `n` (1-based): `base`, 2×, 4×, … up to `cap`,
+/// each between 75 % and 100 % of that step (so never above `cap`). The jitter is
+/// deterministic per row and attempt (no RNG), and spreads the retries of many messages that
+/// failed together.
+pub fn backoff_ms(attempt: i64, jitter_seed: i64, base: i64, cap: i64) -> i64 {
+    let exp = base.saturating_mul(1_i64 << (attempt - 1).clamp(0, 30));
+    let capped = exp.min(cap);
     let spread = capped / 4;
     let h = (jitter_seed
         .wrapping_mul(6_364_136_223_846_793_005)
         .wrapping_add(attempt))
         >> 33;
-    capped - spread + h.rem_euclid(2 * spread + 1)
+    capped - h.rem_euclid(spread + 1)
 }
 
 fn truncate_err(text: &str) -> String {
@@ -434,17 +593,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_doubles_from_half_a_second_with_bounded_jitter_and_a_cap() {
+    fn backoff_doubles_from_half_a_second_with_jitter_and_never_exceeds_a_minute() {
+        let (base, cap) = (millis(BACKOFF_BASE), millis(BACKOFF_CAP));
         for row in 0..50 {
-            for attempt in 1..=12 {
-                let nominal = (BACKOFF_BASE_MS << (attempt - 1)).min(BACKOFF_MAX_MS);
-                let b = backoff_ms(attempt, row);
-                assert!(
-                    b >= nominal - nominal / 4 && b <= nominal + nominal / 4,
-                    "attempt {attempt}: {b}"
-                );
+            for attempt in 1..=2000 {
+                let nominal = base.saturating_mul(1 << (attempt - 1).min(30)).min(cap);
+                let b = backoff_ms(attempt, row, base, cap);
+                assert!(b >= nominal - nominal / 4 && b <= nominal, "attempt {attempt}: {b}");
             }
         }
-        assert!(backoff_ms(40, 1) <= BACKOFF_MAX_MS + BACKOFF_MAX_MS / 4);
+        assert!(backoff_ms(1, 0, base, cap) <= 500);
+    }
+
+    #[test]
+    fn a_day_of_retries_is_over_a_thousand_attempts_at_the_cap() {
+        // The retry window, not an attempt count, ends the retries: at 45–60 s a step, 24 h is
+        // well over 1,400 attempts.
+        let (base, cap) = (millis(BACKOFF_BASE), millis(BACKOFF_CAP));
+        let mut waited = 0;
+        let mut attempts = 0;
+        while waited < millis(RETRY_FOR) {
+            attempts += 1;
+            waited += backoff_ms(attempts, 7, base, cap);
+        }
+        assert!(attempts > 1400, "{attempts}");
     }
 }

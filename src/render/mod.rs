@@ -12,7 +12,9 @@ use crate::domain::text::truncate;
 use crate::domain::{Priority, TicketKind, TicketRef, TicketState};
 use crate::store::{AuditRow, TicketRow};
 
+mod deliveries;
 mod ops;
+pub use deliveries::*;
 pub use ops::*;
 
 /// Discord's limit on message content.

@@ -61,9 +61,18 @@ pub fn settings(v: &SettingsView) -> Value {
             field(&name, lines.join("\n"), false)
         })
         .collect();
+    let mut checklist = checklist;
+    if !v.failing.is_empty() {
+        let lines = super::failing_channels(&v.failing);
+        checklist.push(field(
+            "Deliveries failing",
+            list_within(lines.into_iter(), super::MAX_FIELD_VALUE_CHARS),
+            false,
+        ));
+    }
     let check = json!({
         "title": "Set-up checklist",
-        "color": 0x2ECC71,
+        "color": if v.failing.is_empty() { 0x2ECC71 } else { 0xE67E22 },
         "fields": checklist,
     });
 

@@ -5,6 +5,7 @@
 //! user's ([`ServiceError::User`], shown to them) or internal (logged, shown as a reference).
 
 mod changes;
+mod deliveries;
 mod incidents;
 mod ops;
 mod report;

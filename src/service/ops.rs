@@ -114,6 +114,8 @@ pub struct SettingsView {
     pub cab: Vec<(ChangeType, CabRule, bool)>,
     /// The set-up checklist.
     pub checklist: Checklist,
+    /// Channels whose deliveries fail: (channel, failed messages, the latest error).
+    pub failing: Vec<(i64, i64, String)>,
 }
 
 /// Who a command is for, as `/help` filters it.
@@ -261,6 +263,7 @@ impl Desk {
             .filter(|(level, _)| *level == 1)
             .count();
         let checklist = Checklist::of(&w.settings, catalog.len(), level1);
+        let failing = store::list_failing_channels(&mut w.tx, w.guild_id).await?;
         let settings = w.settings.clone();
         self.finish(w).await?;
         Ok(SettingsView {
@@ -271,6 +274,7 @@ impl Desk {
             escalation,
             cab,
             checklist,
+            failing,
         })
     }
 

@@ -75,6 +75,8 @@ pub struct OutboxRow {
     pub attempts: i64,
     /// When it may next be tried (unix ms).
     pub next_attempt_at: i64,
+    /// When a retryable failure first happened (unix ms, the worker's clock), if one has.
+    pub first_failure_at: Option<i64>,
 }
 
 /// Queues messages, in order (their ids, and so their delivery order, follow the slice).
@@ -116,7 +118,7 @@ pub async fn list_outbox_heads(conn: &mut SqliteConnection, limit: i64) -> Resul
              FROM target WHERE target.k IS NOT NULL LIMIT ?
          )
          SELECT o.id, o.guild_id, o.op, o.channel_id, o.user_id, o.ticket_id, o.is_card, o.payload, o.attempts,
-                o.next_attempt_at
+                o.next_attempt_at, o.first_failure_at
          FROM target JOIN outbox o ON o.id = (
              SELECT min(id) FROM outbox INDEXED BY outbox_pending_target
              WHERE status = 'pending' AND coalesce(channel_id, -user_id, 0) = target.k)
@@ -150,16 +152,33 @@ pub async fn mark_outbox_sent(
     Ok(())
 }
 
-/// Schedules another attempt.
+/// Schedules another attempt after a retryable failure at `now` (the first one is remembered).
 pub async fn mark_outbox_retry(
     conn: &mut SqliteConnection,
     id: i64,
+    now: i64,
     next_at: i64,
     error: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?")
-        .bind(next_at)
-        .bind(error)
+    sqlx::query(
+        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?,
+                           first_failure_at = coalesce(first_failure_at, ?)
+         WHERE id = ?",
+    )
+    .bind(next_at)
+    .bind(error)
+    .bind(now)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A message delivered another way (a refused DM posted in the ticket's channel): it leaves
+/// the queue as sent, with a note of what happened.
+pub async fn mark_outbox_rerouted(conn: &mut SqliteConnection, id: i64, note: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE outbox SET status = 'sent', attempts = attempts + 1, last_error = ? WHERE id = ?")
+        .bind(note)
         .bind(id)
         .execute(conn)
         .await?;
@@ -174,4 +193,83 @@ pub async fn mark_outbox_failed(conn: &mut SqliteConnection, id: i64, error: &st
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// A message that needs attention: failed, or pending after at least one failed attempt.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeliveryRow {
+    /// Outbox id.
+    pub id: i64,
+    /// `pending` (being retried) or `failed`.
+    pub status: String,
+    /// Target channel.
+    pub channel_id: Option<i64>,
+    /// Target user (a DM).
+    pub user_id: Option<i64>,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When it was queued (unix ms).
+    pub created_at: i64,
+}
+
+/// A guild's messages that failed or are being retried: failed first, newest first.
+pub async fn list_deliveries(
+    conn: &mut SqliteConnection,
+    guild_id: i64,
+    limit: i64,
+) -> Result<Vec<DeliveryRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, status, channel_id, user_id, attempts, last_error, created_at FROM (
+             SELECT * FROM outbox INDEXED BY outbox_failed WHERE guild_id = ? AND status = 'failed'
+             UNION ALL
+             SELECT * FROM outbox WHERE status = 'pending' AND attempts > 0 AND guild_id = ?
+         ) ORDER BY status = 'pending', id DESC LIMIT ?",
+    )
+    .bind(guild_id)
+    .bind(guild_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Per channel of a guild with failed messages: (channel, how many, the latest error).
+pub async fn list_failing_channels(
+    conn: &mut SqliteConnection,
+    guild_id: i64,
+) -> Result<Vec<(i64, i64, String)>, sqlx::Error> {
+    // SQLite takes the bare `last_error` from the row that holds max(id): the latest failure.
+    sqlx::query_as(
+        "SELECT channel_id, count(*), coalesce(last_error, ''), max(id) AS latest
+         FROM outbox INDEXED BY outbox_failed
+         WHERE guild_id = ? AND status = 'failed' AND channel_id IS NOT NULL
+         GROUP BY channel_id ORDER BY latest DESC",
+    )
+    .bind(guild_id)
+    .fetch_all(conn)
+    .await
+    .map(|rows: Vec<(i64, i64, String, i64)>| rows.into_iter().map(|(c, n, e, _)| (c, n, e)).collect())
+}
+
+/// Puts a guild's failed messages back in the queue: one (`id`) or all of a channel. Returns
+/// how many; a message of another guild, or one not failed, is never touched.
+pub async fn retry_failed(
+    conn: &mut SqliteConnection,
+    guild_id: i64,
+    id: Option<i64>,
+    channel_id: Option<i64>,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE outbox SET status = 'pending', next_attempt_at = ?, first_failure_at = NULL
+         WHERE guild_id = ? AND status = 'failed' AND (id = ? OR channel_id = ?)",
+    )
+    .bind(now)
+    .bind(guild_id)
+    .bind(id)
+    .bind(channel_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }

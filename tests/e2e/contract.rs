@@ -129,6 +129,10 @@ fn serenity_parses_every_fixture_as_the_event_it_is_meant_to_be() {
         ),
         (button(15, GUILD, &agent, "claim:REQ-1", TRIAGE, 99), "component"),
         (
+            button_on_reply(17, GUILD, &admin, "retry:3", TRIAGE, 10),
+            "retry-component",
+        ),
+        (
             modal_submit(16, GUILD, &agent, "resolve-note:REQ-1", &[("note", "done")]),
             "modal",
         ),
@@ -142,6 +146,9 @@ fn serenity_parses_every_fixture_as_the_event_it_is_meant_to_be() {
             (Interaction::Command(c), "command") => c.member.is_some() && c.guild_id.is_some(),
             (Interaction::Autocomplete(a), "autocomplete") => a.data.autocomplete().is_some(),
             (Interaction::Component(c), "component") => c.data.custom_id == "claim:REQ-1",
+            (Interaction::Component(c), "retry-component") => {
+                c.data.custom_id == "retry:3" && c.message.interaction_metadata.is_some()
+            }
             (Interaction::Modal(m), "modal") => m.data.custom_id == "resolve-note:REQ-1",
             _ => false,
         };

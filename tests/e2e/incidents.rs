@@ -19,19 +19,8 @@ fn second() -> User {
 
 async fn on_call_setup(desk: &TestDesk) {
     desk.setup_basics(&ada()).await;
-    for (level, who) in [(1, first()), (2, second())] {
-        let r = desk
-            .cmd_in(
-                GUILD,
-                &ada(),
-                "oncall",
-                Some("add"),
-                &[int("level", level), u("user", who.id)],
-                std::slice::from_ref(&who),
-            )
-            .await;
-        assert!(text(&r).contains("joins level"), "{}", text(&r));
-    }
+    desk.put_on_call(1, &first()).await;
+    desk.put_on_call(2, &second()).await;
 }
 
 /// Pages sent to `user` by DM so far.

@@ -7,6 +7,7 @@ mod support;
 
 mod changes;
 mod contract;
+mod deliveries;
 mod faults;
 mod incidents;
 mod operators;

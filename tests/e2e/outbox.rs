@@ -52,6 +52,7 @@ async fn paced_desk(burst: usize, window: Duration) -> TestDesk {
             channel_burst: burst,
             channel_window: window,
             min_gap: Duration::ZERO,
+            ..Policy::default()
         },
         ..Options::default()
     })
@@ -190,7 +191,10 @@ async fn a_403_is_not_retried_is_kept_as_failed_and_does_not_block_the_channel()
         .fetch_one(&db)
         .await
         .unwrap();
-    assert!(err.starts_with("403"), "{err}");
+    assert!(
+        err.starts_with("50013: 403"),
+        "Discord's code and status are kept: {err}"
+    );
     desk.fake.assert_valid();
 }
 
@@ -277,4 +281,118 @@ async fn a_channel_with_a_long_backlog_does_not_hold_up_other_channels() {
     let triage_sent = triage_posts(&desk).iter().filter(|r| r.status == 200).count();
     assert_eq!(triage_sent, 1, "triage kept its pace of one post a minute");
     desk.fake.assert_valid();
+}
+
+/// A desk whose retries are quick (milliseconds, not seconds) and give up after `retry_for`,
+/// with Una on call at level 1.
+async fn quick_retry_desk(retry_for: Duration) -> (TestDesk, User) {
+    let desk = TestDesk::start_with(Options {
+        outbox: Policy {
+            min_gap: Duration::ZERO,
+            // Every attempt counts against the recipient's 5-per-window pacing, as on Discord.
+            channel_window: Duration::from_millis(20),
+            backoff_base: Duration::from_millis(2),
+            backoff_cap: Duration::from_millis(10),
+            retry_for,
+            ..Policy::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    desk.setup_basics(&ada()).await;
+    let una = User::member(1_000_000_000_000_000_011, "una");
+    desk.put_on_call(1, &una).await;
+    (desk, una)
+}
+
+fn dm_posts(desk: &TestDesk, user: u64) -> Vec<Recorded> {
+    let path = format!("/channels/{}/messages", dm_channel(user));
+    desk.fake.requests().into_iter().filter(|r| r.path == path).collect()
+}
+
+async fn page_p1(desk: &TestDesk) {
+    let r = desk
+        .cmd(
+            &mia(),
+            "incident",
+            Some("new"),
+            &[s("title", "Mail is down"), s("impact", "high"), s("urgency", "high")],
+        )
+        .await;
+    assert!(text(&r).contains("INC-1"), "{}", text(&r));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_outlasts_a_discord_outage_and_arrives_once() {
+    let (mut desk, una) = quick_retry_desk(servicedesk::outbox::RETRY_FOR).await;
+    // The DM route answers 503 eleven times in a row (more than the old ten attempts).
+    for _ in 0..11 {
+        desk.fake.fail_next(Fault {
+            method: "POST",
+            path_contains: format!("/channels/{}/messages", dm_channel(una.id)),
+            status: 503,
+            body: json!({ "message": "Service Unavailable", "code": 0 }),
+        });
+    }
+    page_p1(&desk).await;
+    desk.fake
+        .wait_for(WAIT, "the page after the outage", |rs| {
+            rs.iter()
+                .find(|r| r.path == format!("/channels/{}/messages", dm_channel(una.id)) && r.status == 200)
+                .map(|_| ())
+        })
+        .await;
+    settle(&mut desk).await;
+    let posts = dm_posts(&desk, una.id);
+    let statuses: Vec<u16> = posts.iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses,
+        [vec![503; 11], vec![200]].concat(),
+        "eleven refusals, then one delivery"
+    );
+    assert!(
+        posts.iter().all(|r| r.body["nonce"] == posts[0].body["nonce"]),
+        "every attempt is the same message"
+    );
+    let db = desk.db().await;
+    let (status, attempts, first_failure): (String, i64, Option<i64>) =
+        sqlx::query_as("SELECT status, attempts, first_failure_at FROM outbox WHERE user_id = ?")
+            .bind(i64::try_from(una.id).unwrap())
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), attempts), ("sent", 12));
+    assert!(first_failure.is_some(), "the first failure is remembered");
+    desk.fake.assert_valid();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_is_failed_only_when_its_retry_window_is_over() {
+    let (mut desk, una) = quick_retry_desk(Duration::from_millis(150)).await;
+    for _ in 0..10_000 {
+        desk.fake.fail_next(Fault {
+            method: "POST",
+            path_contains: format!("/channels/{}/messages", dm_channel(una.id)),
+            status: 502,
+            body: json!({ "message": "Bad Gateway", "code": 0 }),
+        });
+    }
+    page_p1(&desk).await;
+    settle(&mut desk).await;
+    let db = desk.db().await;
+    let (status, error): (String, String) = sqlx::query_as("SELECT status, last_error FROM outbox WHERE user_id = ?")
+        .bind(i64::try_from(una.id).unwrap())
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(status, "failed");
+    assert!(error.starts_with("still failing after"), "{error}");
+    let posts = dm_posts(&desk, una.id);
+    let span = posts.last().unwrap().at - posts[0].at;
+    assert!(
+        span >= Duration::from_millis(150),
+        "retried for the whole window: {span:?}"
+    );
+    // Never more often than the backoff allows: at least 2 ms apart at the start.
+    assert!(posts.len() < 150, "{} attempts in {span:?}", posts.len());
 }

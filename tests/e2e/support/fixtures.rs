@@ -327,6 +327,22 @@ pub fn button(id: u64, guild: u64, user: &User, custom_id: &str, channel: u64, m
     v
 }
 
+/// A button click on the bot's ephemeral reply to the slash command `command_id` (such as the
+/// Retry buttons of `/setup deliveries`): the message carries the command's
+/// `interaction_metadata`, as Discord sends it; serenity drops the click without it.
+pub fn button_on_reply(id: u64, guild: u64, user: &User, custom_id: &str, channel: u64, command_id: u64) -> Value {
+    let mut v = button(id, guild, user, custom_id, channel, command_id + 1);
+    v["message"]["flags"] = json!(64);
+    v["message"]["interaction_metadata"] = json!({
+        "id": command_id.to_string(),
+        "type": 2,
+        "user": user.user_json(),
+        "authorizing_integration_owners": { "0": guild.to_string() },
+        "name": "setup deliveries",
+    });
+    v
+}
+
 /// A modal submit (type 5) with text inputs `(custom_id, value)`.
 pub fn modal_submit(id: u64, guild: u64, user: &User, custom_id: &str, fields: &[(&str, &str)]) -> Value {
     let rows: Vec<Value> = fields

@@ -296,6 +296,21 @@ impl TestDesk {
         self.cmd_in(GUILD, user, name, sub, opts, &[]).await
     }
 
+    /// An admin puts `who` on call at `level` (`/oncall add`).
+    pub async fn put_on_call(&self, level: i64, who: &User) {
+        let r = self
+            .cmd_in(
+                GUILD,
+                &ada(),
+                "oncall",
+                Some("add"),
+                &[int("level", level), u("user", who.id)],
+                std::slice::from_ref(who),
+            )
+            .await;
+        assert!(text(&r).contains("joins level"), "{}", text(&r));
+    }
+
     /// A slash command in any guild, with members the options resolve to.
     pub async fn cmd_in(
         &self,
