@@ -319,7 +319,8 @@ impl Outbox {
                 let Some(channel) = row.channel_id else {
                     return Attempt::Fail("post without a channel".into());
                 };
-                let mut body: Value = serde_json::from_str(&row.payload).unwrap_or_else(|_| json!({}));
+                let body: Value = serde_json::from_str(&row.payload).unwrap_or_else(|_| json!({}));
+                let mut body = self.fresh_card(row, body).await;
                 body["nonce"] = json!(nonce(row.id));
                 body["enforce_nonce"] = json!(true);
                 self.send(
@@ -362,7 +363,10 @@ impl Outbox {
                 Err(e) => return Attempt::Retry(0, format!("database: {e}")),
             }
         } else {
-            render::ticket_card(&ticket, &Pings::none())
+            match self.card_clocks(ticket.id).await {
+                Ok(clocks) => render::ticket_card(&ticket, &Pings::none(), &clocks),
+                Err(e) => return Attempt::Retry(0, format!("database: {e}")),
+            }
         };
         let route = Route::ChannelMessage {
             channel_id: ChannelId::new(channel.unsigned_abs()),
@@ -440,14 +444,60 @@ impl Outbox {
         Ok(Some(channel))
     }
 
+    /// The running SLA clocks of a ticket, as its card shows them.
+    async fn card_clocks(&self, ticket_id: i64) -> Result<Vec<render::CardClock>, sqlx::Error> {
+        let mut conn = self.pool.acquire().await?;
+        let clocks = store::list_current_clocks(&mut conn, ticket_id).await?;
+        Ok(clocks
+            .into_iter()
+            .filter(|c| c.stopped_at.is_none())
+            .filter_map(|c| {
+                Some(render::CardClock {
+                    label: if c.clock == "response" {
+                        "Response"
+                    } else {
+                        "Resolution"
+                    },
+                    due_at: c.due_at?,
+                    paused: c.paused_since.is_some(),
+                    breached: c.breached_at.is_some(),
+                })
+            })
+            .collect())
+    }
+
+    /// A card post, rendered again now: the ticket's state and clocks as they are at delivery
+    /// (a card queued behind a backlog shows what is true when it appears); its text and pings
+    /// stay as queued.
+    async fn fresh_card(&self, row: &OutboxRow, mut body: Value) -> Value {
+        let Some(ticket_id) = row.ticket_id.filter(|_| row.is_card) else {
+            return body;
+        };
+        let Ok(ticket) = async {
+            let mut conn = self.pool.acquire().await?;
+            store::get_ticket(&mut conn, ticket_id).await
+        }
+        .await
+        else {
+            return body;
+        };
+        if ticket.kind == "change" {
+            return body;
+        }
+        if let Ok(clocks) = self.card_clocks(ticket_id).await {
+            let fresh = render::ticket_card(&ticket, &Pings::none(), &clocks);
+            body["embeds"] = fresh["embeds"].clone();
+            body["components"] = fresh["components"].clone();
+        }
+        body
+    }
+
     async fn change_card(&self, t: &crate::store::TicketRow) -> Result<Value, sqlx::Error> {
         let mut conn = self.pool.acquire().await?;
         let change = store::get_change(&mut conn, t.id).await?;
         let voters = store::list_voters(&mut conn, t.id).await?;
         let votes = store::list_votes(&mut conn, t.id).await?;
-        let settings = store::get_settings(&mut conn, t.guild_id).await?;
-        let tz = settings.timezone.parse().unwrap_or(chrono_tz::Tz::UTC);
-        Ok(render::change_card(t, &change, &voters, &votes, tz))
+        Ok(render::change_card(t, &change, &voters, &votes))
     }
 
     async fn dm(&mut self, row: &OutboxRow) -> Attempt {

@@ -91,23 +91,50 @@ fn priority_of(t: &TicketRow) -> Priority {
     Priority::from_number(t.priority).unwrap_or(Priority::P4)
 }
 
-fn colour(state: TicketState) -> u32 {
-    match state {
-        TicketState::New | TicketState::Triggered => 0xE67E22,
-        TicketState::InProgress | TicketState::Acknowledged => 0x3498DB,
-        TicketState::OnHold => 0x95A5A6,
-        TicketState::Resolved | TicketState::Closed => 0x2ECC71,
-        TicketState::Cancelled => 0x7F8C8D,
+/// A ticket's colour follows its priority (P1 red … P5 grey), so a triggered P1 never looks
+/// like a new P4; the state is in the text.
+pub fn colour(p: Priority) -> u32 {
+    match p.number() {
+        1 => 0xE74C3C,
+        2 => 0xE67E22,
+        3 => 0xF1C40F,
+        4 => 0x3498DB,
+        _ => 0x95A5A6,
     }
+}
+
+/// One running SLA clock as a card shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardClock {
+    /// `Response` or `Resolution`.
+    pub label: &'static str,
+    /// When it falls due (unix ms).
+    pub due_at: i64,
+    /// Paused (on hold): the due time moves out.
+    pub paused: bool,
+    /// Already breached.
+    pub breached: bool,
 }
 
 fn user_or(id: Option<i64>, none: &str) -> String {
     id.map_or_else(|| none.to_owned(), |u| format!("<@{u}>"))
 }
 
-/// Discord's relative timestamp markup, shown in each reader's own time zone.
+/// Discord's timestamp markup, shown in each reader's own time zone.
 pub fn when(ms: i64) -> String {
     format!("<t:{}:f>", ms.div_euclid(1000))
+}
+
+/// A due time or deadline: the date in each reader's zone and how far away, "in 2 hours".
+pub fn due(ms: i64) -> String {
+    let s = ms.div_euclid(1000);
+    format!("<t:{s}:f> (<t:{s}:R>)")
+}
+
+/// A window from `start` to `end`, in each reader's zone, with how far away it starts.
+pub fn window(start: i64, end: i64) -> String {
+    let (s, e) = (start.div_euclid(1000), end.div_euclid(1000));
+    format!("<t:{s}:f> – <t:{e}:f> (<t:{s}:R>)")
 }
 
 pub(crate) fn field(name: &str, value: impl AsRef<str>, inline: bool) -> Value {
@@ -120,8 +147,9 @@ fn title_of(t: &TicketRow) -> String {
     truncate(&format!("{} · {}", ticket_ref(t), t.title), MAX_EMBED_TITLE_CHARS)
 }
 
-/// The embed that describes a ticket (its card, and `/ticket show`).
-pub fn ticket_embed(t: &TicketRow) -> Value {
+/// The embed that describes a ticket (its card, and `/ticket show`), with the due times of its
+/// running SLA clocks.
+pub fn ticket_embed(t: &TicketRow, clocks: &[CardClock]) -> Value {
     let state = state_of(t);
     let mut state_text = t.state.clone(); // changes have states of their own
     if let Some(reason) = &t.hold_reason {
@@ -141,6 +169,16 @@ pub fn ticket_embed(t: &TicketRow) -> Value {
         fields.push(field("Service", service, true));
     }
     fields.push(field("Opened", when(t.created_at), true));
+    for c in clocks {
+        let value = if c.breached {
+            format!("**breached** — was due {}", due(c.due_at))
+        } else if c.paused {
+            "paused while on hold".to_owned()
+        } else {
+            due(c.due_at)
+        };
+        fields.push(field(&format!("{} due", c.label), value, true));
+    }
     if let Some(note) = &t.resolution_note {
         if state == TicketState::Resolved || state == TicketState::Closed {
             fields.push(field("Resolution", note, false));
@@ -149,7 +187,7 @@ pub fn ticket_embed(t: &TicketRow) -> Value {
     json!({
         "title": title_of(t),
         "description": truncate(t.details.as_deref().unwrap_or(""), MAX_EMBED_DESCRIPTION_CHARS),
-        "color": colour(state),
+        "color": colour(p),
         "fields": fields,
     })
 }
@@ -173,7 +211,8 @@ pub fn card_components(t: &TicketRow) -> Value {
 }
 
 /// The card: the post in the triage (or incidents) channel that carries the ticket's buttons.
-pub fn ticket_card(t: &TicketRow, pings: &Pings) -> Value {
+/// The outbox renders it again at delivery, with the clocks as they are then.
+pub fn ticket_card(t: &TicketRow, pings: &Pings, clocks: &[CardClock]) -> Value {
     let id = ticket_ref(t);
     let mut content = format!("**{id}** {}", state_of(t));
     let mention = pings.mention_text();
@@ -182,7 +221,7 @@ pub fn ticket_card(t: &TicketRow, pings: &Pings) -> Value {
     }
     json!({
         "content": content,
-        "embeds": [ticket_embed(t)],
+        "embeds": [ticket_embed(t, clocks)],
         "components": card_components(t),
         "allowed_mentions": pings.allowed_mentions(),
     })
@@ -245,7 +284,7 @@ pub fn timeline_line(a: &AuditRow) -> String {
 
 /// `/ticket show`: the ticket, its SLA clocks and its latest timeline entries.
 pub fn ticket_details(t: &TicketRow, sla: &[(String, String)], timeline: &[AuditRow]) -> Value {
-    let mut embed = ticket_embed(t);
+    let mut embed = ticket_embed(t, &[]); // the SLA lines below say more
     let lines: Vec<String> = timeline.iter().map(timeline_line).collect();
     if let Some(fields) = embed["fields"].as_array_mut() {
         for (name, value) in sla {
@@ -267,7 +306,7 @@ pub fn sla_details(t: &TicketRow, sla: &[(String, String)]) -> Value {
     let embed = json!({
         "title": title_of(t),
         "description": description,
-        "color": colour(state_of(t)),
+        "color": colour(priority_of(t)),
         "fields": fields,
     });
     ephemeral_embeds("", vec![embed])
@@ -295,7 +334,7 @@ pub fn ticket_history(t: &TicketRow, rows: &[AuditRow]) -> Value {
     let embed = json!({
         "title": title_of(t),
         "description": fit_lines(&lines, MAX_EMBED_DESCRIPTION_CHARS),
-        "color": colour(state_of(t)),
+        "color": colour(priority_of(t)),
     });
     ephemeral_embeds("", vec![embed])
 }
@@ -358,18 +397,8 @@ pub fn change_card(
     c: &crate::store::ChangeRow,
     voters: &[i64],
     votes: &[(i64, String, Option<String>)],
-    tz: chrono_tz::Tz,
 ) -> Value {
     let id = ticket_ref(t);
-    let local = |ms: Option<i64>| {
-        ms.map(|m| {
-            crate::clock::from_millis(m)
-                .with_timezone(&tz)
-                .format("%Y-%m-%d %H:%M")
-                .to_string()
-        })
-        .unwrap_or_default()
-    };
     let approvals: Vec<String> = votes
         .iter()
         .filter(|v| v.1 == "approve")
@@ -397,12 +426,15 @@ pub fn change_card(
         field("Risk", c.risk.as_deref().unwrap_or(""), true),
         field(
             "Window",
-            format!("{} – {} ({})", local(c.window_start), local(c.window_end), tz.name()),
+            match (c.window_start, c.window_end) {
+                (Some(s), Some(e)) => window(s, e),
+                _ => String::new(),
+            },
             false,
         ),
         field("Author", format!("<@{}>", t.requester_id), true),
         field("Rule", &rule, true),
-        field("Vote closes", local(c.vote_deadline), true),
+        field("Vote closes", c.vote_deadline.map(due).unwrap_or_default(), true),
         field("Plan", c.plan.as_deref().unwrap_or(""), false),
         field("Backout", c.backout.as_deref().unwrap_or(""), false),
         field(

@@ -68,11 +68,6 @@ fn cstate(t: &TicketRow) -> ChangeState {
     ChangeState::parse(&t.state).unwrap_or(ChangeState::New)
 }
 
-/// The time zone's wall clock for a stored instant.
-fn local(ms: i64, tz: chrono_tz::Tz) -> String {
-    from_millis(ms).with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
-}
-
 impl Work {
     pub(super) async fn cab_rule(&mut self, t: ChangeType) -> Result<CabRule> {
         let d = default_rule(t);
@@ -89,24 +84,21 @@ impl Work {
 
     /// The conflicts of a window: overlapping scheduled/implementing changes and blackouts.
     async fn conflicts(&mut self, start: i64, end: i64, except: i64) -> Result<Vec<String>> {
-        let tz = self.calendar().await?.tz();
         let mut out = Vec::new();
         for (n, title, s, e) in store::list_overlapping_changes(&mut self.tx, self.guild_id, start, end).await? {
             if n != except {
                 out.push(format!(
-                    "overlaps CHG-{n} “{}” ({} – {})",
+                    "overlaps CHG-{n} “{}” ({})",
                     text::truncate(&title, 60),
-                    local(s, tz),
-                    local(e, tz)
+                    render::window(s, e)
                 ));
             }
         }
         for (s, e, reason) in store::list_blackouts(&mut self.tx, self.guild_id, start, end).await? {
             out.push(format!(
-                "falls in a blackout: {} ({} – {})",
+                "falls in a blackout: {} ({})",
                 text::truncate(&reason, 80),
-                local(s, tz),
-                local(e, tz)
+                render::window(s, e)
             ));
         }
         Ok(out)
@@ -260,10 +252,8 @@ impl Desk {
             .await?;
             store::set_change(&mut w.tx, t.id, &change).await?;
             let text = format!(
-                "🗓 {id} “{title}” (standard, pre-approved) is scheduled for {} – {} ({}).",
-                local(s, tz),
-                local(e, tz),
-                tz.name()
+                "🗓 {id} “{title}” (standard, pre-approved) is scheduled for {}.",
+                render::window(s, e)
             );
             w.post_cab(&t, render::notice(&format!("{text}{flag}"), &Pings::none()), false)
                 .await?;
@@ -291,13 +281,13 @@ impl Desk {
                 store::set_ticket_card(&mut w.tx, t.id, channel, None).await?;
                 t.card_channel_id = Some(channel);
             }
-            let body = render::change_card(&t, &change, &voters, &[], tz);
+            let body = render::change_card(&t, &change, &voters, &[]);
             w.post_cab(&t, body, true).await?;
             format!(
                 "{id} is up for the CAB's vote ({}, {} voter(s), until {}).{flag}",
                 rule.mode,
                 voters.len(),
-                local(to_millis(deadline), tz)
+                render::due(to_millis(deadline))
             )
         };
         store::update_ticket(&mut w.tx, &t).await?;
@@ -530,41 +520,26 @@ impl Desk {
         if !(1..=90).contains(&days) {
             return Err(ServiceError::user("Pick from 1 to 90 days."));
         }
-        let (settings, _) = self.begin_read(call).await?;
+        self.begin_read(call).await?;
         let mut conn = self.pool.acquire().await?;
-        let holidays = store::list_holidays(&mut conn, call.actor.guild_id).await?;
-        let tz = super::sla::calendar_of(&settings, &holidays).tz();
         let now = self.clock.now();
         let (from, to) = (to_millis(now), to_millis(now + Duration::days(days)));
         let mut lines: Vec<(i64, String)> = Vec::new();
         for (n, title, s, e) in store::list_overlapping_changes(&mut conn, call.actor.guild_id, from, to).await? {
             lines.push((
                 s,
-                format!(
-                    "🗓 {} – {} **CHG-{n}** {}",
-                    local(s, tz),
-                    local(e, tz),
-                    text::truncate(&title, 60)
-                ),
+                format!("🗓 {} **CHG-{n}** {}", render::window(s, e), text::truncate(&title, 60)),
             ));
         }
         for (s, e, reason) in store::list_blackouts(&mut conn, call.actor.guild_id, from, to).await? {
             lines.push((
                 s,
-                format!(
-                    "⛔ {} – {} blackout: {}",
-                    local(s, tz),
-                    local(e, tz),
-                    text::truncate(&reason, 80)
-                ),
+                format!("⛔ {} blackout: {}", render::window(s, e), text::truncate(&reason, 80)),
             ));
         }
         lines.sort();
         let body: Vec<String> = lines.into_iter().map(|(_, l)| l).collect();
-        let heading = format!(
-            "Scheduled changes and blackouts, the next {days} day(s) ({})",
-            tz.name()
-        );
+        let heading = format!("Scheduled changes and blackouts, the next {days} day(s)");
         Ok(if body.is_empty() {
             render::ephemeral(&format!("{heading}: nothing planned."))
         } else {

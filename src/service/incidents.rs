@@ -329,7 +329,8 @@ impl Desk {
         let paged = paging.paged_user_id;
         let message = if let Some(channel) = channel {
             let pings = paged.map_or_else(Pings::none, Pings::user);
-            w.post(channel, t.id, &render::ticket_card(&t, &pings), true).await?;
+            w.post(channel, t.id, &render::ticket_card(&t, &pings, &[]), true)
+                .await?;
             match paged {
                 Some(u) => format!("{id} ({p}) is open and <@{u}> is paged."),
                 None => {

@@ -274,7 +274,7 @@ fn clock_line(r: &ClockRow, cal: &Calendar, now: DateTime<Utc>) -> (String, Stri
     } else {
         let due = s
             .due_at
-            .map(|d| format!(", due {}", render::when(to_millis(d))))
+            .map(|d| format!(", due {}", render::due(to_millis(d))))
             .unwrap_or_default();
         format!("{} left{due}", human_seconds(s.remaining_seconds))
     };

@@ -305,7 +305,7 @@ impl Desk {
         let message = if let Some(channel) = channel {
             store::set_ticket_card(&mut w.tx, t.id, channel, None).await?;
             t.card_channel_id = Some(channel);
-            w.post(channel, t.id, &render::ticket_card(&t, &Pings::none()), true)
+            w.post(channel, t.id, &render::ticket_card(&t, &Pings::none(), &[]), true)
                 .await?;
             format!(
                 "{id} is raised: “{summary}”. The service desk will pick it up; follow it with /ticket show id:{id}."

@@ -126,7 +126,7 @@ impl Desk {
                 let holidays = store::list_holidays(&mut w.tx, w.guild_id).await?;
                 let cal = calendar_of(&w.settings, &holidays);
                 let id = ticket_ref(&t);
-                let due = clock.due_at.map(render::when).unwrap_or_default();
+                let due = clock.due_at.map(render::due).unwrap_or_default();
                 let text = if breach {
                     format!(
                         "🚨 {id} “{}” breached its {} target ({}), due {due}.",

@@ -178,7 +178,11 @@ async fn a_quorum_of_two_approves_refuses_the_author_and_late_votes() {
     assert_eq!(votes, 2, "each accepted vote is on the record, refused ones are not");
     // The calendar shows it.
     let cal = text(&desk.cmd(&cab(1), "change", Some("calendar"), &[int("days", 7)]).await);
-    assert!(cal.contains("2026-01-07 10:00 – 2026-01-07 12:00 **CHG-1**"), "{cal}");
+    // 2026-01-07 10:00–12:00 UTC, in each reader's own zone, and how far away it starts.
+    assert!(
+        cal.contains("<t:1767780000:f> – <t:1767787200:f> (<t:1767780000:R>) **CHG-1**"),
+        "{cal}"
+    );
     desk.fake.assert_valid();
 }
 

@@ -286,3 +286,45 @@ async fn p4_incidents_notify_but_never_escalate_and_oncall_edits_need_the_right_
     assert!(text(&r).contains("write YYYY-MM-DD HH:MM"), "{}", text(&r));
     desk.fake.assert_valid();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cards_are_coloured_by_priority_and_show_when_each_sla_falls_due() {
+    let mut desk = TestDesk::start().await;
+    on_call_setup(&desk).await;
+    open_p1(&desk, "VPN down").await;
+    let r = desk
+        .cmd(
+            &rep(),
+            "request",
+            Some("new"),
+            &[s("item", "Laptop"), s("summary", "A laptop")],
+        )
+        .await;
+    assert!(text(&r).contains("REQ-1"), "{}", text(&r));
+    desk.drain().await;
+    let card = |channel: u64| {
+        desk.fake
+            .requests()
+            .into_iter()
+            .find(|r| r.method == "POST" && r.path == format!("/channels/{channel}/messages") && r.status == 200)
+            .unwrap()
+            .body
+    };
+    let p1 = card(INCIDENTS);
+    assert_eq!(p1["embeds"][0]["color"], 0xE7_4C_3C, "a P1 is red, whatever its state");
+    // 2026-01-05 10:00 UTC + 15 min and + 4 h, as Discord timestamps with "in …".
+    let shown = text(&p1);
+    assert!(
+        shown.contains("Response due: <t:1767608100:f> (<t:1767608100:R>)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("Resolution due: <t:1767621600:f> (<t:1767621600:R>)"),
+        "{shown}"
+    );
+    let p4 = card(TRIAGE);
+    assert_eq!(p4["embeds"][0]["color"], 0x34_98_DB, "a P4 request is blue");
+    let details = text(&desk.cmd(&ada(), "ticket", Some("show"), &[s("id", "INC-1")]).await);
+    assert!(details.contains("due <t:1767608100:f> (<t:1767608100:R>)"), "{details}");
+    desk.fake.assert_valid();
+}
