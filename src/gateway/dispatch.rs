@@ -292,7 +292,11 @@ fn ticket_op(cmd: &CommandInteraction, o: &Opts<'_>, sub: &str) -> Result<Ticket
 
 /// A button on one of the desk's posts. The `custom_id` says what to do (`claim:REQ-3`), so
 /// buttons keep working after a restart.
-pub async fn component(desk: &Desk, c: &ComponentInteraction) -> Response {
+pub async fn component(desk: &Desk, http: &serenity::all::Http, c: &ComponentInteraction) -> Response {
+    if let Some(button) = render::DmButton::parse(&c.data.custom_id).filter(|b| !b.form) {
+        let result = super::dm::component(desk, http, c, button).await;
+        return outcome(desk, c.id, result);
+    }
     let result = async {
         let call = Call {
             actor: actor(c.guild_id, c.member.as_ref())?,
@@ -326,7 +330,11 @@ pub async fn component(desk: &Desk, c: &ComponentInteraction) -> Response {
 }
 
 /// A submitted form (the resolution note).
-pub async fn modal(desk: &Desk, m: &ModalInteraction) -> Response {
+pub async fn modal(desk: &Desk, http: &serenity::all::Http, m: &ModalInteraction) -> Response {
+    if let Some(form) = render::DmButton::parse(&m.data.custom_id).filter(|b| b.form) {
+        let result = super::dm::modal(desk, http, m, form).await;
+        return outcome(desk, m.id, result);
+    }
     let result = async {
         let call = Call {
             actor: actor(m.guild_id, m.member.as_ref())?,

@@ -7,6 +7,7 @@
 
 pub mod commands;
 mod dispatch;
+mod dm;
 mod options;
 
 use std::future::Future;
@@ -186,11 +187,11 @@ async fn handle(desk: Desk, http: Arc<Http>, interaction: Box<Interaction>, arri
             respond(&http, &metrics, arrived, cmd.id, &cmd.token, work).await;
         }
         Interaction::Component(ref c) => {
-            let work = Box::pin(in_slot(|| Box::pin(dispatch::component(&desk, c))));
+            let work = Box::pin(in_slot(|| Box::pin(dispatch::component(&desk, &http, c))));
             respond(&http, &metrics, arrived, c.id, &c.token, work).await;
         }
         Interaction::Modal(ref m) => {
-            let work = Box::pin(in_slot(|| Box::pin(dispatch::modal(&desk, m))));
+            let work = Box::pin(in_slot(|| Box::pin(dispatch::modal(&desk, &http, m))));
             respond(&http, &metrics, arrived, m.id, &m.token, work).await;
         }
         other => debug!(kind = ?other.kind(), "interaction ignored"),

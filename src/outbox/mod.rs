@@ -521,12 +521,36 @@ impl Outbox {
             }
         };
         let mut body: Value = serde_json::from_str(&row.payload).unwrap_or_else(|_| json!({}));
+        if body
+            .as_object_mut()
+            .and_then(|b| b.remove(render::CARD_LINK_MARKER))
+            .is_some()
+        {
+            self.link_card(row, &mut body).await;
+        }
         body["nonce"] = json!(nonce(row.id));
         body["enforce_nonce"] = json!(true);
         let route = Route::ChannelMessages {
             channel_id: ChannelId::new(channel.unsigned_abs()),
         };
         self.send(user, route, LightMethod::Post, &body).await
+    }
+
+    /// Adds a link to the DM's ticket card, as it is now: the message once posted, its channel
+    /// until then.
+    async fn link_card(&self, row: &OutboxRow, body: &mut Value) {
+        let Some(ticket_id) = row.ticket_id else { return };
+        let ticket = async {
+            let mut conn = self.pool.acquire().await?;
+            store::get_ticket(&mut conn, ticket_id).await
+        }
+        .await;
+        if let Ok(t) = ticket {
+            if let Some(channel) = t.card_channel_id {
+                let url = render::discord_link(t.guild_id, channel, t.card_message_id);
+                render::add_link_button(body, "Open the card", &url);
+            }
+        }
     }
 
     async fn send(&mut self, pace_key: i64, route: Route<'_>, method: LightMethod, body: &Value) -> Attempt {

@@ -12,8 +12,10 @@ use crate::domain::text::truncate;
 use crate::domain::{Priority, TicketKind, TicketRef, TicketState};
 use crate::store::{AuditRow, TicketRow};
 
+mod buttons;
 mod deliveries;
 mod ops;
+pub use buttons::*;
 pub use deliveries::*;
 pub use ops::*;
 
@@ -246,6 +248,24 @@ pub fn notice(text: &str, pings: &Pings) -> Value {
     message(&content, pings)
 }
 
+/// A notice to act on: **Claim** while nobody has the ticket (and it is open), and a link to
+/// its card once the card is posted.
+pub fn actionable_notice(t: &TicketRow, text: &str, pings: &Pings, guild: i64) -> Value {
+    let mut body = notice(text, pings);
+    let id = ticket_ref(t);
+    if t.assignee_id.is_none() && state_of(t).is_open() {
+        body["components"] = json!([{ "type": 1, "components": [button("Claim", 1, format!("claim:{id}"), false)] }]);
+    }
+    if let Some(channel) = t.card_channel_id {
+        add_link_button(
+            &mut body,
+            "Open the card",
+            &discord_link(guild, channel, t.card_message_id),
+        );
+    }
+    body
+}
+
 /// Ephemeral reply data (inside an interaction callback or a deferred edit).
 pub fn ephemeral(content: &str) -> Value {
     json!({
@@ -471,6 +491,29 @@ pub fn change_card(
         "components": components,
         "allowed_mentions": Pings::none().allowed_mentions(),
     })
+}
+
+/// Most voters pinged by name when a vote opens; beyond that the CAB role is pinged (a mention
+/// takes about 22 characters of the 2000 a message may have).
+pub const MAX_VOTERS_PINGED: usize = 50;
+
+/// A change card as posted when its vote opens: it pings the eligible voters, only them (or,
+/// past [`MAX_VOTERS_PINGED`], the CAB role).
+pub fn vote_opened(mut card: Value, voters: &[i64], cab_role: Option<i64>) -> Value {
+    let pings = match cab_role {
+        Some(role) if voters.len() > MAX_VOTERS_PINGED => Pings::role(role),
+        _ => Pings {
+            users: voters.to_vec(),
+            roles: vec![],
+        },
+    };
+    let content = card["content"].as_str().unwrap_or_default().to_owned();
+    card["content"] = json!(truncate(
+        &format!("{} {content} — your vote, please.", pings.mention_text()),
+        MAX_CONTENT_CHARS
+    ));
+    card["allowed_mentions"] = pings.allowed_mentions();
+    card
 }
 
 /// The modal that asks a CAB member why they reject a change.

@@ -64,6 +64,13 @@ fn vote_key(ticket: i64) -> String {
     format!("vote:{ticket}")
 }
 
+fn vote_reminder_key(ticket: i64) -> String {
+    format!("voteremind:{ticket}")
+}
+
+/// Share of the voting window after which those who have not voted get a DM.
+const REMIND_AT_PERCENT: i64 = 75;
+
 fn cstate(t: &TicketRow) -> ChangeState {
     ChangeState::parse(&t.state).unwrap_or(ChangeState::New)
 }
@@ -133,6 +140,7 @@ impl Work {
     async fn settle(&mut self, t: &mut TicketRow, outcome: Outcome, expired: bool) -> Result<()> {
         let id = ticket_ref(t);
         self.cancel_timer(vote_key(t.id));
+        self.cancel_timer(vote_reminder_key(t.id));
         let text = match (outcome, expired) {
             (_, true) => {
                 self.move_change(t, ChangeAction::Expire, Some("the vote deadline passed".into()))
@@ -277,11 +285,14 @@ impl Desk {
             store::set_change(&mut w.tx, t.id, &change).await?;
             store::insert_voters(&mut w.tx, t.id, &voters).await?;
             w.set_timer(vote_key(t.id), "vote_deadline", Some(t.id), to_millis(deadline), None);
+            let remind_at = w.now + (to_millis(deadline) - w.now) * REMIND_AT_PERCENT / 100;
+            w.set_timer(vote_reminder_key(t.id), "vote_remind", Some(t.id), remind_at, None);
             if let Some(channel) = w.settings.cab_channel_id {
                 store::set_ticket_card(&mut w.tx, t.id, channel, None).await?;
                 t.card_channel_id = Some(channel);
             }
-            let body = render::change_card(&t, &change, &voters, &[]);
+            let role = w.settings.cab_role_id;
+            let body = render::vote_opened(render::change_card(&t, &change, &voters, &[]), &voters, role);
             w.post_cab(&t, body, true).await?;
             format!(
                 "{id} is up for the CAB's vote ({}, {} voter(s), until {}).{flag}",
@@ -382,6 +393,35 @@ impl Desk {
         }
         w.settle(&mut t, Outcome::Open, true).await?;
         store::update_ticket(&mut w.tx, &t).await?;
+        Ok(())
+    }
+
+    /// At 75 % of the voting window: a DM with **Approve** and **Reject** to each eligible voter
+    /// who has not voted yet (once: the timer fires once, and not at all once decided).
+    pub(super) async fn fire_vote_reminder(&self, w: &mut Work, ticket_id: i64) -> Result<()> {
+        let t = store::get_ticket(&mut w.tx, ticket_id).await?;
+        if cstate(&t) != ChangeState::Voting {
+            return Ok(());
+        }
+        let voters = store::list_voters(&mut w.tx, t.id).await?;
+        let votes = store::list_votes(&mut w.tx, t.id).await?;
+        let change = store::get_change(&mut w.tx, t.id).await?;
+        let waiting: Vec<i64> = voters
+            .into_iter()
+            .filter(|u| !votes.iter().any(|v| v.0 == *u))
+            .collect();
+        let id = ticket_ref(&t);
+        let closes = change.vote_deadline.map(render::due).unwrap_or_default();
+        let text = format!(
+            "🗳 {id} “{}” is waiting for your vote; the vote closes {closes}. An undecided vote expires, it is never approved.",
+            t.title
+        );
+        for user in &waiting {
+            let actions = [render::DmAction::Approve, render::DmAction::Reject];
+            w.dm_with(&t, *user, &text, &actions, true).await?;
+        }
+        w.audit(Some(t.id), "vote-reminder", None, Some(waiting.len().to_string()), None)
+            .await?;
         Ok(())
     }
 

@@ -163,10 +163,10 @@ impl Work {
                     self.post_notice(t, &text, pings).await?;
                 }
                 let dm = format!(
-                    "📟 You are paged for {id} “{}” ({p}, level {}). Acknowledge with the button on its post or /incident ack id:{id}.",
+                    "📟 You are paged for {id} “{}” ({p}, level {}). Acknowledge with the button below or /incident ack id:{id}.",
                     t.title, page.level
                 );
-                self.dm(t, user, &dm).await?;
+                self.dm_with(t, user, &dm, &[render::DmAction::Ack], true).await?;
             }
             _ => {
                 self.audit(Some(t.id), "page", None, None, Some("nobody is on call".into()))

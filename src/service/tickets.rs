@@ -124,11 +124,42 @@ impl Work {
         Ok(())
     }
 
+    /// A notice that someone should act on: **Claim** while nobody has the ticket, and a link to
+    /// its card (SLA warnings and breaches).
+    pub(super) async fn post_actionable_notice(&mut self, t: &TicketRow, text: &str, pings: Pings) -> Result<()> {
+        if let Some(channel) = notice_channel(self, kind_of(t)) {
+            let body = render::actionable_notice(t, text, &pings, self.guild_id);
+            self.post(channel, t.id, &body, false).await?;
+        }
+        Ok(())
+    }
+
     pub(super) async fn dm(&mut self, t: &TicketRow, user_id: i64, text: &str) -> Result<()> {
+        self.dm_with(t, user_id, text, &[], false).await
+    }
+
+    /// A DM with buttons that act on `t` in this guild (only `user_id` may use them) and, if
+    /// `card_link`, a link to the ticket's card.
+    pub(super) async fn dm_with(
+        &mut self,
+        t: &TicketRow,
+        user_id: i64,
+        text: &str,
+        actions: &[render::DmAction],
+        card_link: bool,
+    ) -> Result<()> {
         if user_id == self.user_id {
             return Ok(());
         }
-        let body = render::message(text, &Pings::none());
+        let id = ticket_ref(t).to_string();
+        let body = render::with_dm_buttons(
+            render::message(text, &Pings::none()),
+            self.guild_id,
+            user_id,
+            &id,
+            actions,
+            card_link,
+        );
         self.enqueue(NewOutbox {
             guild_id: 0,
             op: OutboxOp::Dm,
@@ -481,11 +512,12 @@ impl Desk {
                 t.resolved_at = Some(w.now);
                 w.responded(&mut t);
                 let text = format!(
-                    "Your ticket {id} “{}” is resolved: {note}\nIf that fixes it, /ticket close id:{id}; if not, /ticket reopen id:{id} reason:…",
+                    "Your ticket {id} “{}” is resolved: {note}\nIf that fixes it, press Close; if not, Reopen and say what still does not work.",
                     t.title
                 );
                 let requester = t.requester_id;
-                w.dm(&t, requester, &text).await?;
+                let actions = [render::DmAction::Close, render::DmAction::Reopen];
+                w.dm_with(&t, requester, &text, &actions, true).await?;
                 format!("{id} is resolved. The requester is told and can confirm or reopen it.")
             }
             TicketOp::Reopen { reason } => {

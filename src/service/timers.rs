@@ -151,7 +151,7 @@ impl Desk {
                     (None, Some(role)) => Pings::role(role),
                     (None, None) => Pings::none(),
                 };
-                w.post_notice(&t, &text, pings).await?;
+                w.post_actionable_notice(&t, &text, pings).await?;
                 tracing::info!(ticket = %id, clock = kind.as_str(), breach, "SLA reminder");
             }
             "autoclose" => {
@@ -197,6 +197,11 @@ impl Desk {
             "vote_deadline" => {
                 if let Some(ticket) = timer.ticket_id {
                     self.fire_vote_deadline(&mut w, ticket).await?;
+                }
+            }
+            "vote_remind" => {
+                if let Some(ticket) = timer.ticket_id {
+                    self.fire_vote_reminder(&mut w, ticket).await?;
                 }
             }
             "ack_timeout" => {

@@ -363,3 +363,79 @@ async fn a_change_in_a_blackout_is_flagged_and_bad_dates_write_nothing() {
     assert!(r.contains("CHG-2 is pre-approved and scheduled"), "{r}");
     desk.fake.assert_valid();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vote_pings_its_voters_and_reminds_those_who_have_not_voted_once_across_a_restart() {
+    let mut desk = TestDesk::start().await;
+    cab_setup(&desk, "normal", "all", 1, "4h").await;
+    let reply = raise(&desk, "normal", "medium", "2026-01-06 10:00", "2026-01-06 12:00").await;
+    assert!(reply.contains("(all, 3 voter(s)"), "{reply}");
+    desk.drain().await;
+    let post = cab_posts(&desk).into_iter().next().expect("the vote post").body;
+    let mut pinged: Vec<String> = post["allowed_mentions"]["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap().to_owned())
+        .collect();
+    pinged.sort();
+    let voters: Vec<String> = (1..=3).map(|i| cab(i).id.to_string()).collect();
+    assert_eq!(pinged, voters, "exactly the eligible voters, not the author");
+    assert_eq!(post["allowed_mentions"]["roles"], serde_json::json!([]));
+    for v in &voters {
+        assert!(text(&post).contains(&format!("<@{v}>")), "{}", text(&post));
+    }
+
+    desk.cmd(&cab(1), "change", Some("approve"), &[s("id", "CHG-1")]).await;
+    desk.drain().await;
+    // 75 % of the 4 h window passes while the bot is down: the reminder goes out at start.
+    desk.stop_bot().await;
+    desk.clock.advance(Duration::minutes(181));
+    desk.start_bot().await;
+    desk.drain().await;
+    desk.stop_bot().await;
+    desk.start_bot().await;
+    desk.drain().await;
+    assert!(desk.dms_to(cab(1).id).is_empty(), "cab 1 voted already");
+    assert!(desk
+        .dms_to(author().id)
+        .iter()
+        .all(|d| !text(d).contains("waiting for your vote")));
+    for i in [2, 3] {
+        let dms = desk.dms_to(cab(i).id);
+        assert_eq!(dms.len(), 1, "one reminder for cab {i}, across the restart");
+        assert!(text(&dms[0]).contains("CHG-1") && text(&dms[0]).contains("waiting for your vote"));
+        let ids = custom_ids(&dms[0]);
+        assert_eq!(
+            ids,
+            vec![
+                format!("dm:approve:{GUILD}:{}:CHG-1", cab(i).id),
+                format!("dm:reject:{GUILD}:{}:CHG-1", cab(i).id)
+            ]
+        );
+    }
+    // Voting from the reminder: Approve by cab 2, Reject (with its form) by cab 3.
+    let approve = format!("dm:approve:{GUILD}:{}:CHG-1", cab(2).id);
+    let r = desk.send(dm_button(desk.fake.snowflake(), &cab(2), &approve, 5)).await;
+    assert!(
+        !text(&r).contains("went wrong") && !text(&r).contains("someone else"),
+        "{}",
+        text(&r)
+    );
+    let reject = format!("dm:reject:{GUILD}:{}:CHG-1", cab(3).id);
+    let form = desk.send(dm_button(desk.fake.snowflake(), &cab(3), &reject, 6)).await;
+    assert_eq!(form["type"], 9, "the reject reason form: {form}");
+    let form_id = form["data"]["custom_id"].as_str().unwrap().to_owned();
+    let r = desk
+        .send(dm_modal_submit(
+            desk.fake.snowflake(),
+            &cab(3),
+            &form_id,
+            &[("reason", "No rollback test")],
+        ))
+        .await;
+    assert!(!text(&r).contains("went wrong"), "{}", text(&r));
+    desk.drain().await;
+    assert_eq!(state(&mut desk).await, "rejected");
+    desk.fake.assert_valid();
+}

@@ -150,6 +150,10 @@ fn serenity_parses_every_fixture_as_the_event_it_is_meant_to_be() {
                 c.data.custom_id == "retry:3" && c.message.interaction_metadata.is_some()
             }
             (Interaction::Modal(m), "modal") => m.data.custom_id == "resolve-note:REQ-1",
+            (Interaction::Component(c), "dm-component") => {
+                c.guild_id.is_none() && c.member.is_none() && c.user.id.get() == 2
+            }
+            (Interaction::Modal(m), "dm-modal") => m.guild_id.is_none() && m.user.id.get() == 2,
             _ => false,
         };
         assert!(ok, "{kind} fixture parsed as {:?}", ev.interaction.kind());

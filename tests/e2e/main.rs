@@ -8,6 +8,7 @@ mod support;
 mod changes;
 mod contract;
 mod deliveries;
+mod dm_buttons;
 mod faults;
 mod incidents;
 mod operators;

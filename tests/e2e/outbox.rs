@@ -311,15 +311,8 @@ fn dm_posts(desk: &TestDesk, user: u64) -> Vec<Recorded> {
 }
 
 async fn page_p1(desk: &TestDesk) {
-    let r = desk
-        .cmd(
-            &mia(),
-            "incident",
-            Some("new"),
-            &[s("title", "Mail is down"), s("impact", "high"), s("urgency", "high")],
-        )
-        .await;
-    assert!(text(&r).contains("INC-1"), "{}", text(&r));
+    let r = desk.report_p1(&mia(), "Mail is down").await;
+    assert!(r.contains("INC-1"), "{r}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -607,6 +607,13 @@ fn respond(
         ("POST", ["webhooks", _, _]) => (200, fixtures::message(&id(), "0", &body)),
         ("POST", ["channels", c, "messages"]) => (200, fixtures::message(&id(), c, &body)),
         ("PATCH", ["channels", c, "messages", m]) => (200, fixtures::message(m, c, &body)),
+        ("GET", ["guilds", g, "members", u]) => {
+            let all = state.members.lock().unwrap().get(*g).cloned().unwrap_or_default();
+            match all.into_iter().find(|m| m["user"]["id"] == *u) {
+                Some(m) => (200, m),
+                None => (404, json!({ "code": 10007, "message": "Unknown Member" })),
+            }
+        }
         ("GET", ["guilds", g, "members"]) => {
             let param = |k: &str| {
                 query

@@ -343,6 +343,44 @@ pub fn button_on_reply(id: u64, guild: u64, user: &User, custom_id: &str, channe
     v
 }
 
+/// Makes an interaction a DM one, as Discord sends it from the bot's DM with `user`: `user`
+/// instead of `member`, no guild, the DM channel, context 1 (bot DM).
+fn in_dm(mut v: Value, user: &User) -> Value {
+    let o = v.as_object_mut().unwrap();
+    for k in ["guild_id", "member", "guild_locale"] {
+        o.remove(k);
+    }
+    let dm = dm_channel(user.id).to_string();
+    o.insert("user".into(), user.user_json());
+    o.insert("channel_id".into(), json!(dm));
+    o.insert(
+        "channel".into(),
+        json!({ "id": dm, "type": 1, "flags": 0, "last_message_id": null, "recipients": [user.user_json()] }),
+    );
+    o.insert("context".into(), json!(1));
+    o.insert("authorizing_integration_owners".into(), json!({ "0": "0" }));
+    v
+}
+
+/// A click on a button of the bot's DM `message_id` to `user`.
+pub fn dm_button(id: u64, user: &User, custom_id: &str, message_id: u64) -> Value {
+    let mut v = in_dm(
+        base(id, 3, 0, user, json!({ "custom_id": custom_id, "component_type": 2 })),
+        user,
+    );
+    v["message"] = message(
+        &message_id.to_string(),
+        &dm_channel(user.id).to_string(),
+        &json!({ "content": "dm" }),
+    );
+    v
+}
+
+/// A form submitted from a DM (one a DM button opened).
+pub fn dm_modal_submit(id: u64, user: &User, custom_id: &str, fields: &[(&str, &str)]) -> Value {
+    in_dm(modal_submit(id, 0, user, custom_id, fields), user)
+}
+
 /// A modal submit (type 5) with text inputs `(custom_id, value)`.
 pub fn modal_submit(id: u64, guild: u64, user: &User, custom_id: &str, fields: &[(&str, &str)]) -> Value {
     let rows: Vec<Value> = fields

@@ -296,6 +296,43 @@ impl TestDesk {
         self.cmd_in(GUILD, user, name, sub, opts, &[]).await
     }
 
+    /// Every DM delivered to `user` so far (the bodies).
+    pub fn dms_to(&self, user: u64) -> Vec<Value> {
+        let path = format!("/channels/{}/messages", dm_channel(user));
+        self.fake
+            .requests()
+            .into_iter()
+            .filter(|r| r.path == path && r.status == 200)
+            .map(|r| r.body)
+            .collect()
+    }
+
+    /// `who` raises a request for a laptop; returns the reply's text.
+    pub async fn raise_request(&self, who: &User, summary: &str) -> String {
+        let r = self
+            .cmd(
+                who,
+                "request",
+                Some("new"),
+                &[s("item", "Laptop"), s("summary", summary)],
+            )
+            .await;
+        text(&r)
+    }
+
+    /// `who` reports a P1 incident (high impact, high urgency); returns the reply's text.
+    pub async fn report_p1(&self, who: &User, title: &str) -> String {
+        let r = self
+            .cmd(
+                who,
+                "incident",
+                Some("new"),
+                &[s("title", title), s("impact", "high"), s("urgency", "high")],
+            )
+            .await;
+        text(&r)
+    }
+
     /// An admin puts `who` on call at `level` (`/oncall add`).
     pub async fn put_on_call(&self, level: i64, who: &User) {
         let r = self
@@ -368,6 +405,24 @@ pub fn spawn_bot(
         .kill_on_drop(true)
         .spawn()
         .unwrap_or_else(|e| panic!("spawn {bin}: {e}"))
+}
+
+/// Every button of a message body, row by row.
+pub fn buttons(body: &Value) -> Vec<Value> {
+    body["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+        .collect()
+}
+
+/// The `custom_id`s of a message's buttons (link buttons have none).
+pub fn custom_ids(body: &Value) -> Vec<String> {
+    buttons(body)
+        .iter()
+        .filter_map(|b| b["custom_id"].as_str().map(str::to_owned))
+        .collect()
 }
 
 /// Everything a person would read in a reply or message: content, embed titles, descriptions
