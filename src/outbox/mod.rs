@@ -235,19 +235,20 @@ impl Outbox {
         let mut retry_at = None;
         match attempt {
             Attempt::Sent(message_id) => {
-                store::mark_outbox_sent(&mut conn, row.id, message_id).await?;
+                // One transaction: nobody sees a card post as sent before its message id is known.
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                store::mark_outbox_sent(&mut tx, row.id, message_id).await?;
                 if row.is_card {
                     if let (Some(ticket), Some(channel), Some(msg)) = (row.ticket_id, row.channel_id, message_id) {
-                        store::set_ticket_card(&mut conn, ticket, channel, Some(msg)).await?;
+                        store::set_ticket_card(&mut tx, ticket, channel, Some(msg)).await?;
                     }
                 }
+                tx.commit().await?;
                 self.metrics.outbox_sent.inc();
                 debug!(outbox = row.id, op = %row.op, "delivered");
             }
             Attempt::Retry(after_ms, why)
-                if row
-                    .first_failure_at
-                    .is_none_or(|first| now_ms() - first < millis(self.policy.retry_for)) =>
+                if within_retry_window(row.first_failure_at, now_ms(), self.policy.retry_for) =>
             {
                 // 0 = no hint from Discord: back off exponentially.
                 let after_ms = if after_ms > 0 {
@@ -617,6 +618,12 @@ impl Outbox {
     }
 }
 
+/// Whether a message that failed first at `first_failure` (unix ms; `None`: this is its first
+/// failure) may still be retried at `now`.
+fn within_retry_window(first_failure: Option<i64>, now: i64, window: Duration) -> bool {
+    first_failure.is_none_or(|first| now - first < millis(window))
+}
+
 /// The metrics' reason label for an attempt's error text (as `request` words them).
 fn reason_of(why: &str) -> &'static str {
     if why.starts_with("429") {
@@ -677,6 +684,18 @@ mod tests {
             }
         }
         assert!(backoff_ms(1, 0, base, cap) <= 500);
+    }
+
+    #[test]
+    fn a_message_is_retried_until_a_full_day_after_its_first_failure() {
+        let day = millis(RETRY_FOR);
+        assert!(
+            within_retry_window(None, 5, RETRY_FOR),
+            "the first failure is always retried"
+        );
+        assert!(within_retry_window(Some(1_000), 1_000 + day - 1, RETRY_FOR));
+        assert!(!within_retry_window(Some(1_000), 1_000 + day, RETRY_FOR));
+        assert!(!within_retry_window(Some(1_000), 1_000 + 2 * day, RETRY_FOR));
     }
 
     #[test]

@@ -92,7 +92,7 @@ async fn a_deleted_card_is_posted_again_and_later_edits_go_to_the_new_message() 
     raise(&desk).await;
     desk.drain().await;
     let db = desk.db().await;
-    let first: i64 = sqlx::query_scalar("SELECT card_message_id FROM tickets")
+    let first: i64 = sqlx::query_scalar("SELECT card_message_id FROM tickets WHERE card_message_id IS NOT NULL")
         .fetch_one(&db)
         .await
         .unwrap();
@@ -111,7 +111,14 @@ async fn a_deleted_card_is_posted_again_and_later_edits_go_to_the_new_message() 
         .unwrap();
     assert_ne!(first, second, "the ticket remembers the new card");
     let reposts = delivered_to_triage(&desk);
-    assert_eq!(reposts, 2, "the card was posted again, once");
+    let trail: Vec<String> = desk
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains(&TRIAGE.to_string()))
+        .map(|r| format!("{} {} {} {}", r.method, r.path, r.status, r.body["content"]))
+        .collect();
+    assert_eq!(reposts, 2, "the card was posted again, once: {trail:#?}");
     let r = desk
         .cmd(
             &bob(),
