@@ -12,7 +12,8 @@
 //! `scheduler/` fires durable timers (SLA reminders, auto-close) from the same database.
 //! `render` builds every message body; `config` reads the environment; `clock` is injected.
 //! `web` is the operators' HTTP listener (`/healthz`, `/metrics`); `telemetry` holds the logs'
-//! set-up and the metrics every layer records into.
+//! set-up and the metrics every layer records into. `ARCHITECTURE.md` lists the files to touch,
+//! in order, to add a command, a button, a timer kind, a route or a practice.
 
 /// The version of this build.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

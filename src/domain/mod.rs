@@ -13,6 +13,7 @@ pub mod report;
 pub mod sla;
 pub mod text;
 pub mod ticket;
+pub mod timer;
 pub mod vote;
 
 pub use duration::SlaDuration;

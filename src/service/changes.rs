@@ -14,6 +14,7 @@ use crate::domain::change::{refusal, ChangeAction, ChangeState, ChangeType, Outc
 use crate::domain::duration::Unit;
 use crate::domain::sla::{calendar_for, target_seconds};
 use crate::domain::text::{self, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, MAX_REASON_CHARS, MAX_SUMMARY_CHARS};
+use crate::domain::timer::TimerKind;
 use crate::domain::vote::{Ballot, Mode, Outcome, Tally};
 use crate::domain::{Level, Priority, SlaDuration, TicketKind, TicketRef};
 use crate::render::{self, ticket_ref, Pings};
@@ -284,9 +285,21 @@ impl Desk {
             change.vote_deadline = Some(to_millis(deadline));
             store::set_change(&mut w.tx, t.id, &change).await?;
             store::insert_voters(&mut w.tx, t.id, &voters).await?;
-            w.set_timer(vote_key(t.id), "vote_deadline", Some(t.id), to_millis(deadline), None);
+            w.set_timer(
+                vote_key(t.id),
+                TimerKind::VoteDeadline,
+                Some(t.id),
+                to_millis(deadline),
+                None,
+            );
             let remind_at = w.now + (to_millis(deadline) - w.now) * REMIND_AT_PERCENT / 100;
-            w.set_timer(vote_reminder_key(t.id), "vote_remind", Some(t.id), remind_at, None);
+            w.set_timer(
+                vote_reminder_key(t.id),
+                TimerKind::VoteRemind,
+                Some(t.id),
+                remind_at,
+                None,
+            );
             if let Some(channel) = w.settings.cab_channel_id {
                 store::set_ticket_card(&mut w.tx, t.id, channel, None).await?;
                 t.card_channel_id = Some(channel);

@@ -16,6 +16,7 @@ use crate::domain::duration::Unit;
 use crate::domain::oncall::{self, Level as OnCallLevel, Override, Page, Rotation, MAX_LEVELS};
 use crate::domain::sla::{calendar_for, target_seconds};
 use crate::domain::text::{self, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, MAX_SUMMARY_CHARS};
+use crate::domain::timer::TimerKind;
 use crate::domain::{Action, Level, Priority, SlaDuration, TicketKind, TicketRef, TicketState};
 use crate::render::{self, ticket_ref, Pings};
 use crate::store::{self, NewTicket, Paging, TicketRow};
@@ -116,7 +117,7 @@ impl Work {
         Ok(to_millis(at))
     }
 
-    async fn arm(&mut self, key: String, kind: &str, t: &TicketRow, d: Option<SlaDuration>) -> Result<()> {
+    async fn arm(&mut self, key: String, kind: TimerKind, t: &TicketRow, d: Option<SlaDuration>) -> Result<()> {
         match d {
             Some(d) => {
                 let at = self.after(d).await?;
@@ -185,8 +186,13 @@ impl Work {
         let rounds = u8::try_from(paging.esc_rounds.unwrap_or(0)).unwrap_or(0);
         let more = page.and_then(|p| oncall::next_page(p, &staffed, rounds)).is_some();
         let delay = paging.esc_delay.as_deref().and_then(|d| SlaDuration::parse(d).ok());
-        self.arm(escalate_key(t.id), "escalate", t, delay.filter(|_| escalates && more))
-            .await?;
+        self.arm(
+            escalate_key(t.id),
+            TimerKind::Escalate,
+            t,
+            delay.filter(|_| escalates && more),
+        )
+        .await?;
         store::set_paging(&mut self.tx, t.id, paging).await?;
         Ok(())
     }
@@ -218,12 +224,13 @@ impl Work {
                 self.page_from_top(t, &mut paging, false).await?;
             }
             TicketState::Acknowledged => {
-                self.arm(escalate_key(t.id), "escalate", t, None).await?;
-                self.arm(ack_timeout_key(t.id), "ack_timeout", t, ack_timeout).await?;
+                self.arm(escalate_key(t.id), TimerKind::Escalate, t, None).await?;
+                self.arm(ack_timeout_key(t.id), TimerKind::AckTimeout, t, ack_timeout)
+                    .await?;
             }
             _ => {
-                self.arm(escalate_key(t.id), "escalate", t, None).await?;
-                self.arm(ack_timeout_key(t.id), "ack_timeout", t, None).await?;
+                self.arm(escalate_key(t.id), TimerKind::Escalate, t, None).await?;
+                self.arm(ack_timeout_key(t.id), TimerKind::AckTimeout, t, None).await?;
             }
         }
         Ok(())
@@ -436,7 +443,7 @@ impl Desk {
                 .esc_ack_timeout
                 .as_deref()
                 .and_then(|d| SlaDuration::parse(d).ok());
-            w.arm(ack_timeout_key(t.id), "ack_timeout", &t, timeout).await?;
+            w.arm(ack_timeout_key(t.id), TimerKind::AckTimeout, &t, timeout).await?;
         }
         let text = format!("📝 {id} update from <@{}>: {note}", w.user_id);
         w.post_notice(&t, &text, Pings::none()).await?;

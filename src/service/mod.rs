@@ -332,11 +332,18 @@ impl Work {
     }
 
     /// Schedules (or reschedules) the timer `key` when this use-case commits.
-    fn set_timer(&mut self, key: String, kind: &str, ticket_id: Option<i64>, due_at: i64, payload: Option<String>) {
+    fn set_timer(
+        &mut self,
+        key: String,
+        kind: crate::domain::timer::TimerKind,
+        ticket_id: Option<i64>,
+        due_at: i64,
+        payload: Option<String>,
+    ) {
         let timer = store::NewTimer {
             guild_id: self.guild_id,
             key: key.clone(),
-            kind: kind.to_owned(),
+            kind,
             ticket_id,
             due_at,
             payload,

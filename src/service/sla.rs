@@ -12,6 +12,7 @@ use crate::domain::calendar::{self, Calendar};
 use crate::domain::duration::human_seconds;
 use crate::domain::sla::{self, calendar_for, target_seconds, ClockKind, SlaClock, Targets};
 use crate::domain::text;
+use crate::domain::timer::TimerKind;
 use crate::domain::{Priority, SlaDuration, TicketKind, TicketState};
 use crate::render;
 use crate::store::{self, ClockRow, SettingsRow, TicketRow};
@@ -94,8 +95,8 @@ impl Work {
     /// timer until breached, none while paused or stopped.
     async fn sync_timers(&mut self, r: &ClockRow, c: &SlaClock, cal: &Calendar) -> Result<()> {
         let plans = [
-            (warn_key(r.id), "sla_warn", c.warn_at(cal), r.warned_at),
-            (breach_key(r.id), "sla_breach", c.due_at(cal), r.breached_at),
+            (warn_key(r.id), TimerKind::SlaWarn, c.warn_at(cal), r.warned_at),
+            (breach_key(r.id), TimerKind::SlaBreach, c.due_at(cal), r.breached_at),
         ];
         for (key, kind, at, sent) in plans {
             match (at, sent) {
@@ -234,7 +235,13 @@ impl Work {
             .unwrap_or(SlaDuration::new(7, crate::domain::duration::Unit::Days));
         let cal = self.calendar().await?;
         let due = calendar_for(after, &cal).add_business_seconds(from_millis(self.now), target_seconds(after, &cal));
-        self.set_timer(autoclose_key(t.id), "autoclose", Some(t.id), to_millis(due), None);
+        self.set_timer(
+            autoclose_key(t.id),
+            TimerKind::Autoclose,
+            Some(t.id),
+            to_millis(due),
+            None,
+        );
         Ok(())
     }
 }

@@ -2,6 +2,8 @@
 
 use sqlx::SqliteConnection;
 
+use crate::domain::timer::TimerKind;
+
 /// A stored SLA clock.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ClockRow {
@@ -214,8 +216,9 @@ pub struct TimerRow {
     pub guild_id: i64,
     /// Unique purpose, e.g. `sla:12:breach`, `autoclose:7`.
     pub key: String,
-    /// What to do: `sla_warn`, `sla_breach`, `autoclose`, …
-    pub kind: String,
+    /// What to do; a stored name that does not decode fails the read (never a fallback).
+    #[sqlx(try_from = "String")]
+    pub kind: TimerKind,
     /// The ticket concerned.
     pub ticket_id: Option<i64>,
     /// When (unix ms).
@@ -232,7 +235,7 @@ pub struct NewTimer {
     /// Unique purpose, e.g. `sla:12:breach`.
     pub key: String,
     /// What to do when it fires.
-    pub kind: String,
+    pub kind: TimerKind,
     /// The ticket concerned.
     pub ticket_id: Option<i64>,
     /// When (unix ms).

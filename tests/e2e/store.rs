@@ -360,3 +360,28 @@ async fn a_report_of_another_length_is_refused_before_anything_is_written() {
         .unwrap();
     assert_eq!(&ok.chart[..4], b"\x89PNG");
 }
+
+#[tokio::test]
+async fn a_timer_kind_the_desk_does_not_know_cannot_be_stored() {
+    let (pool, _dir) = fresh().await;
+    let mut c = pool.acquire().await.unwrap();
+    let refused = sqlx::query("INSERT INTO timers (guild_id, key, kind, due_at) VALUES (1, 'x:1', 'sla_nag', 0)")
+        .execute(&mut *c)
+        .await;
+    assert!(refused.is_err(), "the CHECK constraint refuses it");
+    for kind in servicedesk::domain::timer::TimerKind::ALL {
+        sqlx::query("INSERT INTO timers (guild_id, key, kind, due_at) VALUES (1, ?, ?, 0)")
+            .bind(format!("k:{kind}"))
+            .bind(kind.as_str())
+            .execute(&mut *c)
+            .await
+            .unwrap();
+    }
+    let due = store::list_due_timers(&mut c, 1, 100).await.unwrap();
+    let kinds: Vec<_> = due.iter().map(|t| t.kind).collect();
+    assert_eq!(
+        kinds,
+        servicedesk::domain::timer::TimerKind::ALL.to_vec(),
+        "each decodes as itself"
+    );
+}
