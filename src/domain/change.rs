@@ -18,6 +18,9 @@ pub enum ChangeType {
 }
 
 impl ChangeType {
+    /// Every type, in the order the command offers them.
+    pub const ALL: [ChangeType; 3] = [ChangeType::Standard, ChangeType::Normal, ChangeType::Emergency];
+
     /// Parses the command choice.
     pub fn parse(s: &str) -> Option<ChangeType> {
         match s {
@@ -50,6 +53,9 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every outcome, in the order the command offers them.
+    pub const ALL: [Outcome; 3] = [Outcome::Successful, Outcome::Failed, Outcome::RolledBack];
+
     /// Parses the command choice.
     pub fn parse(s: &str) -> Option<Outcome> {
         match s {

@@ -5,7 +5,17 @@
 
 use serde_json::{json, Value};
 
+use crate::domain::change::{ChangeType, Outcome};
+use crate::domain::{HoldReason, Level};
 use crate::service::HelpAudience;
+
+/// Risk levels in the order `/change new` offers them: lowest first.
+pub const RISKS: [Level; 3] = [Level::Low, Level::Medium, Level::High];
+
+/// The names of `all`, for a choice list generated from the domain's values.
+fn names<T: Copy>(all: &[T], as_str: impl Fn(T) -> &'static str) -> Vec<&'static str> {
+    all.iter().map(|v| as_str(*v)).collect()
+}
 
 use crate::domain::text::{
     MAX_DETAILS_CHARS, MAX_ITEM_DESCRIPTION_CHARS, MAX_ITEM_NAME_CHARS, MAX_NOTE_CHARS, MAX_REASON_CHARS,
@@ -156,7 +166,7 @@ pub fn definitions() -> Value {
             ticket_sub("claim", "Take a ticket (agents)", vec![]),
             ticket_sub("assign", "Give a ticket to an agent (agents)", vec![user("The agent")]),
             ticket_sub("hold", "Put a ticket on hold; its resolution clock pauses (agents)", vec![
-                choice("reason", "What it waits for", true, &["awaiting-requester", "awaiting-vendor", "awaiting-change"]),
+                choice("reason", "What it waits for", true, &names(&HoldReason::ALL, HoldReason::as_str)),
                 text("note", "What is needed (sent to the requester when awaiting them)", false, MAX_NOTE_CHARS),
             ]),
             ticket_sub("resume", "Take a ticket off hold (agents)", vec![]),
@@ -174,8 +184,8 @@ pub fn definitions() -> Value {
         command("incident", "Incidents: something is broken", vec![
             sub("new", "Report an incident; the on-call engineer is paged", vec![
                 text("title", "What is broken, in one line", true, MAX_SUMMARY_CHARS),
-                choice("impact", "How many people or how much of the service it hits", true, &["high", "medium", "low"]),
-                choice("urgency", "How fast it hurts", true, &["high", "medium", "low"]),
+                choice("impact", "How many people or how much of the service it hits", true, &names(&Level::ALL, Level::as_str)),
+                choice("urgency", "How fast it hurts", true, &names(&Level::ALL, Level::as_str)),
                 text("details", "What you see, since when", false, MAX_DETAILS_CHARS),
                 text("service", "The affected service, e.g. VPN", false, 80),
             ]),
@@ -186,8 +196,8 @@ pub fn definitions() -> Value {
         command("change", "Changes and the change advisory board", vec![
             sub("new", "Plan a change; normal and emergency changes go to the CAB", vec![
                 text("title", "What changes, in one line", true, MAX_SUMMARY_CHARS),
-                choice("type", "standard (pre-approved, low risk), normal or emergency", true, &["standard", "normal", "emergency"]),
-                choice("risk", "How risky it is", true, &["low", "medium", "high"]),
+                choice("type", "standard (pre-approved, low risk), normal or emergency", true, &names(&ChangeType::ALL, ChangeType::as_str)),
+                choice("risk", "How risky it is", true, &names(&RISKS, Level::as_str)),
                 text("start", "Window start, YYYY-MM-DD HH:MM in the server's time zone", true, 16),
                 text("end", "Window end, YYYY-MM-DD HH:MM", true, 16),
                 text("plan", "How it will be done", true, MAX_DETAILS_CHARS),
@@ -197,7 +207,7 @@ pub fn definitions() -> Value {
             change_sub("reject", "Vote against a change (CAB)", vec![text("reason", "Why", true, MAX_REASON_CHARS)]),
             change_sub("start", "Start implementing a scheduled change (author, change managers)", vec![]),
             change_sub("complete", "Finish a change with its outcome (author, change managers)", vec![
-                choice("outcome", "How it went", true, &["successful", "failed", "rolled-back"]),
+                choice("outcome", "How it went", true, &names(&Outcome::ALL, Outcome::as_str)),
                 text("notes", "What happened", true, MAX_NOTE_CHARS),
             ]),
             change_sub("cancel", "Withdraw a change before implementation", vec![text("reason", "Why", false, MAX_REASON_CHARS)]),

@@ -60,7 +60,7 @@ pub async fn command(desk: &Desk, http: &serenity::all::Http, cmd: &CommandInter
             ("help", None) => help(desk, &call).await,
             ("setup", Some("deliveries")) => data(desk.deliveries(&call).await),
             ("setup", Some("channel")) => {
-                let purpose = ChannelPurpose::parse(o.req("purpose"))
+                let purpose = ChannelPurpose::parse(o.req("purpose")?)
                     .ok_or_else(|| ServiceError::user("Pick the purpose from the list: triage, incidents or cab."))?;
                 let channel = o
                     .channel("channel")
@@ -68,7 +68,7 @@ pub async fn command(desk: &Desk, http: &serenity::all::Http, cmd: &CommandInter
                 reply(desk.setup_channel(&call, purpose, sf(channel)).await)
             }
             ("setup", Some("role")) => {
-                let purpose = RolePurpose::parse(o.req("purpose")).ok_or_else(|| {
+                let purpose = RolePurpose::parse(o.req("purpose")?).ok_or_else(|| {
                     ServiceError::user(
                         "Pick the purpose from the list: agent, incident-manager, cab or change-manager.",
                     )
@@ -76,46 +76,53 @@ pub async fn command(desk: &Desk, http: &serenity::all::Http, cmd: &CommandInter
                 let role = o.role("role").ok_or_else(|| ServiceError::user("Pick a role."))?;
                 reply(desk.setup_role(&call, purpose, sf(role)).await)
             }
-            ("setup", Some("catalog-add")) => reply(desk.catalog_add(&call, o.req("name"), o.req("description")).await),
-            ("setup", Some("catalog-remove")) => reply(desk.catalog_remove(&call, o.req("name")).await),
-            ("setup", Some("hours")) => reply(
-                desk.setup_hours(&call, o.req("timezone"), o.req("days"), o.req("start"), o.req("end"))
-                    .await,
-            ),
-            ("setup", Some("holiday")) => reply(desk.setup_holiday(&call, o.req("date"), o.req("name")).await),
-            ("setup", Some("sla")) => {
-                let kind = TicketKind::from_name(o.req("kind"))
-                    .ok_or_else(|| ServiceError::user("Pick the kind from the list: incident or request."))?;
-                let p = Priority::parse(o.req("priority"))
-                    .ok_or_else(|| ServiceError::user("Pick a priority from P1 to P5."))?;
-                reply(desk.setup_sla(&call, kind, p, o.req("respond"), o.req("resolve")).await)
+            ("setup", Some("catalog-add")) => {
+                reply(desk.catalog_add(&call, o.req("name")?, o.req("description")?).await)
             }
-            ("setup", Some("autoclose")) => reply(desk.setup_autoclose(&call, o.req("after")).await),
+            ("setup", Some("catalog-remove")) => reply(desk.catalog_remove(&call, o.req("name")?).await),
+            ("setup", Some("hours")) => reply(
+                desk.setup_hours(
+                    &call,
+                    o.req("timezone")?,
+                    o.req("days")?,
+                    o.req("start")?,
+                    o.req("end")?,
+                )
+                .await,
+            ),
+            ("setup", Some("holiday")) => reply(desk.setup_holiday(&call, o.req("date")?, o.req("name")?).await),
+            ("setup", Some("sla")) => {
+                let kind = TicketKind::from_name(o.req("kind")?)
+                    .ok_or_else(|| ServiceError::user("Pick the kind from the list: incident or request."))?;
+                let p = Priority::parse(o.req("priority")?)
+                    .ok_or_else(|| ServiceError::user("Pick a priority from P1 to P5."))?;
+                reply(
+                    desk.setup_sla(&call, kind, p, o.req("respond")?, o.req("resolve")?)
+                        .await,
+                )
+            }
+            ("setup", Some("autoclose")) => reply(desk.setup_autoclose(&call, o.req("after")?).await),
             ("report", None) => desk
                 .report(&call, o.int("days").unwrap_or(0))
                 .await
                 .map(|r| Response::WithFile(r.message, render::REPORT_FILE, r.chart)),
-            ("sla", Some("show")) => data(desk.sla_show(&call, o.req("id")).await),
+            ("sla", Some("show")) => data(desk.sla_show(&call, o.req("id")?).await),
             ("setup", Some("escalation")) => {
-                let p = Priority::parse(o.req("priority"))
+                let p = Priority::parse(o.req("priority")?)
                     .ok_or_else(|| ServiceError::user("Pick a priority from P1 to P5."))?;
                 let rounds = o.int("rounds").unwrap_or(-1);
                 reply(
-                    desk.setup_escalation(&call, p, o.req("delay"), o.req("ack-timeout"), rounds)
+                    desk.setup_escalation(&call, p, o.req("delay")?, o.req("ack-timeout")?, rounds)
                         .await,
                 )
             }
             ("incident", Some("new")) => {
-                let level = |name: &str| {
-                    Level::parse(o.req(name)).ok_or_else(|| {
-                        ServiceError::user(format!("Pick the {name} from the list: high, medium or low."))
-                    })
-                };
-                let (impact, urgency) = (level("impact")?, level("urgency")?);
+                let impact = o.choice("impact", &Level::ALL, Level::as_str)?;
+                let urgency = o.choice("urgency", &Level::ALL, Level::as_str)?;
                 reply(
                     desk.incident_new(
                         &call,
-                        o.req("title"),
+                        o.req("title")?,
                         impact,
                         urgency,
                         o.str("details"),
@@ -124,51 +131,56 @@ pub async fn command(desk: &Desk, http: &serenity::all::Http, cmd: &CommandInter
                     .await,
                 )
             }
-            ("incident", Some("ack")) => reply(desk.incident_ack(&call, o.req("id")).await),
-            ("incident", Some("update")) => reply(desk.incident_update(&call, o.req("id"), o.req("note")).await),
-            ("incident", Some("escalate")) => reply(desk.incident_escalate(&call, o.req("id")).await),
+            ("incident", Some("ack")) => reply(desk.incident_ack(&call, o.req("id")?).await),
+            ("incident", Some("update")) => reply(desk.incident_update(&call, o.req("id")?, o.req("note")?).await),
+            ("incident", Some("escalate")) => reply(desk.incident_escalate(&call, o.req("id")?).await),
             ("oncall", Some("who")) => data(desk.oncall_who(&call).await),
             ("setup", Some("cab")) => {
-                let rule = ChangeType::parse(o.req("rule"))
+                let rule = ChangeType::parse(o.req("rule")?)
                     .ok_or_else(|| ServiceError::user("Pick the rule from the list: normal or emergency."))?;
                 reply(
-                    desk.setup_cab(&call, rule, o.req("mode"), o.int("count").unwrap_or(1), o.req("voting"))
-                        .await,
+                    desk.setup_cab(
+                        &call,
+                        rule,
+                        o.req("mode")?,
+                        o.int("count").unwrap_or(1),
+                        o.req("voting")?,
+                    )
+                    .await,
                 )
             }
             ("change", Some("new")) => {
-                let change_type = ChangeType::parse(o.req("type"))
-                    .ok_or_else(|| ServiceError::user("Pick the type from the list: standard, normal or emergency."))?;
-                let risk = Level::parse(o.req("risk"))
-                    .ok_or_else(|| ServiceError::user("Pick the risk from the list: low, medium or high."))?;
+                let change_type = o.choice("type", &ChangeType::ALL, ChangeType::as_str)?;
+                let risk = o.choice("risk", &super::commands::RISKS, Level::as_str)?;
                 let members = if change_type == ChangeType::Standard {
                     vec![]
                 } else {
                     cab_members(desk, http, cmd, call.actor.guild_id).await?
                 };
                 let c = NewChange {
-                    title: o.req("title"),
+                    title: o.req("title")?,
                     change_type,
                     risk,
-                    start: o.req("start"),
-                    end: o.req("end"),
-                    plan: o.req("plan"),
-                    backout: o.req("backout"),
+                    start: o.req("start")?,
+                    end: o.req("end")?,
+                    plan: o.req("plan")?,
+                    backout: o.req("backout")?,
                 };
                 reply(desk.change_new(&call, c, &members).await)
             }
-            ("change", Some("approve")) => reply(desk.change_vote(&call, o.req("id"), true, None).await),
-            ("change", Some("reject")) => reply(desk.change_vote(&call, o.req("id"), false, o.str("reason")).await),
-            ("change", Some("start")) => reply(desk.change_start(&call, o.req("id")).await),
+            ("change", Some("approve")) => reply(desk.change_vote(&call, o.req("id")?, true, None).await),
+            ("change", Some("reject")) => reply(desk.change_vote(&call, o.req("id")?, false, o.str("reason")).await),
+            ("change", Some("start")) => reply(desk.change_start(&call, o.req("id")?).await),
             ("change", Some("complete")) => {
-                let outcome = ChangeOutcome::parse(o.req("outcome")).ok_or_else(|| {
-                    ServiceError::user("Pick the outcome from the list: successful, failed or rolled-back.")
-                })?;
-                reply(desk.change_complete(&call, o.req("id"), outcome, o.req("notes")).await)
+                let outcome = o.choice("outcome", &ChangeOutcome::ALL, ChangeOutcome::as_str)?;
+                reply(
+                    desk.change_complete(&call, o.req("id")?, outcome, o.req("notes")?)
+                        .await,
+                )
             }
-            ("change", Some("cancel")) => reply(desk.change_cancel(&call, o.req("id"), o.str("reason")).await),
+            ("change", Some("cancel")) => reply(desk.change_cancel(&call, o.req("id")?, o.str("reason")).await),
             ("change", Some("blackout")) => reply(
-                desk.change_blackout(&call, o.req("start"), o.req("end"), o.req("reason"))
+                desk.change_blackout(&call, o.req("start")?, o.req("end")?, o.req("reason")?)
                     .await,
             ),
             ("change", Some("calendar")) => data(desk.change_calendar(&call, o.int("days").unwrap_or(0)).await),
@@ -187,7 +199,7 @@ pub async fn command(desk: &Desk, http: &serenity::all::Http, cmd: &CommandInter
                     &call,
                     o.int("level").unwrap_or(0),
                     o.int("hours").unwrap_or(0),
-                    o.req("start"),
+                    o.req("start")?,
                 )
                 .await,
             ),
@@ -198,23 +210,23 @@ pub async fn command(desk: &Desk, http: &serenity::all::Http, cmd: &CommandInter
                         &call,
                         o.int("level").unwrap_or(0),
                         sf(user),
-                        o.req("start"),
-                        o.req("end"),
+                        o.req("start")?,
+                        o.req("end")?,
                     )
                     .await,
                 )
             }
             ("request", Some("new")) => reply(
-                desk.request_new(&call, o.req("item"), o.req("summary"), o.str("details"))
+                desk.request_new(&call, o.req("item")?, o.req("summary")?, o.str("details"))
                     .await
                     .map(|out| out.message),
             ),
             ("request", Some("mine")) => data(desk.request_mine(&call).await),
-            ("ticket", Some("show")) => data(desk.ticket_show(&call, o.req("id")).await),
-            ("ticket", Some("history")) => data(desk.ticket_history(&call, o.req("id")).await),
+            ("ticket", Some("show")) => data(desk.ticket_show(&call, o.req("id")?).await),
+            ("ticket", Some("history")) => data(desk.ticket_history(&call, o.req("id")?).await),
             ("ticket", Some(sub)) => {
                 let op = ticket_op(cmd, &o, sub)?;
-                reply(desk.ticket_op(&call, o.req("id"), op).await.map(|out| out.message))
+                reply(desk.ticket_op(&call, o.req("id")?, op).await.map(|out| out.message))
             }
             ("queue", None) => {
                 let kind = match o.str("kind") {
@@ -247,7 +259,7 @@ async fn help(desk: &Desk, call: &Call) -> Result<Response, ServiceError> {
 
 fn ticket_op(cmd: &CommandInteraction, o: &Opts<'_>, sub: &str) -> Result<TicketOp, ServiceError> {
     Ok(match sub {
-        "comment" => TicketOp::Comment(o.req("text").to_owned()),
+        "comment" => TicketOp::Comment(o.req("text")?.to_owned()),
         "claim" => TicketOp::Claim,
         "assign" => {
             let user = o
@@ -265,26 +277,22 @@ fn ticket_op(cmd: &CommandInteraction, o: &Opts<'_>, sub: &str) -> Result<Ticket
             })
         }
         "hold" => TicketOp::Hold {
-            reason: HoldReason::parse(o.req("reason")).ok_or_else(|| {
-                ServiceError::user(
-                    "Pick the reason from the list: awaiting-requester, awaiting-vendor or awaiting-change.",
-                )
-            })?,
+            reason: o.choice("reason", &HoldReason::ALL, HoldReason::as_str)?,
             note: o.str("note").map(str::to_owned),
         },
         "resume" => TicketOp::Resume,
         "resolve" => TicketOp::Resolve {
-            note: o.req("note").to_owned(),
+            note: o.req("note")?.to_owned(),
         },
         "reopen" => TicketOp::Reopen {
-            reason: o.req("reason").to_owned(),
+            reason: o.req("reason")?.to_owned(),
         },
         "close" => TicketOp::Close,
         "cancel" => TicketOp::Cancel {
             reason: o.str("reason").map(str::to_owned),
         },
         "priority" => TicketOp::Priority(
-            Priority::parse(o.req("priority")).ok_or_else(|| ServiceError::user("Pick a priority from P1 to P5."))?,
+            Priority::parse(o.req("priority")?).ok_or_else(|| ServiceError::user("Pick a priority from P1 to P5."))?,
         ),
         other => return Err(ServiceError::user(format!("This bot does not know `/ticket {other}`."))),
     })

@@ -2,6 +2,17 @@
 
 use serenity::all::{CommandDataOption, CommandDataOptionValue, CommandInteraction};
 
+use crate::service::ServiceError;
+
+/// "a, b or c".
+pub fn either(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
 /// The options of one invocation, flattened past the subcommand.
 pub struct Opts<'a> {
     /// The subcommand, if any.
@@ -41,9 +52,26 @@ impl<'a> Opts<'a> {
         }
     }
 
-    /// A required string option; empty if Discord left it out (the desk then refuses it).
-    pub fn req(&self, name: &str) -> &'a str {
-        self.str(name).unwrap_or("")
+    /// A required string option; a clear refusal if Discord left it out (never an empty string
+    /// passed on as if typed).
+    pub fn req(&self, name: &str) -> Result<&'a str, ServiceError> {
+        self.str(name)
+            .ok_or_else(|| ServiceError::user(format!("The option `{name}` is missing; fill it in and try again.")))
+    }
+
+    /// A required choice, parsed into one of `all` by its name (`as_str`); the refusal lists
+    /// the choices, from the same values the command registers.
+    pub fn choice<T: Copy>(
+        &self,
+        name: &str,
+        all: &[T],
+        as_str: impl Fn(T) -> &'static str,
+    ) -> Result<T, ServiceError> {
+        let typed = self.str(name).unwrap_or_default();
+        all.iter().copied().find(|v| as_str(*v) == typed).ok_or_else(|| {
+            let names: Vec<&str> = all.iter().map(|v| as_str(*v)).collect();
+            ServiceError::user(format!("Pick the {name} from the list: {}.", either(&names)))
+        })
     }
 
     /// An integer option.
@@ -76,5 +104,17 @@ impl<'a> Opts<'a> {
             CommandDataOptionValue::Role(r) => Some(r.get()),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::either;
+
+    #[test]
+    fn choices_read_as_a_list() {
+        assert_eq!(either(&["high", "medium", "low"]), "high, medium or low");
+        assert_eq!(either(&["normal", "emergency"]), "normal or emergency");
+        assert_eq!(either(&["only"]), "only");
     }
 }

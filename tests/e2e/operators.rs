@@ -372,3 +372,52 @@ async fn setup_show_is_a_checklist_of_every_setting() {
     assert!(member.contains("Only server admins"), "{member}");
     desk.fake.assert_valid();
 }
+
+/// Sends an interaction the harness would refuse (Discord checks required options and choices
+/// against what the bot registered; a stale registration during an update does not), and returns
+/// the reply's text.
+async fn send_unchecked(desk: &TestDesk, payload: Value) -> String {
+    let id = payload["id"].as_str().unwrap().to_owned();
+    desk.fake.dispatch("INTERACTION_CREATE", payload);
+    let path = format!("/interactions/{id}/token-{id}/callback");
+    let body = desk
+        .fake
+        .wait_for(WAIT, "the answer", |rs| {
+            rs.iter().find(|r| r.path == path).map(|r| r.body.clone())
+        })
+        .await;
+    text(&body["data"])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_option_or_a_choice_off_the_list_is_refused_by_name() {
+    let mut desk = TestDesk::start().await;
+    desk.setup_basics(&ada()).await;
+    let missing = send_unchecked(
+        &desk,
+        slash(desk.fake.snowflake(), GUILD, &mia(), "ticket", Some("show"), &[], &[]),
+    )
+    .await;
+    assert!(missing.contains("The option `id` is missing"), "{missing}");
+    let opts = [s("title", "Printer"), s("impact", "huge"), s("urgency", "high")];
+    let off_list = send_unchecked(
+        &desk,
+        slash(
+            desk.fake.snowflake(),
+            GUILD,
+            &mia(),
+            "incident",
+            Some("new"),
+            &opts,
+            &[],
+        ),
+    )
+    .await;
+    assert_eq!(off_list, "Pick the impact from the list: high, medium or low.");
+    let db = desk.db().await;
+    let tickets: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(tickets, 0, "nothing was created");
+}
