@@ -44,8 +44,8 @@ impl RetryButton {
     }
 }
 
-/// A DM Discord refused (`50007`), posted in the ticket's channel instead: the same text and
-/// embeds, mentioning only its recipient.
+/// A DM Discord refused (`50007`), posted in the ticket's channel instead: the same text,
+/// embeds and buttons, mentioning only its recipient.
 pub fn dm_fallback(user: i64, dm: &Value) -> Value {
     let original = dm["content"].as_str().unwrap_or_default();
     let content = format!(
@@ -55,8 +55,12 @@ pub fn dm_fallback(user: i64, dm: &Value) -> Value {
         "content": truncate(&content, MAX_CONTENT_CHARS),
         "allowed_mentions": Pings::user(user).allowed_mentions(),
     });
-    if let Some(embeds) = dm.get("embeds").filter(|e| e.is_array()) {
-        body["embeds"] = embeds.clone();
+    // The DM's buttons come along: they name the person they are for, so in the channel too
+    // only that person can use them.
+    for key in ["embeds", "components"] {
+        if let Some(v) = dm.get(key).filter(|e| e.is_array()) {
+            body[key] = v.clone();
+        }
     }
     body
 }
@@ -188,11 +192,16 @@ mod tests {
 
     #[test]
     fn a_refused_dm_in_a_channel_pings_only_its_recipient() {
-        let dm = json!({ "content": "@everyone REQ-1 is resolved", "embeds": [{ "title": "REQ-1" }] });
+        let dm = json!({ "content": "@everyone REQ-1 is resolved", "embeds": [{ "title": "REQ-1" }],
+                         "components": [{ "type": 1, "components": [{ "type": 2, "style": 1, "label": "Close", "custom_id": "dm:close:1:42:REQ-1" }] }] });
         let body = dm_fallback(42, &dm);
         assert!(body["content"].as_str().unwrap().starts_with("<@42> "));
         assert_eq!(body["allowed_mentions"]["users"], json!(["42"]));
         assert_eq!(body["allowed_mentions"]["parse"], json!([]));
         assert_eq!(body["embeds"][0]["title"], "REQ-1");
+        assert_eq!(
+            body["components"][0]["components"][0]["custom_id"],
+            "dm:close:1:42:REQ-1"
+        );
     }
 }

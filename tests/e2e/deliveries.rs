@@ -82,6 +82,47 @@ async fn a_refused_dm_is_posted_in_the_tickets_channel_mentioning_only_that_pers
     assert!(note.contains("50007") && note.contains(&TRIAGE.to_string()), "{note}");
     let dm_posts = desk.count(|r| r.path == format!("/channels/{}/messages", dm_channel(mia().id)));
     assert_eq!(dm_posts, 1, "the refused DM is not retried");
+
+    // A refused resolution DM keeps its buttons in the channel, and they work there, for Mia.
+    desk.fake.set_members(GUILD, &[ada(), bob(), mia()]);
+    desk.fake.fail_next(Fault {
+        method: "POST",
+        path_contains: format!("/channels/{}/messages", dm_channel(mia().id)),
+        status: 403,
+        body: json!({ "message": "Cannot send messages to this user", "code": 50007 }),
+    });
+    let r = desk
+        .cmd(
+            &bob(),
+            "ticket",
+            Some("resolve"),
+            &[s("id", "REQ-1"), s("note", "Ordered")],
+        )
+        .await;
+    assert!(text(&r).contains("is resolved"), "{}", text(&r));
+    desk.drain().await;
+    let resolved = desk
+        .fake
+        .requests()
+        .into_iter()
+        .rfind(|r| r.path == triage_path() && text(&r.body).contains("could not send you this"))
+        .unwrap()
+        .body;
+    let close = format!("dm:close:{GUILD}:{}:REQ-1", mia().id);
+    assert!(custom_ids(&resolved).contains(&close), "{resolved}");
+    let by_bob = desk
+        .send(button(desk.fake.snowflake(), GUILD, &bob(), &close, TRIAGE, 9))
+        .await;
+    assert!(text(&by_bob).contains("sent to someone else"), "{}", text(&by_bob));
+    let by_mia = desk
+        .send(button(desk.fake.snowflake(), GUILD, &mia(), &close, TRIAGE, 9))
+        .await;
+    assert!(!text(&by_mia).contains("went wrong"), "{}", text(&by_mia));
+    let state: String = sqlx::query_scalar("SELECT state FROM tickets")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(state, "closed");
     desk.fake.assert_valid();
 }
 
