@@ -58,6 +58,9 @@ enum Attempt {
     Retry(i64, String),
     /// Do not try again.
     Fail(String),
+    /// Not needed any more (an edit of a card whose post is still queued: the post shows the
+    /// latest state when it goes out); leaves the queue as handled, with this note.
+    Dropped(String),
     /// Discord refused it with a 4xx and this JSON error code (`50007`, `10008`, `50013`, …);
     /// not retried, but some refusals have a way around them.
     Refused(i64, String),
@@ -278,6 +281,10 @@ impl Outbox {
                        "message could not be delivered; kept in the outbox as failed");
                 store::mark_outbox_failed(&mut conn, row.id, &why).await?;
             }
+            Attempt::Dropped(note) => {
+                debug!(outbox = row.id, %note, "not needed any more");
+                store::mark_outbox_rerouted(&mut conn, row.id, &note).await?;
+            }
             Attempt::Refused(codes::CANNOT_DM, why) if row.user_id.is_some() && row.ticket_id.is_some() => {
                 match self.reroute_dm(&mut conn, row).await? {
                     Some(channel) => {
@@ -354,6 +361,16 @@ impl Outbox {
             }
         };
         let (Some(channel), Some(message)) = (ticket.card_channel_id, ticket.card_message_id) else {
+            let queued = async {
+                let mut conn = self.pool.acquire().await?;
+                store::card_post_pending(&mut conn, ticket_id).await
+            }
+            .await;
+            if matches!(queued, Ok(true)) {
+                // Ranked ahead of its card's post (a priority raised meanwhile): the post,
+                // rendered when it goes out, already shows what this edit would.
+                return Attempt::Dropped("the card is not posted yet; its post shows the latest state".into());
+            }
             // The card's post failed for good; there is nothing to edit.
             return Attempt::Fail("the ticket's card was never posted".into());
         };
@@ -438,6 +455,7 @@ impl Outbox {
                 ticket_id: Some(ticket_id),
                 is_card: false,
                 payload: body.to_string(),
+                rank: row.rank,
                 at: now_ms(),
             }],
         )

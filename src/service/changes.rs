@@ -132,7 +132,7 @@ impl Work {
 
     async fn post_cab(&mut self, t: &TicketRow, body: Value, is_card: bool) -> Result<()> {
         if let Some(channel) = self.settings.cab_channel_id {
-            self.post(channel, t.id, &body, is_card).await?;
+            self.post(channel, t, &body, is_card).await?;
         }
         Ok(())
     }

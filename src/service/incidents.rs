@@ -161,7 +161,7 @@ impl Work {
                             String::new()
                         }
                     );
-                    self.post_notice(t, &text, pings).await?;
+                    self.post_page_notice(t, &text, pings).await?;
                 }
                 let dm = format!(
                     "📟 You are paged for {id} “{}” ({p}, level {}). Acknowledge with the button below or /incident ack id:{id}.",
@@ -336,8 +336,7 @@ impl Desk {
         let paged = paging.paged_user_id;
         let message = if let Some(channel) = channel {
             let pings = paged.map_or_else(Pings::none, Pings::user);
-            w.post(channel, t.id, &render::ticket_card(&t, &pings, &[]), true)
-                .await?;
+            w.post(channel, &t, &render::ticket_card(&t, &pings, &[]), true).await?;
             match paged {
                 Some(u) => format!("{id} ({p}) is open and <@{u}> is paged."),
                 None => {

@@ -379,17 +379,37 @@ impl Work {
         Ok(())
     }
 
-    /// Queues a post of `body` in `channel` about ticket `ticket_id`; a card post's message id is
-    /// kept on the ticket once delivered, so later changes edit it.
-    async fn post(&mut self, channel: i64, ticket_id: i64, body: &serde_json::Value, is_card: bool) -> Result<()> {
+    /// Queues a post of `body` in `channel` about ticket `t`, ranked in its channel by the
+    /// ticket's priority; a card post's message id is kept on the ticket once delivered, so later
+    /// changes edit it.
+    async fn post(
+        &mut self,
+        channel: i64,
+        t: &store::TicketRow,
+        body: &serde_json::Value,
+        is_card: bool,
+    ) -> Result<()> {
+        self.post_ranked(channel, t, body, is_card, t.priority).await
+    }
+
+    /// [`Work::post`] with an explicit rank ([`store::RANK_PAGE`] for pages).
+    async fn post_ranked(
+        &mut self,
+        channel: i64,
+        t: &store::TicketRow,
+        body: &serde_json::Value,
+        is_card: bool,
+        rank: i64,
+    ) -> Result<()> {
         self.enqueue(NewOutbox {
             guild_id: 0,
             op: store::OutboxOp::Post,
             channel_id: Some(channel),
             user_id: None,
-            ticket_id: Some(ticket_id),
+            ticket_id: Some(t.id),
             is_card,
             payload: body.to_string(),
+            rank,
             at: 0,
         })
         .await

@@ -119,7 +119,17 @@ impl Work {
 
     pub(super) async fn post_notice(&mut self, t: &TicketRow, text: &str, pings: Pings) -> Result<()> {
         if let Some(channel) = notice_channel(self, kind_of(t)) {
-            self.post(channel, t.id, &render::notice(text, &pings), false).await?;
+            self.post(channel, t, &render::notice(text, &pings), false).await?;
+        }
+        Ok(())
+    }
+
+    /// A page in the incidents channel (an escalation, a re-page): ahead of everything queued
+    /// there.
+    pub(super) async fn post_page_notice(&mut self, t: &TicketRow, text: &str, pings: Pings) -> Result<()> {
+        if let Some(channel) = notice_channel(self, kind_of(t)) {
+            let body = render::notice(text, &pings);
+            self.post_ranked(channel, t, &body, false, store::RANK_PAGE).await?;
         }
         Ok(())
     }
@@ -129,7 +139,7 @@ impl Work {
     pub(super) async fn post_actionable_notice(&mut self, t: &TicketRow, text: &str, pings: Pings) -> Result<()> {
         if let Some(channel) = notice_channel(self, kind_of(t)) {
             let body = render::actionable_notice(t, text, &pings, self.guild_id);
-            self.post(channel, t.id, &body, false).await?;
+            self.post(channel, t, &body, false).await?;
         }
         Ok(())
     }
@@ -168,6 +178,7 @@ impl Work {
             ticket_id: Some(t.id),
             is_card: false,
             payload: body.to_string(),
+            rank: t.priority,
             at: 0,
         })
         .await
@@ -183,6 +194,7 @@ impl Work {
                 ticket_id: Some(t.id),
                 is_card: false,
                 payload: "{}".into(),
+                rank: t.priority,
                 at: 0,
             })
             .await?;
@@ -336,7 +348,7 @@ impl Desk {
         let message = if let Some(channel) = channel {
             store::set_ticket_card(&mut w.tx, t.id, channel, None).await?;
             t.card_channel_id = Some(channel);
-            w.post(channel, t.id, &render::ticket_card(&t, &Pings::none(), &[]), true)
+            w.post(channel, &t, &render::ticket_card(&t, &Pings::none(), &[]), true)
                 .await?;
             format!(
                 "{id} is raised: “{summary}”. The service desk will pick it up; follow it with /ticket show id:{id}."
@@ -575,6 +587,8 @@ impl Desk {
                     return Err(ServiceError::user(format!("{id} is already {p}.")));
                 }
                 t.priority = i64::from(p.number());
+                // Its messages still queued (the card, notices) move to their new place in line.
+                store::rerank_pending(&mut w.tx, t.id, t.priority).await?;
                 w.audit(Some(t.id), "priority", Some(old.to_string()), Some(p.to_string()), None)
                     .await?;
                 format!("{id} is now {p} (was {old}).")

@@ -31,6 +31,11 @@ impl OutboxOp {
     }
 }
 
+/// The rank of a page: ahead of every priority in its channel.
+pub const RANK_PAGE: i64 = 0;
+/// The rank of a message about no ticket in particular.
+pub const RANK_OTHER: i64 = 5;
+
 /// A message to queue.
 #[derive(Debug, Clone)]
 pub struct NewOutbox {
@@ -48,6 +53,8 @@ pub struct NewOutbox {
     pub is_card: bool,
     /// The JSON body (for edits, ignored: the card is rendered at delivery).
     pub payload: String,
+    /// What goes first in its channel: [`RANK_PAGE`], else the ticket's priority (1–5).
+    pub rank: i64,
     /// Now (unix ms).
     pub at: i64,
 }
@@ -77,13 +84,15 @@ pub struct OutboxRow {
     pub next_attempt_at: i64,
     /// When a retryable failure first happened (unix ms, the worker's clock), if one has.
     pub first_failure_at: Option<i64>,
+    /// Its rank in its channel's queue.
+    pub rank: i64,
 }
 
 /// Queues messages, in order (their ids, and so their delivery order, follow the slice).
 pub async fn insert_outboxes(conn: &mut SqliteConnection, rows: &[NewOutbox]) -> Result<(), sqlx::Error> {
     for chunk in rows.chunks(super::ROWS_PER_INSERT) {
         let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO outbox (guild_id, op, channel_id, user_id, ticket_id, is_card, payload, created_at, next_attempt_at) ",
+            "INSERT INTO outbox (guild_id, op, channel_id, user_id, ticket_id, is_card, payload, created_at, next_attempt_at, rank) ",
         );
         q.push_values(chunk, |mut b, m| {
             b.push_bind(m.guild_id)
@@ -94,15 +103,17 @@ pub async fn insert_outboxes(conn: &mut SqliteConnection, rows: &[NewOutbox]) ->
                 .push_bind(m.is_card)
                 .push_bind(m.payload.as_str())
                 .push_bind(m.at)
-                .push_bind(m.at);
+                .push_bind(m.at)
+                .push_bind(m.rank);
         });
         q.build().execute(&mut *conn).await?;
     }
     Ok(())
 }
 
-/// The oldest pending message of each target (a channel, or a user for DMs), oldest first, at
-/// most `limit`. Only a target's oldest message may go next (order per channel), so reading
+/// The next pending message of each target (a channel, or a user for DMs): the lowest rank,
+/// then the oldest (pages, then P1 … P5, then age), at most `limit` targets. Only a target's
+/// next message may go (order per channel), so reading
 /// the heads — not the oldest rows overall — keeps one backed-up channel from hiding every
 /// other channel's messages behind it. The query skips from target to target on the
 /// `outbox_pending_target` index (a loose index scan), so its cost follows the number of
@@ -118,10 +129,11 @@ pub async fn list_outbox_heads(conn: &mut SqliteConnection, limit: i64) -> Resul
              FROM target WHERE target.k IS NOT NULL LIMIT ?
          )
          SELECT o.id, o.guild_id, o.op, o.channel_id, o.user_id, o.ticket_id, o.is_card, o.payload, o.attempts,
-                o.next_attempt_at, o.first_failure_at
+                o.next_attempt_at, o.first_failure_at, o.rank
          FROM target JOIN outbox o ON o.id = (
-             SELECT min(id) FROM outbox INDEXED BY outbox_pending_target
-             WHERE status = 'pending' AND coalesce(channel_id, -user_id, 0) = target.k)
+             SELECT id FROM outbox INDEXED BY outbox_pending_rank
+             WHERE status = 'pending' AND coalesce(channel_id, -user_id, 0) = target.k
+             ORDER BY rank, id LIMIT 1)
          WHERE target.k IS NOT NULL ORDER BY o.id",
     )
     .bind(limit)
@@ -272,4 +284,25 @@ pub async fn retry_failed(
     .execute(conn)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// Whether a ticket's card post is still waiting in the queue.
+pub async fn card_post_pending(conn: &mut SqliteConnection, ticket_id: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM outbox WHERE ticket_id = ? AND is_card = 1 AND status = 'pending')",
+    )
+    .bind(ticket_id)
+    .fetch_one(conn)
+    .await
+}
+
+/// Moves a ticket's queued messages (pages excepted) to the rank of its new priority.
+pub async fn rerank_pending(conn: &mut SqliteConnection, ticket_id: i64, rank: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE outbox SET rank = ? WHERE ticket_id = ? AND status = 'pending' AND rank > ?")
+        .bind(rank)
+        .bind(ticket_id)
+        .bind(RANK_PAGE)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -392,3 +392,117 @@ async fn a_message_is_failed_only_when_its_retry_window_is_over() {
     // Never more often than the backoff allows: at least 2 ms apart at the start.
     assert!(posts.len() < 150, "{} attempts in {span:?}", posts.len());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_p1_raised_behind_a_backlog_of_2000_cards_goes_out_at_the_next_free_slot() {
+    // Discord's own pace: 5 messages per 5 s per channel.
+    let mut desk = TestDesk::start().await;
+    desk.setup_basics(&ada()).await;
+    let db = desk.db().await;
+    // 2,000 P4 messages already queued for the incidents channel (an outage storm's cards).
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+         INSERT INTO outbox (guild_id, op, channel_id, payload, created_at, next_attempt_at, rank)
+         SELECT ?, 'post', ?, json_object('content', 'backlog ' || i, 'allowed_mentions', json_object('parse', json_array())), 0, 0, 4
+         FROM n",
+    )
+    .bind(i64::try_from(GUILD).unwrap())
+    .bind(i64::try_from(INCIDENTS).unwrap())
+    .execute(&db)
+    .await
+    .unwrap();
+    let incidents = format!("/channels/{INCIDENTS}/messages");
+    // Any commit wakes the outbox: it fills the channel's window with five of the backlog.
+    desk.raise_request(&mia(), "A laptop").await;
+    desk.fake
+        .wait_for(WAIT, "the window filled by the backlog", |rs| {
+            (rs.iter().filter(|r| r.path == incidents).count() >= 5).then_some(())
+        })
+        .await;
+    let raised = std::time::Instant::now();
+    let r = desk.report_p1(&mia(), "Everything is down").await;
+    assert!(r.contains("INC-1"), "{r}");
+    let (first_after, at) = desk
+        .fake
+        .wait_for(
+            Duration::from_secs(15),
+            "the next post in the incidents channel",
+            |rs| {
+                rs.iter()
+                    .filter(|r| r.path == incidents && r.at > raised)
+                    .map(|r| (text(&r.body), r.at))
+                    .next()
+            },
+        )
+        .await;
+    assert!(
+        first_after.contains("INC-1"),
+        "the P1's card goes first, not the backlog: {first_after}"
+    );
+    // The next slot of the 5-per-5-s window (plus the scheduling of a loaded test machine).
+    assert!(at - raised <= Duration::from_secs(6), "{:?}", at - raised);
+    let backlog_left: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE status = 'pending' AND rank = 4")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert!(backlog_left > 1900, "the backlog waits its turn: {backlog_left}");
+    desk.fake.assert_valid();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_raised_to_p1_while_queued_moves_up_with_its_edit_behind_it() {
+    let mut desk = paced_desk(1, Duration::from_secs(3600)).await;
+    let db = desk.db().await;
+    // One post fills triage's window for the hour; a backlog of P5 notices waits behind it.
+    desk.raise_request(&mia(), "First").await;
+    desk.fake
+        .wait_for(WAIT, "the first card", |rs| {
+            rs.iter()
+                .find(|r| r.path == format!("/channels/{TRIAGE}/messages"))
+                .map(|_| ())
+        })
+        .await;
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50)
+         INSERT INTO outbox (guild_id, op, channel_id, payload, created_at, next_attempt_at, rank)
+         SELECT ?, 'post', ?, json_object('content', 'backlog ' || i), 0, 0, 5 FROM n",
+    )
+    .bind(i64::try_from(GUILD).unwrap())
+    .bind(i64::try_from(TRIAGE).unwrap())
+    .execute(&db)
+    .await
+    .unwrap();
+    desk.raise_request(&mia(), "Second").await; // REQ-2: a P4 card, queued behind the window
+    let r = desk
+        .cmd(
+            &bob(),
+            "ticket",
+            Some("priority"),
+            &[s("id", "REQ-2"), s("priority", "P1")],
+        )
+        .await;
+    assert!(text(&r).contains("now P1"), "{}", text(&r));
+    let ranks: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT op, rank FROM outbox o JOIN tickets t ON t.id = o.ticket_id WHERE t.number = 2 AND o.status = 'pending' ORDER BY o.id",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    assert_eq!(
+        ranks,
+        vec![("post".to_owned(), 1), ("edit_card".to_owned(), 1)],
+        "the card and its edit are now P1's"
+    );
+    let (next,): (i64,) =
+        sqlx::query_as("SELECT id FROM outbox WHERE status = 'pending' AND channel_id = ? ORDER BY rank, id LIMIT 1")
+            .bind(i64::try_from(TRIAGE).unwrap())
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    let (is_card,): (bool,) = sqlx::query_as("SELECT is_card FROM outbox WHERE id = ?")
+        .bind(next)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert!(is_card, "REQ-2's card is next in triage, ahead of 50 older notices");
+}

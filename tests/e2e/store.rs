@@ -299,6 +299,7 @@ async fn the_outbox_heads_are_the_oldest_pending_message_of_each_channel_and_eac
             ticket_id: None,
             is_card: false,
             payload: "{}".into(),
+            rank: store::RANK_OTHER,
             at: 0,
         })
         .collect();
@@ -317,6 +318,27 @@ async fn the_outbox_heads_are_the_oldest_pending_message_of_each_channel_and_eac
     assert_eq!(ids(heads), vec![2, 3, 5, 7]);
     let heads = store::list_outbox_heads(&mut c, 2).await.unwrap();
     assert_eq!(heads.len(), 2, "at most `limit` targets");
+
+    // A page and a P1 queued later in channel 10 go before its older P5 messages: rank, then age.
+    let later = |rank| store::NewOutbox {
+        rank,
+        ..rows[0].clone()
+    };
+    store::insert_outboxes(&mut c, &[later(1), later(store::RANK_PAGE), later(1)])
+        .await
+        .unwrap();
+    // Ids 9 (P1), 10 (page), 11 (P1) follow the eight above.
+    let heads = store::list_outbox_heads(&mut c, 100).await.unwrap();
+    let head_of_10 = heads.iter().find(|r| r.channel_id == Some(10)).unwrap();
+    assert_eq!(
+        (head_of_10.id, head_of_10.rank),
+        (10, store::RANK_PAGE),
+        "the page first"
+    );
+    store::mark_outbox_sent(&mut c, 10, None).await.unwrap();
+    let heads = store::list_outbox_heads(&mut c, 100).await.unwrap();
+    let head_of_10 = heads.iter().find(|r| r.channel_id == Some(10)).unwrap();
+    assert_eq!(head_of_10.id, 9, "then the older of the two P1s");
 }
 
 #[tokio::test]
