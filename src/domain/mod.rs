@@ -10,6 +10,7 @@ pub mod ids;
 pub mod oncall;
 pub mod priority;
 pub mod report;
+pub mod setup;
 pub mod sla;
 pub mod text;
 pub mod ticket;

@@ -4,6 +4,8 @@
 //! order they were added, from a start instant) and overrides on top (a user for a period). Who is
 //! on call at `t` depends on nothing else, so it can be asked for any instant, past or future.
 
+use crate::domain::duration::Unit;
+use crate::domain::{Priority, SlaDuration};
 use chrono::{DateTime, Utc};
 
 /// Escalation levels per guild.
@@ -91,6 +93,30 @@ pub fn next_page(current: Page, staffed: &[bool], rounds: u8) -> Option<Page> {
         });
     }
     None
+}
+
+/// An escalation policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Wait before paging the next level.
+    pub delay: SlaDuration,
+    /// Acknowledged but not updated for this long → triggered again.
+    pub ack_timeout: SlaDuration,
+    /// Extra rounds after the last level.
+    pub rounds: u8,
+    /// P4/P5 notify but never escalate.
+    pub escalates: bool,
+}
+
+/// SPEC §4.4 defaults.
+pub fn default_policy(p: Priority) -> Policy {
+    let delay = if p.number() <= 2 { 15 } else { 30 };
+    Policy {
+        delay: SlaDuration::new(delay, Unit::Minutes),
+        ack_timeout: SlaDuration::new(30, Unit::Minutes),
+        rounds: 2,
+        escalates: p.number() <= 3,
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::domain::change::ChangeType;
+use crate::domain::duration::Unit;
+use crate::domain::SlaDuration;
+
 /// How a vote is decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -114,6 +118,28 @@ impl Tally {
     pub fn outcome(&self, mode: Mode, eligible: usize) -> Outcome {
         let (a, r) = self.counts();
         decide(mode, eligible, a, r)
+    }
+}
+
+/// A CAB rule as configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CabRule {
+    /// any / all / quorum k.
+    pub mode: Mode,
+    /// How long the vote stays open.
+    pub voting: SlaDuration,
+}
+
+/// Defaults: one approval; 24 h for normal changes, 1 h for emergencies.
+pub fn default_rule(t: ChangeType) -> CabRule {
+    let voting = if t == ChangeType::Emergency {
+        SlaDuration::new(1, Unit::Hours)
+    } else {
+        SlaDuration::new(24, Unit::Hours)
+    };
+    CabRule {
+        mode: Mode::Any,
+        voting,
     }
 }
 

@@ -4,8 +4,14 @@
 use serde_json::{json, Value};
 
 use super::{ephemeral_embeds, field};
+use crate::domain::change::ChangeType;
+use crate::domain::oncall::Policy;
+use crate::domain::setup::{Checklist, Flow, Step};
+use crate::domain::sla::Targets;
 use crate::domain::text::truncate;
-use crate::service::{Flow, SettingsView, Step};
+use crate::domain::vote::CabRule;
+use crate::domain::{Priority, TicketKind};
+use crate::store::SettingsRow;
 
 /// The permissions the bot asks for when invited: View Channels, Send Messages, Embed Links,
 /// Read Message History.
@@ -16,6 +22,27 @@ pub fn invite_url(application_id: u64) -> String {
     format!(
         "https://discord.com/oauth2/authorize?client_id={application_id}&scope=bot+applications.commands&permissions={INVITE_PERMISSIONS}"
     )
+}
+
+/// Everything `/setup show` lists.
+#[derive(Debug, Clone)]
+pub struct SettingsView {
+    /// Channels, roles, hours, auto-close.
+    pub settings: SettingsRow,
+    /// Active catalog item names.
+    pub catalog: Vec<String>,
+    /// (YYYY-MM-DD, name), in date order.
+    pub holidays: Vec<(String, String)>,
+    /// SLA targets in force: (kind, priority, targets, set by the guild).
+    pub sla: Vec<(TicketKind, Priority, Targets, bool)>,
+    /// Escalation policies in force: (priority, policy, set by the guild).
+    pub escalation: Vec<(Priority, Policy, bool)>,
+    /// CAB rules in force: (change type, rule, set by the guild).
+    pub cab: Vec<(ChangeType, CabRule, bool)>,
+    /// The set-up checklist.
+    pub checklist: Checklist,
+    /// Channels whose deliveries fail: (channel, failed messages, the latest error).
+    pub failing: Vec<(i64, i64, String)>,
 }
 
 /// A flow's name.

@@ -11,11 +11,10 @@ use super::{Call, Desk, Result, ServiceError, Work};
 use crate::clock::{from_millis, to_millis};
 use crate::domain::calendar;
 use crate::domain::change::{refusal, ChangeAction, ChangeState, ChangeType, Outcome as ChangeOutcome};
-use crate::domain::duration::Unit;
 use crate::domain::sla::{calendar_for, target_seconds};
 use crate::domain::text::{self, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, MAX_REASON_CHARS, MAX_SUMMARY_CHARS};
 use crate::domain::timer::TimerKind;
-use crate::domain::vote::{Ballot, Mode, Outcome, Tally};
+use crate::domain::vote::{default_rule, Ballot, CabRule, Mode, Outcome, Tally};
 use crate::domain::{Level, Priority, SlaDuration, TicketKind, TicketRef};
 use crate::render::{self, ticket_ref, Pings};
 use crate::store::{self, ChangeRow, NewTicket, TicketRow};
@@ -37,28 +36,6 @@ pub struct NewChange<'a> {
     pub plan: &'a str,
     /// Backout plan.
     pub backout: &'a str,
-}
-
-/// A CAB rule as configured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CabRule {
-    /// any / all / quorum k.
-    pub mode: Mode,
-    /// How long the vote stays open.
-    pub voting: SlaDuration,
-}
-
-/// Defaults: one approval; 24 h for normal changes, 1 h for emergencies.
-pub fn default_rule(t: ChangeType) -> CabRule {
-    let voting = if t == ChangeType::Emergency {
-        SlaDuration::new(1, Unit::Hours)
-    } else {
-        SlaDuration::new(24, Unit::Hours)
-    };
-    CabRule {
-        mode: Mode::Any,
-        voting,
-    }
 }
 
 fn vote_key(ticket: i64) -> String {

@@ -12,8 +12,7 @@ use serde_json::Value;
 use super::{Call, Desk, Result, ServiceError, Work};
 use crate::clock::{from_millis, to_millis};
 use crate::domain::calendar;
-use crate::domain::duration::Unit;
-use crate::domain::oncall::{self, Level as OnCallLevel, Override, Page, Rotation, MAX_LEVELS};
+use crate::domain::oncall::{self, default_policy, Page, Policy, MAX_LEVELS};
 use crate::domain::sla::{calendar_for, target_seconds};
 use crate::domain::text::{self, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, MAX_SUMMARY_CHARS};
 use crate::domain::timer::TimerKind;
@@ -21,36 +20,8 @@ use crate::domain::{Action, Level, Priority, SlaDuration, TicketKind, TicketRef,
 use crate::render::{self, ticket_ref, Pings};
 use crate::store::{self, NewTicket, Paging, TicketRow};
 
-/// Default turn when a level has no `/oncall rotation`: a week, handing over Mondays 00:00 UTC.
-const DEFAULT_TURN_HOURS: i64 = 24 * 7;
-/// 1970-01-05 was a Monday: the default rotation's epoch.
-const DEFAULT_ROTATION_START_MS: i64 = 4 * 86_400_000;
 /// Longest service name.
 const MAX_SERVICE_CHARS: usize = 80;
-
-/// An escalation policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Policy {
-    /// Wait before paging the next level.
-    pub delay: SlaDuration,
-    /// Acknowledged but not updated for this long → triggered again.
-    pub ack_timeout: SlaDuration,
-    /// Extra rounds after the last level.
-    pub rounds: u8,
-    /// P4/P5 notify but never escalate.
-    pub escalates: bool,
-}
-
-/// SPEC §4.4 defaults.
-pub fn default_policy(p: Priority) -> Policy {
-    let delay = if p.number() <= 2 { 15 } else { 30 };
-    Policy {
-        delay: SlaDuration::new(delay, Unit::Minutes),
-        ack_timeout: SlaDuration::new(30, Unit::Minutes),
-        rounds: 2,
-        escalates: p.number() <= 3,
-    }
-}
 
 fn escalate_key(ticket: i64) -> String {
     format!("escalate:{ticket}")
@@ -74,27 +45,6 @@ fn state_of(t: &TicketRow) -> TicketState {
 }
 
 impl Work {
-    /// The guild's on-call levels as the domain sees them (loaded once per use-case: paging
-    /// asks several times).
-    pub(super) async fn oncall_levels(&mut self) -> Result<Vec<OnCallLevel>> {
-        if self.oncall.is_none() {
-            self.oncall = Some(load_levels(&mut self.tx, self.guild_id, self.now).await?);
-        }
-        Ok(self.oncall.clone().unwrap_or_default())
-    }
-
-    /// Who is on call now at each level.
-    pub(super) async fn on_call_now(&mut self) -> Result<Vec<Option<u64>>> {
-        let now = from_millis(self.now);
-        Ok(self.oncall_levels().await?.iter().map(|l| l.on_call(now)).collect())
-    }
-
-    /// Whether the actor is on call at any level now.
-    pub(super) async fn actor_on_call(&mut self) -> Result<bool> {
-        let me = u64::try_from(self.user_id).unwrap_or(0);
-        Ok(self.on_call_now().await?.contains(&Some(me)))
-    }
-
     pub(super) async fn policy(&mut self, p: Priority) -> Result<Policy> {
         let d = default_policy(p);
         Ok(
@@ -237,50 +187,6 @@ impl Work {
     }
 }
 
-/// Whether `user` is on call at any level at `now` (unix ms).
-pub(super) async fn is_on_call(conn: &mut sqlx::SqliteConnection, guild: i64, user: i64, now: i64) -> Result<bool> {
-    let Ok(user) = u64::try_from(user) else {
-        return Ok(false);
-    };
-    let levels = load_levels(conn, guild, now).await?;
-    Ok(levels.iter().any(|l| l.on_call(from_millis(now)) == Some(user)))
-}
-
-/// All levels of a guild's schedule, in three queries whatever the number of levels.
-async fn load_levels(conn: &mut sqlx::SqliteConnection, guild: i64, now: i64) -> Result<Vec<OnCallLevel>> {
-    let members = store::list_guild_oncall_members(conn, guild).await?;
-    let rotations = store::list_guild_rotations(conn, guild).await?;
-    let overrides = store::list_guild_overrides(conn, guild, now).await?;
-    Ok((1..=i64::from(MAX_LEVELS))
-        .map(|level| {
-            let (turn_hours, start) = rotations
-                .iter()
-                .find(|(l, _, _)| *l == level)
-                .map_or((DEFAULT_TURN_HOURS, DEFAULT_ROTATION_START_MS), |(_, h, s)| (*h, *s));
-            OnCallLevel {
-                rotation: Rotation {
-                    users: members
-                        .iter()
-                        .filter(|(l, _)| *l == level)
-                        .filter_map(|(_, u)| u64::try_from(*u).ok())
-                        .collect(),
-                    turn_seconds: turn_hours * 3600,
-                    start: from_millis(start),
-                },
-                overrides: overrides
-                    .iter()
-                    .filter(|(l, ..)| *l == level)
-                    .map(|(_, u, s, e)| Override {
-                        user: u64::try_from(*u).unwrap_or(0),
-                        start: from_millis(*s),
-                        end: from_millis(*e),
-                    })
-                    .collect(),
-            }
-        })
-        .collect())
-}
-
 impl Desk {
     /// `/incident new`.
     pub async fn incident_new(
@@ -361,7 +267,7 @@ impl Desk {
         .await?;
         // Incidents are visible to everyone responding (agents, on-call) and their reporter.
         let on_call = w.actor_on_call().await?;
-        super::tickets::visible(found, r, w.user_id, w.standing.is_agent || on_call)
+        super::access::visible(found, r, w.user_id, w.standing.is_agent || on_call)
     }
 
     /// `/incident ack` and the Acknowledge button: the person paged, anyone on call, or an agent.

@@ -4,9 +4,11 @@
 //! Called by the gateway (people) and, later, the scheduler (timers). Errors are either the
 //! user's ([`ServiceError::User`], shown to them) or internal (logged, shown as a reference).
 
+mod access;
 mod changes;
 mod deliveries;
 mod incidents;
+mod oncall;
 mod ops;
 mod report;
 mod setup;
@@ -25,9 +27,11 @@ use crate::domain::text::TextError;
 use crate::domain::TransitionError;
 use crate::store::{self, NewAudit, NewOutbox, SettingsRow};
 
-pub use changes::{default_rule, CabRule, NewChange};
-pub use incidents::{default_policy, Policy};
-pub use ops::{Audiences, Checklist, Flow, Health, HelpAudience, SettingsView, Step};
+pub use crate::domain::oncall::{default_policy, Policy};
+pub use crate::domain::vote::{default_rule, CabRule};
+pub use crate::render::SettingsView;
+pub use changes::NewChange;
+pub use ops::{Audiences, Checklist, Flow, Health, HelpAudience, SetupFacts, Step};
 pub use report::Report;
 pub use setup::{ChannelPurpose, RolePurpose};
 pub use tickets::{AssignTarget, QueueView, TicketOp, TicketOutcome};

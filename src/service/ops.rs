@@ -6,10 +6,11 @@
 
 use std::time::Duration;
 
-use super::{CabRule, Call, Desk, Policy, Result, Standing};
+use super::{Call, Desk, Result, Standing};
 use crate::domain::change::ChangeType;
-use crate::domain::sla::Targets;
+pub use crate::domain::setup::{Checklist, Flow, SetupFacts, Step};
 use crate::domain::{Priority, TicketKind};
+use crate::render::SettingsView;
 use crate::store::{self, SettingsRow};
 use crate::telemetry::KindLabels;
 
@@ -27,95 +28,6 @@ pub struct Health {
     pub outbox_pending: i64,
     /// How long the oldest undelivered message has waited.
     pub outbox_oldest: Option<Duration>,
-}
-
-/// A practice of the desk, as the set-up checklist groups it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flow {
-    /// Service requests.
-    Requests,
-    /// Incidents and on-call.
-    Incidents,
-    /// Changes and the CAB.
-    Changes,
-}
-
-impl Flow {
-    /// Every flow, in the order the checklist shows them.
-    pub const ALL: [Flow; 3] = [Flow::Requests, Flow::Incidents, Flow::Changes];
-}
-
-/// One set-up step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// `/setup channel purpose:triage`.
-    TriageChannel,
-    /// `/setup channel purpose:incidents`.
-    IncidentsChannel,
-    /// `/setup channel purpose:cab`.
-    CabChannel,
-    /// `/setup role purpose:agent`.
-    AgentRole,
-    /// `/setup role purpose:cab`.
-    CabRole,
-    /// `/setup catalog-add`.
-    CatalogItem,
-    /// `/oncall add level:1`.
-    OnCall,
-}
-
-/// A guild's set-up, step by step: what each flow needs and whether it has it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Checklist {
-    /// (flow, step, done), in display order.
-    pub steps: Vec<(Flow, Step, bool)>,
-}
-
-impl Checklist {
-    /// The checklist of a guild with these settings, catalog size and level-1 rotation size.
-    pub fn of(s: &SettingsRow, catalog_items: usize, level1_people: usize) -> Checklist {
-        use Step::*;
-        let steps = vec![
-            (Flow::Requests, TriageChannel, s.triage_channel_id.is_some()),
-            (Flow::Requests, AgentRole, s.agent_role_id.is_some()),
-            (Flow::Requests, CatalogItem, catalog_items > 0),
-            (Flow::Incidents, IncidentsChannel, s.incidents_channel_id.is_some()),
-            (Flow::Incidents, OnCall, level1_people > 0),
-            (Flow::Changes, CabChannel, s.cab_channel_id.is_some()),
-            (Flow::Changes, CabRole, s.cab_role_id.is_some()),
-        ];
-        Checklist { steps }
-    }
-
-    /// The steps of `flow` still to do.
-    pub fn missing(&self, flow: Flow) -> Vec<Step> {
-        self.steps
-            .iter()
-            .filter(|(f, _, done)| *f == flow && !done)
-            .map(|(_, s, _)| *s)
-            .collect()
-    }
-}
-
-/// Everything `/setup show` lists.
-#[derive(Debug, Clone)]
-pub struct SettingsView {
-    /// Channels, roles, hours, auto-close.
-    pub settings: SettingsRow,
-    /// Active catalog item names.
-    pub catalog: Vec<String>,
-    /// (YYYY-MM-DD, name), in date order.
-    pub holidays: Vec<(String, String)>,
-    /// SLA targets in force: (kind, priority, targets, set by the guild).
-    pub sla: Vec<(TicketKind, Priority, Targets, bool)>,
-    /// Escalation policies in force: (priority, policy, set by the guild).
-    pub escalation: Vec<(Priority, Policy, bool)>,
-    /// CAB rules in force: (change type, rule, set by the guild).
-    pub cab: Vec<(ChangeType, CabRule, bool)>,
-    /// The set-up checklist.
-    pub checklist: Checklist,
-    /// Channels whose deliveries fail: (channel, failed messages, the latest error).
-    pub failing: Vec<(i64, i64, String)>,
 }
 
 /// Who a command is for, as `/help` filters it.
@@ -162,6 +74,19 @@ impl Audiences {
             HelpAudience::Managers => s.is_agent || s.is_incident_manager || self.change_manager,
             HelpAudience::Admins => s.is_admin,
         }
+    }
+}
+
+/// The checklist's facts from a guild's settings and counts.
+fn facts(s: &SettingsRow, catalog_items: usize, level1_people: usize) -> SetupFacts {
+    SetupFacts {
+        triage_channel: s.triage_channel_id.is_some(),
+        incidents_channel: s.incidents_channel_id.is_some(),
+        cab_channel: s.cab_channel_id.is_some(),
+        agent_role: s.agent_role_id.is_some(),
+        cab_role: s.cab_role_id.is_some(),
+        catalog_items,
+        level1_people,
     }
 }
 
@@ -222,7 +147,7 @@ impl Desk {
             .iter()
             .filter(|(level, _)| *level == 1)
             .count();
-        Ok(Checklist::of(&settings, catalog, level1))
+        Ok(Checklist::of(&facts(&settings, catalog, level1)))
     }
 
     /// Everything `/setup show` lists (admins). Runs as a write turn so the interaction is
@@ -262,7 +187,7 @@ impl Desk {
             .iter()
             .filter(|(level, _)| *level == 1)
             .count();
-        let checklist = Checklist::of(&w.settings, catalog.len(), level1);
+        let checklist = Checklist::of(&facts(&w.settings, catalog.len(), level1));
         let failing = store::list_failing_channels(&mut w.tx, w.guild_id).await?;
         let settings = w.settings.clone();
         self.finish(w).await?;
@@ -296,35 +221,6 @@ impl Desk {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn settings() -> SettingsRow {
-        SettingsRow {
-            guild_id: 1,
-            triage_channel_id: Some(10),
-            incidents_channel_id: None,
-            cab_channel_id: None,
-            agent_role_id: Some(20),
-            incident_manager_role_id: None,
-            cab_role_id: None,
-            change_manager_role_id: None,
-            timezone: "UTC".into(),
-            work_days: "mon-fri".into(),
-            work_start: "09:00".into(),
-            work_end: "17:00".into(),
-            autoclose_after: "7d".into(),
-        }
-    }
-
-    #[test]
-    fn a_flow_is_ready_when_none_of_its_steps_is_missing() {
-        let c = Checklist::of(&settings(), 2, 0);
-        assert!(c.missing(Flow::Requests).is_empty());
-        assert_eq!(c.missing(Flow::Incidents), vec![Step::IncidentsChannel, Step::OnCall]);
-        assert_eq!(c.missing(Flow::Changes), vec![Step::CabChannel, Step::CabRole]);
-        let empty_catalog = Checklist::of(&settings(), 0, 1);
-        assert_eq!(empty_catalog.missing(Flow::Requests), vec![Step::CatalogItem]);
-        assert_eq!(empty_catalog.missing(Flow::Incidents), vec![Step::IncidentsChannel]);
-    }
 
     #[test]
     fn on_call_people_are_responders_but_not_agents() {

@@ -114,7 +114,7 @@ impl Work {
         let kind = id.kind.unwrap_or(TicketKind::Request);
         let found = store::find_ticket(&mut self.tx, self.guild_id, kind.as_str(), i64::from(id.number)).await?;
         let responder = self.standing.is_agent || (kind == TicketKind::Incident && self.actor_on_call().await?);
-        Ok((visible(found, id, self.user_id, responder)?, responder))
+        Ok((super::access::visible(found, id, self.user_id, responder)?, responder))
     }
 
     pub(super) async fn post_notice(&mut self, t: &TicketRow, text: &str, pings: Pings) -> Result<()> {
@@ -255,18 +255,6 @@ fn action_name(a: Action) -> &'static str {
     }
 }
 
-pub(super) fn visible(found: Option<TicketRow>, id: TicketRef, user_id: i64, is_agent: bool) -> Result<TicketRow> {
-    match found {
-        Some(t) if is_agent || t.requester_id == user_id => Ok(t),
-        _ if is_agent => Err(ServiceError::user(format!(
-            "There is no {id} in this server. Check the number with /queue."
-        ))),
-        _ => Err(ServiceError::user(format!(
-            "There is no {id} among your tickets. /request mine lists them."
-        ))),
-    }
-}
-
 const AGENTS_ONLY: &str = "only service desk agents can do that. Ask an admin for the agent role if you need it.";
 
 fn need_agent(responder: bool, what: &str) -> Result<()> {
@@ -293,9 +281,9 @@ impl Desk {
         // Incidents are worked by whoever is on call too, agent or not.
         let responder = standing.is_agent
             || (kind == TicketKind::Incident
-                && super::incidents::is_on_call(&mut conn, call.actor.guild_id, call.actor.user_id, self.now_ms())
+                && super::oncall::is_on_call(&mut conn, call.actor.guild_id, call.actor.user_id, self.now_ms())
                     .await?);
-        let t = visible(found, id, call.actor.user_id, responder)?;
+        let t = super::access::visible(found, id, call.actor.user_id, responder)?;
         Ok((t, responder, conn))
     }
 

@@ -173,3 +173,138 @@ async fn the_harness_refuses_interactions_for_options_the_bot_never_registered()
     )
     .await;
 }
+
+/// The crate's modules as a graph: for each top-level module of `src/` (and each submodule of
+/// `service/`), the others its code names (`crate::x`, `super::x::`). Comments are skipped.
+/// (from, to) module names.
+type Edges = Vec<(String, String)>;
+
+fn module_edges() -> (Edges, Edges) {
+    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut all = Vec::new();
+    files(&src, &mut all);
+    let names = |text: &str, prefix: &str| -> Vec<String> {
+        text.match_indices(prefix)
+            .map(|(i, _)| {
+                text[i + prefix.len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect::<String>()
+            })
+            .filter(|n| !n.is_empty())
+            .collect()
+    };
+    let (mut top, mut service) = (Vec::new(), Vec::new());
+    for path in all {
+        let rel = path.strip_prefix(&src).unwrap().to_string_lossy().replace('\\', "/");
+        let module = rel.split('/').next().unwrap().trim_end_matches(".rs").to_owned();
+        let code: String = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for n in names(&code, "crate::") {
+            if n != module {
+                top.push((module.clone(), n));
+            }
+        }
+        if let Some(sub) = rel.strip_prefix("service/") {
+            let sub = sub.trim_end_matches(".rs").to_owned();
+            let mut used = names(&code, "super::");
+            // `use super::{a::b, c}` names a and c
+            for (i, _) in code.match_indices("use super::{") {
+                let rest = &code[i + "use super::{".len()..];
+                let inner = &rest[..rest.find('}').unwrap_or(0)];
+                used.extend(
+                    inner
+                        .split(',')
+                        .map(|p| p.trim().split("::").next().unwrap_or("").to_owned()),
+                );
+            }
+            let siblings: Vec<String> = std::fs::read_dir(src.join("service"))
+                .unwrap()
+                .map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned())
+                .collect();
+            for n in used {
+                if n != sub && n != "mod" && siblings.contains(&n) {
+                    service.push((sub.clone(), n));
+                }
+            }
+        }
+    }
+    (top, service)
+}
+
+fn assert_acyclic(edges: &[(String, String)], what: &str) {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut graph: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (a, b) in edges {
+        graph.entry(a).or_default().insert(b);
+    }
+    fn visit<'a>(
+        n: &'a str,
+        g: &BTreeMap<&'a str, BTreeSet<&'a str>>,
+        path: &mut Vec<&'a str>,
+        done: &mut BTreeSet<&'a str>,
+    ) {
+        if done.contains(n) {
+            return;
+        }
+        if let Some(i) = path.iter().position(|p| *p == n) {
+            panic!("module cycle: {} → {n}", path[i..].join(" → "));
+        }
+        path.push(n);
+        for m in g.get(n).into_iter().flatten() {
+            visit(m, g, path, done);
+        }
+        path.pop();
+        done.insert(n);
+    }
+    let mut done = BTreeSet::new();
+    for n in graph.keys() {
+        visit(n, &graph, &mut Vec::new(), &mut done);
+    }
+    assert!(!graph.is_empty(), "{what}: no edges found, the scan is broken");
+}
+
+#[test]
+fn the_layers_depend_one_way_and_the_domain_is_pure() {
+    let (top, service) = module_edges();
+    let from = |m: &str| -> Vec<&str> { top.iter().filter(|(a, _)| a == m).map(|(_, b)| b.as_str()).collect() };
+    assert!(from("domain").is_empty(), "the domain names {:?}", from("domain"));
+    let domain = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/domain");
+    for e in std::fs::read_dir(domain).unwrap() {
+        let path = e.unwrap().path();
+        let code = std::fs::read_to_string(&path).unwrap();
+        for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for io in ["serenity", "sqlx", "tokio", "Utc::now", "SystemTime"] {
+                assert!(!line.contains(io), "{}: the domain uses {io}: {line}", path.display());
+            }
+        }
+    }
+    for (module, never) in [
+        (
+            "store",
+            &["service", "render", "gateway", "web", "outbox", "scheduler"][..],
+        ),
+        ("render", &["service", "gateway", "web", "outbox", "scheduler"][..]),
+        ("service", &["gateway", "web", "outbox", "scheduler"][..]),
+    ] {
+        for n in never {
+            assert!(!from(module).contains(n), "{module} depends on {n}");
+        }
+    }
+    assert_acyclic(&top, "the crate's modules");
+    assert_acyclic(&service, "service's modules");
+}
