@@ -103,19 +103,7 @@ pub async fn run_with(
         .await?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let web_task = listener.map(|listener| {
-        if let Ok(addr) = listener.local_addr() {
-            info!(address = %addr, "HTTP listener ready: /healthz, /metrics");
-            if let Some(tell) = &options.http_bound {
-                let _ = tell.send(addr);
-            }
-        }
-        let mut stop = stop_rx.clone();
-        let stopped = async move {
-            let _ = stop.wait_for(|s| *s).await;
-        };
-        tokio::spawn(crate::web::serve(listener, desk.clone(), stopped))
-    });
+    let web_task = listener.map(|l| serve_http(l, desk.clone(), &options, stop_rx.clone()));
     let outbox = Outbox::new(
         pool.clone(),
         discord.http.clone(),
@@ -148,6 +136,25 @@ pub async fn run_with(
     pool.close().await;
     info!("stopped");
     result.map_err(RunError::from)
+}
+
+/// Serves the operators' listener until `stop` turns true; tells `options.http_bound` where.
+fn serve_http(
+    listener: tokio::net::TcpListener,
+    desk: Desk,
+    options: &Options,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    if let Ok(addr) = listener.local_addr() {
+        info!(address = %addr, "HTTP listener ready: /healthz, /metrics");
+        if let Some(tell) = &options.http_bound {
+            let _ = tell.send(addr);
+        }
+    }
+    let stopped = async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    tokio::spawn(crate::web::serve(listener, desk, stopped))
 }
 
 /// What `servicedesk check` learned from Discord.

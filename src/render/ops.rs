@@ -69,11 +69,12 @@ pub fn step_text(step: Step) -> &'static str {
 
 /// `/setup show`: the checklist first (what each flow still needs), then every setting.
 pub fn settings(v: &SettingsView) -> Value {
-    let s = &v.settings;
-    let ch = |c: Option<i64>| c.map_or_else(|| "not set".to_owned(), |c| format!("<#{c}>"));
-    let role = |r: Option<i64>| r.map_or_else(|| "not set".to_owned(), |r| format!("<@&{r}>"));
+    ephemeral_embeds("", vec![checklist_embed(v), settings_embed(v)])
+}
 
-    let checklist: Vec<Value> = Flow::ALL
+/// Per flow, each set-up step done or not, and deliveries that fail.
+fn checklist_embed(v: &SettingsView) -> Value {
+    let mut fields: Vec<Value> = Flow::ALL
         .iter()
         .map(|&flow| {
             let lines: Vec<String> = v
@@ -88,21 +89,26 @@ pub fn settings(v: &SettingsView) -> Value {
             field(&name, lines.join("\n"), false)
         })
         .collect();
-    let mut checklist = checklist;
     if !v.failing.is_empty() {
         let lines = super::failing_channels(&v.failing);
-        checklist.push(field(
+        fields.push(field(
             "Deliveries failing",
             list_within(lines.into_iter(), super::MAX_FIELD_VALUE_CHARS),
             false,
         ));
     }
-    let check = json!({
+    json!({
         "title": "Set-up checklist",
         "color": if v.failing.is_empty() { 0x2ECC71 } else { 0xE67E22 },
-        "fields": checklist,
-    });
+        "fields": fields,
+    })
+}
 
+/// Every setting, with the defaults marked.
+fn settings_embed(v: &SettingsView) -> Value {
+    let s = &v.settings;
+    let ch = |c: Option<i64>| c.map_or_else(|| "not set".to_owned(), |c| format!("<#{c}>"));
+    let role = |r: Option<i64>| r.map_or_else(|| "not set".to_owned(), |r| format!("<@&{r}>"));
     let items = if v.catalog.is_empty() {
         "empty — add items with /setup catalog-add".to_owned()
     } else {
@@ -160,7 +166,7 @@ pub fn settings(v: &SettingsView) -> Value {
             )
         })
         .collect();
-    let all = json!({
+    json!({
         "title": "Service desk settings",
         "color": 0x3498DB,
         "fields": [
@@ -179,8 +185,7 @@ pub fn settings(v: &SettingsView) -> Value {
             field("CAB rules", cab.join("\n"), false),
             field("Service catalog", truncate(&items, super::MAX_FIELD_VALUE_CHARS), false),
         ],
-    });
-    ephemeral_embeds("", vec![check, all])
+    })
 }
 
 /// Lines joined by newlines, as many as fit in `max` characters, then "… and N more".

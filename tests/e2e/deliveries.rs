@@ -18,6 +18,16 @@ async fn raise(desk: &TestDesk) {
     assert!(text(&r).contains("REQ-1"), "{}", text(&r));
 }
 
+/// Discord will refuse the next DM to `who` as it does when their DMs are closed (50007).
+fn refuse_next_dm(desk: &TestDesk, who: &User) {
+    desk.fake.fail_next(Fault {
+        method: "POST",
+        path_contains: format!("/channels/{}/messages", dm_channel(who.id)),
+        status: 403,
+        body: json!({ "message": "Cannot send messages to this user", "code": 50007 }),
+    });
+}
+
 fn triage_path() -> String {
     format!("/channels/{TRIAGE}/messages")
 }
@@ -39,12 +49,7 @@ async fn a_refused_dm_is_posted_in_the_tickets_channel_mentioning_only_that_pers
     desk.setup_basics(&ada()).await;
     raise(&desk).await;
     desk.drain().await;
-    desk.fake.fail_next(Fault {
-        method: "POST",
-        path_contains: format!("/channels/{}/messages", dm_channel(mia().id)),
-        status: 403,
-        body: json!({ "message": "Cannot send messages to this user", "code": 50007 }),
-    });
+    refuse_next_dm(&desk, &mia());
     let r = desk
         .cmd(
             &bob(),
@@ -85,12 +90,7 @@ async fn a_refused_dm_is_posted_in_the_tickets_channel_mentioning_only_that_pers
 
     // A refused resolution DM keeps its buttons in the channel, and they work there, for Mia.
     desk.fake.set_members(GUILD, &[ada(), bob(), mia()]);
-    desk.fake.fail_next(Fault {
-        method: "POST",
-        path_contains: format!("/channels/{}/messages", dm_channel(mia().id)),
-        status: 403,
-        body: json!({ "message": "Cannot send messages to this user", "code": 50007 }),
-    });
+    refuse_next_dm(&desk, &mia());
     let r = desk
         .cmd(
             &bob(),
