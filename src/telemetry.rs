@@ -5,7 +5,7 @@
 //! in one process each count only their own. The gateway, the writer, the outbox and the
 //! scheduler record into it; `web` encodes it.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -106,9 +106,8 @@ pub struct Metrics {
     pub scheduler_lag: Histogram,
     /// Open tickets by kind (set at each scrape).
     pub open_tickets: Family<KindLabels, Gauge>,
-    /// 1 while the gateway session is connected.
+    /// 1 while the gateway session is connected (also `/healthz`'s gateway check).
     pub gateway_up: Gauge,
-    gateway: AtomicBool,
 }
 
 impl Default for Metrics {
@@ -142,7 +141,6 @@ impl Metrics {
             scheduler_lag: Histogram::new(latency_buckets()),
             open_tickets: Family::default(),
             gateway_up: Gauge::default(),
-            gateway: AtomicBool::new(false),
         };
         let r = &mut m.registry;
         r.register(
@@ -242,13 +240,12 @@ impl Metrics {
 
     /// Records whether the gateway session is connected.
     pub fn set_gateway_connected(&self, up: bool) {
-        self.gateway.store(up, Ordering::SeqCst);
         self.gateway_up.set(i64::from(up));
     }
 
     /// Whether the gateway session is connected.
     pub fn gateway_connected(&self) -> bool {
-        self.gateway.load(Ordering::SeqCst)
+        self.gateway_up.get() == 1
     }
 
     /// The registry in Prometheus' text exposition format (OpenMetrics 1.0).

@@ -208,26 +208,13 @@ pub fn dm_reason_form(form: &DmButton) -> Value {
             "What still does not work",
         ),
     };
-    json!({
-        "type": 9,
-        "data": {
-            "custom_id": form.custom_id(),
-            "title": truncate(&title, 45),
-            "components": [{
-                "type": 1,
-                "components": [{
-                    "type": 4,
-                    "custom_id": "reason",
-                    "label": label,
-                    "style": 2,
-                    "min_length": 1,
-                    "max_length": crate::domain::text::MAX_REASON_CHARS,
-                    "required": true,
-                    "placeholder": placeholder
-                }]
-            }]
-        }
-    })
+    let input = super::ModalInput {
+        custom_id: "reason",
+        label,
+        max_length: crate::domain::text::MAX_REASON_CHARS,
+        placeholder,
+    };
+    super::text_modal(&form.custom_id(), &title, input)
 }
 
 #[cfg(test)]

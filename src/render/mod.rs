@@ -388,22 +388,48 @@ pub fn ticket_list(heading: &str, tickets: &[TicketRow], empty: &str, now_ms: i6
 
 /// The modal that asks for a resolution note.
 pub fn resolve_modal(id: TicketRef) -> Value {
+    text_modal(
+        &format!("resolve-note:{id}"),
+        &format!("Resolve {id}"),
+        ModalInput {
+            custom_id: "note",
+            label: "Resolution note",
+            max_length: crate::domain::text::MAX_NOTE_CHARS,
+            placeholder: "What was done, so the requester can confirm",
+        },
+    )
+}
+
+/// The one text field of a form.
+pub struct ModalInput {
+    /// The field's id in the submission.
+    pub custom_id: &'static str,
+    /// Its label (≤ 45 characters).
+    pub label: &'static str,
+    /// Most characters.
+    pub max_length: usize,
+    /// Grey hint text.
+    pub placeholder: &'static str,
+}
+
+/// A form (callback type 9) with one required paragraph field.
+pub fn text_modal(custom_id: &str, title: &str, input: ModalInput) -> Value {
     json!({
         "type": 9,
         "data": {
-            "custom_id": format!("resolve-note:{id}"),
-            "title": truncate(&format!("Resolve {id}"), 45),
+            "custom_id": custom_id,
+            "title": truncate(title, 45),
             "components": [{
                 "type": 1,
                 "components": [{
                     "type": 4,
-                    "custom_id": "note",
-                    "label": "Resolution note",
+                    "custom_id": input.custom_id,
+                    "label": input.label,
                     "style": 2,
                     "min_length": 1,
-                    "max_length": crate::domain::text::MAX_NOTE_CHARS,
+                    "max_length": input.max_length,
                     "required": true,
-                    "placeholder": "What was done, so the requester can confirm"
+                    "placeholder": input.placeholder
                 }]
             }]
         }
@@ -518,21 +544,16 @@ pub fn vote_opened(mut card: Value, voters: &[i64], cab_role: Option<i64>) -> Va
 
 /// The modal that asks a CAB member why they reject a change.
 pub fn reject_modal(id: TicketRef) -> Value {
-    json!({
-        "type": 9,
-        "data": {
-            "custom_id": format!("reject-reason:{id}"),
-            "title": truncate(&format!("Reject {id}"), 45),
-            "components": [{
-                "type": 1,
-                "components": [{
-                    "type": 4, "custom_id": "reason", "label": "Why reject it?", "style": 2,
-                    "min_length": 1, "max_length": crate::domain::text::MAX_REASON_CHARS, "required": true,
-                    "placeholder": "What the author should fix before raising it again"
-                }]
-            }]
-        }
-    })
+    text_modal(
+        &format!("reject-reason:{id}"),
+        &format!("Reject {id}"),
+        ModalInput {
+            custom_id: "reason",
+            label: "Why reject it?",
+            max_length: crate::domain::text::MAX_REASON_CHARS,
+            placeholder: "What the author should fix before raising it again",
+        },
+    )
 }
 
 /// The chart's file name in a report reply (`attachment://…` in the embed refers to it).

@@ -7,15 +7,8 @@ use serde_json::json;
 use crate::support::*;
 
 async fn raise(desk: &TestDesk) {
-    let r = desk
-        .cmd(
-            &mia(),
-            "request",
-            Some("new"),
-            &[s("item", "Laptop"), s("summary", "A laptop, please")],
-        )
-        .await;
-    assert!(text(&r).contains("REQ-1"), "{}", text(&r));
+    let r = desk.raise_request(&mia(), "A laptop, please").await;
+    assert!(r.contains("REQ-1"), "{r}");
 }
 
 /// Discord will refuse the next DM to `who` as it does when their DMs are closed (50007).

@@ -292,15 +292,8 @@ async fn cards_are_coloured_by_priority_and_show_when_each_sla_falls_due() {
     let mut desk = TestDesk::start().await;
     on_call_setup(&desk).await;
     open_p1(&desk, "VPN down").await;
-    let r = desk
-        .cmd(
-            &rep(),
-            "request",
-            Some("new"),
-            &[s("item", "Laptop"), s("summary", "A laptop")],
-        )
-        .await;
-    assert!(text(&r).contains("REQ-1"), "{}", text(&r));
+    let r = desk.raise_request(&rep(), "A laptop").await;
+    assert!(r.contains("REQ-1"), "{r}");
     desk.drain().await;
     let card = |channel: u64| {
         desk.fake

@@ -305,6 +305,18 @@ async fn quick_retry_desk(retry_for: Duration) -> (TestDesk, User) {
     (desk, una)
 }
 
+/// The next `n` DMs to `who` meet `status` (a Discord outage, as the bot sees it).
+fn fail_dms(desk: &TestDesk, who: &User, n: usize, status: u16, message: &str) {
+    for _ in 0..n {
+        desk.fake.fail_next(Fault {
+            method: "POST",
+            path_contains: format!("/channels/{}/messages", dm_channel(who.id)),
+            status,
+            body: json!({ "message": message, "code": 0 }),
+        });
+    }
+}
+
 fn dm_posts(desk: &TestDesk, user: u64) -> Vec<Recorded> {
     let path = format!("/channels/{}/messages", dm_channel(user));
     desk.fake.requests().into_iter().filter(|r| r.path == path).collect()
@@ -319,14 +331,7 @@ async fn page_p1(desk: &TestDesk) {
 async fn a_page_outlasts_a_discord_outage_and_arrives_once() {
     let (mut desk, una) = quick_retry_desk(servicedesk::outbox::RETRY_FOR).await;
     // The DM route answers 503 eleven times in a row (more than the old ten attempts).
-    for _ in 0..11 {
-        desk.fake.fail_next(Fault {
-            method: "POST",
-            path_contains: format!("/channels/{}/messages", dm_channel(una.id)),
-            status: 503,
-            body: json!({ "message": "Service Unavailable", "code": 0 }),
-        });
-    }
+    fail_dms(&desk, &una, 11, 503, "Service Unavailable");
     page_p1(&desk).await;
     desk.fake
         .wait_for(WAIT, "the page after the outage", |rs| {
@@ -362,14 +367,7 @@ async fn a_page_outlasts_a_discord_outage_and_arrives_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_is_failed_only_when_its_retry_window_is_over() {
     let (mut desk, una) = quick_retry_desk(Duration::from_millis(150)).await;
-    for _ in 0..10_000 {
-        desk.fake.fail_next(Fault {
-            method: "POST",
-            path_contains: format!("/channels/{}/messages", dm_channel(una.id)),
-            status: 502,
-            body: json!({ "message": "Bad Gateway", "code": 0 }),
-        });
-    }
+    fail_dms(&desk, &una, 10_000, 502, "Bad Gateway");
     page_p1(&desk).await;
     settle(&mut desk).await;
     let db = desk.db().await;
