@@ -57,6 +57,8 @@ pub struct Options {
     pub outbox: crate::outbox::Policy,
     /// Told the address the HTTP listener bound (useful with `HTTP_ADDR=127.0.0.1:0`).
     pub http_bound: Option<tokio::sync::mpsc::UnboundedSender<std::net::SocketAddr>>,
+    /// Accept monitoring events but do not apply them (a test of what a crash leaves).
+    pub hold_intake: bool,
 }
 
 /// serenity's HTTP client for `config`: through `DISCORD_API_BASE` (with serenity's own rate
@@ -113,6 +115,7 @@ pub async fn run_with(
         desk.metrics().clone(),
     );
     let outbox_task = tokio::spawn(outbox.run(stop_rx.clone()));
+    let intake_task = (!options.hold_intake).then(|| tokio::spawn(crate::intake::run(desk.clone(), stop_rx.clone())));
     let scheduler_task = tokio::spawn(crate::scheduler::run(desk, stop_rx));
 
     let shards = discord.shard_manager.clone();
@@ -130,6 +133,9 @@ pub async fn run_with(
     let _ = stop_tx.send(true);
     let _ = scheduler_task.await;
     let _ = outbox_task.await;
+    if let Some(intake) = intake_task {
+        let _ = intake.await;
+    }
     if let Some(web) = web_task {
         let _ = web.await;
     }
@@ -146,7 +152,7 @@ fn serve_http(
     mut stop: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     if let Ok(addr) = listener.local_addr() {
-        info!(address = %addr, "HTTP listener ready: /healthz, /metrics");
+        info!(address = %addr, "HTTP listener ready: /healthz, /metrics, /hooks/alertmanager, /hooks/grafana, /v2/enqueue");
         if let Some(tell) = &options.http_bound {
             let _ = tell.send(addr);
         }

@@ -9,7 +9,8 @@
 //!                        └──REST──▶ Discord        domain/ (pure rules: ids, states, priority,
 //!                                                  durations) used by service and render
 //! ```
-//! `scheduler/` fires durable timers (SLA reminders, auto-close) from the same database.
+//! `scheduler/` fires durable timers (SLA reminders, auto-close) from the same database;
+//! `intake/` applies the events monitoring posted to `web` (each committed before its `202`).
 //! `render` builds every message body; `config` reads the environment; `clock` is injected.
 //! `web` is the operators' HTTP listener (`/healthz`, `/metrics`); `telemetry` holds the logs'
 //! set-up and the metrics every layer records into. `ARCHITECTURE.md` lists the files to touch,
@@ -35,6 +36,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod gateway;
+pub mod intake;
 pub mod outbox;
 pub mod render;
 pub mod scheduler;

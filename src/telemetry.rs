@@ -24,9 +24,25 @@ pub enum LogFormat {
     Json,
 }
 
+/// serenity's HTTP client records each request, body included, in a span: interaction replies
+/// are among them, and one of those shows a new monitoring source's token. It is held at `warn`
+/// (no spans) unless the filter names it itself.
+const QUIET_HTTP: &str = "serenity::http=warn";
+
+/// The filter in force for `filter`: as given, with serenity's request spans held back.
+pub fn effective_filter(filter: &str) -> String {
+    if filter.contains("serenity::http") {
+        filter.to_owned()
+    } else if filter.trim().is_empty() {
+        QUIET_HTTP.to_owned()
+    } else {
+        format!("{filter},{QUIET_HTTP}")
+    }
+}
+
 /// Installs the process's log subscriber: `filter` in tracing's `EnvFilter` syntax.
 pub fn init_logs(filter: &str, format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::new(filter);
+    let filter = tracing_subscriber::EnvFilter::new(effective_filter(filter));
     match format {
         LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
         LogFormat::Json => tracing_subscriber::fmt()

@@ -21,11 +21,13 @@ pub enum TimerKind {
     VoteDeadline,
     /// 75 % of a CAB vote's window: a DM to whoever has not voted.
     VoteRemind,
+    /// Every alert of a monitored incident resolved and the source's grace passed: resolve it.
+    AlertResolve,
 }
 
 impl TimerKind {
     /// Every kind (the CHECK constraint of `timers.kind` lists the same names).
-    pub const ALL: [TimerKind; 7] = [
+    pub const ALL: [TimerKind; 8] = [
         TimerKind::SlaWarn,
         TimerKind::SlaBreach,
         TimerKind::Autoclose,
@@ -33,6 +35,7 @@ impl TimerKind {
         TimerKind::AckTimeout,
         TimerKind::VoteDeadline,
         TimerKind::VoteRemind,
+        TimerKind::AlertResolve,
     ];
 
     /// The stored name.
@@ -45,6 +48,7 @@ impl TimerKind {
             TimerKind::AckTimeout => "ack_timeout",
             TimerKind::VoteDeadline => "vote_deadline",
             TimerKind::VoteRemind => "vote_remind",
+            TimerKind::AlertResolve => "alert_resolve",
         }
     }
 
@@ -90,8 +94,11 @@ mod tests {
 
     #[test]
     fn the_migration_allows_exactly_these_kinds() {
-        let migration = include_str!("../../migrations/20261202230000_check_timer_kinds.sql");
+        let migration = include_str!("../../migrations/20261203000000_add_alerts.sql");
         let listed: Vec<&str> = migration
+            .split("CREATE TABLE timers_checked")
+            .nth(1)
+            .unwrap_or_default()
             .split("CHECK (kind IN (")
             .nth(1)
             .and_then(|rest| rest.split("))").next())

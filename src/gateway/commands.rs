@@ -5,6 +5,7 @@
 
 use serde_json::{json, Value};
 
+use crate::domain::alert::{SourceKind, MAX_SOURCE_NAME_CHARS};
 use crate::domain::change::{ChangeType, Outcome};
 use crate::domain::{HoldReason, Level};
 use crate::service::HelpAudience;
@@ -28,6 +29,7 @@ const INTEGER: u8 = 4;
 const USER: u8 = 6;
 const CHANNEL: u8 = 7;
 const ROLE: u8 = 8;
+const BOOLEAN: u8 = 5;
 /// Interaction context "guild": the desk works inside servers only.
 const CONTEXT_GUILD: u8 = 0;
 /// Channel types offered for desk channels: text and announcement.
@@ -240,6 +242,22 @@ pub fn definitions() -> Value {
                 text("end", "Until, YYYY-MM-DD HH:MM", true, 16),
             ]),
         ]),
+        command("alerts", "Monitoring sources that raise incidents (incident managers)", vec![
+            sub("source-add", "Add a source (Alertmanager, Grafana, Events API) and get its token", vec![
+                text("name", "Name: a-z, 0-9 and -, e.g. prometheus-prod", true, MAX_SOURCE_NAME_CHARS),
+                choice("kind", "What sends the events", true, &names(&SourceKind::ALL, SourceKind::as_str)),
+                text("grace", "How long every alert stays resolved before the incident resolves: 5m, 0m …", false, 8),
+                json!({ "type": BOOLEAN, "name": "hmac", "description": "Require Grafana's HMAC signature (grafana only)",
+                        "required": false }),
+            ]),
+            sub("source-list", "Each source: kind, grace, last event, events, open incidents", vec![]),
+            sub("source-remove", "Remove a source: its token stops working", vec![
+                text("name", "The source", true, MAX_SOURCE_NAME_CHARS),
+            ]),
+            sub("source-rotate", "A new token for a source; the old one stops working at once", vec![
+                text("name", "The source", true, MAX_SOURCE_NAME_CHARS),
+            ]),
+        ]),
         command("queue", "Open tickets for agents, soonest SLA due first", vec![
             choice("kind", "Only this kind", false, &["request", "incident", "change"]),
             choice("filter", "Narrow the list", false, &["unassigned", "mine", "breaching"]),
@@ -271,6 +289,7 @@ pub fn audience(command: &str, sub: Option<&str>) -> HelpAudience {
         ("change", "approve" | "reject") => Cab,
         ("change", "blackout") => ChangeManagers,
         ("oncall", "add" | "remove" | "rotation" | "override") => IncidentManagers,
+        ("alerts", _) => IncidentManagers,
         ("queue", _) => Agents,
         ("report", _) => Managers,
         _ => Anyone,

@@ -33,15 +33,15 @@ fn actor(guild: Option<serenity::all::GuildId>, member: Option<&Member>) -> Resu
     })
 }
 
-fn reply(r: Result<String, ServiceError>) -> Result<Response, ServiceError> {
+pub(super) fn reply(r: Result<String, ServiceError>) -> Result<Response, ServiceError> {
     r.map(|m| Response::Message(render::ephemeral(&m)))
 }
 
-fn data(r: Result<Value, ServiceError>) -> Result<Response, ServiceError> {
+pub(super) fn data(r: Result<Value, ServiceError>) -> Result<Response, ServiceError> {
     r.map(Response::Message)
 }
 
-fn unknown(what: &str) -> Result<Response, ServiceError> {
+pub(super) fn unknown(what: &str) -> Result<Response, ServiceError> {
     Err(ServiceError::user(format!(
         "This bot does not know `{what}`; its commands may be updating. Try again in a minute."
     )))
@@ -56,6 +56,7 @@ pub async fn command(desk: &Desk, http: &serenity::all::Http, cmd: &CommandInter
         };
         let o = Opts::of(cmd);
         match (cmd.data.name.as_str(), o.sub) {
+            ("alerts", Some(sub)) => super::alerts::command(desk, &call, &o, sub).await,
             ("setup", Some("show")) => data(desk.setup_show(&call).await),
             ("help", None) => help(desk, &call).await,
             ("setup", Some("deliveries")) => data(desk.deliveries(&call).await),

@@ -5,6 +5,7 @@
 //! finished after [`DEFER_AFTER`] the bot defers (an ephemeral "thinking…") and edits the reply
 //! when the work is committed. Replies are sent only after the commit (SPEC §5.1).
 
+mod alerts;
 pub mod commands;
 mod dispatch;
 mod dm;

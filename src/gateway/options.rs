@@ -74,6 +74,14 @@ impl<'a> Opts<'a> {
         })
     }
 
+    /// A boolean option.
+    pub fn bool(&self, name: &str) -> Option<bool> {
+        match self.get(name)? {
+            CommandDataOptionValue::Boolean(b) => Some(*b),
+            _ => None,
+        }
+    }
+
     /// An integer option.
     pub fn int(&self, name: &str) -> Option<i64> {
         match self.get(name)? {

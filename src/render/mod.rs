@@ -12,9 +12,11 @@ use crate::domain::text::truncate;
 use crate::domain::{Priority, TicketKind, TicketRef, TicketState};
 use crate::store::{AuditRow, TicketRow};
 
+mod alerts;
 mod buttons;
 mod deliveries;
 mod ops;
+pub use alerts::*;
 pub use buttons::*;
 pub use deliveries::*;
 pub use ops::*;
@@ -118,6 +120,14 @@ pub struct CardClock {
     pub breached: bool,
 }
 
+/// Who raised a ticket: a member, or the monitoring source that raised an incident.
+pub fn requester(t: &TicketRow) -> String {
+    match &t.alert_source {
+        Some(source) => format!("🔔 monitoring: {source}"),
+        None => user_or(Some(t.requester_id), "—"),
+    }
+}
+
 fn user_or(id: Option<i64>, none: &str) -> String {
     id.map_or_else(|| none.to_owned(), |u| format!("<@{u}>"))
 }
@@ -161,7 +171,7 @@ pub fn ticket_embed(t: &TicketRow, clocks: &[CardClock]) -> Value {
     let mut fields = vec![
         field("State", state_text, true),
         field("Priority", format!("{p} ({})", p.label()), true),
-        field("Requester", user_or(Some(t.requester_id), "—"), true),
+        field("Requester", requester(t), true),
         field("Assignee", user_or(t.assignee_id, "unassigned"), true),
     ];
     if let Some(item) = &t.catalog_item {
@@ -171,6 +181,9 @@ pub fn ticket_embed(t: &TicketRow, clocks: &[CardClock]) -> Value {
         fields.push(field("Service", service, true));
     }
     fields.push(field("Opened", when(t.created_at), true));
+    if let Some(status) = &t.alert_status {
+        fields.push(field("Alerts", status, false));
+    }
     for c in clocks {
         let value = if c.breached {
             format!("**breached** — was due {}", due(c.due_at))
@@ -209,7 +222,27 @@ pub fn card_components(t: &TicketRow) -> Value {
         Some(TicketKind::Incident) => button("Acknowledge", 1, format!("ack:{id}"), state != TicketState::Triggered),
         _ => button("Claim", 1, format!("claim:{id}"), t.assignee_id.is_some()),
     };
-    json!([{ "type": 1, "components": [first, button("Resolve", 3, format!("resolve:{id}"), false)] }])
+    let mut rows =
+        vec![json!({ "type": 1, "components": [first, button("Resolve", 3, format!("resolve:{id}"), false)] })];
+    let links = card_links(t);
+    if !links.is_empty() {
+        rows.push(json!({ "type": 1, "components": links }));
+    }
+    Value::Array(rows)
+}
+
+/// The link buttons a monitored incident's card carries (source, dashboard, silence, runbook).
+fn card_links(t: &TicketRow) -> Vec<Value> {
+    let links: Vec<(String, String)> = t
+        .links
+        .as_deref()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_default();
+    links
+        .into_iter()
+        .take(5)
+        .map(|(label, url)| json!({ "type": 2, "style": 5, "label": truncate(&label, 80), "url": url }))
+        .collect()
 }
 
 /// The card: the post in the triage (or incidents) channel that carries the ticket's buttons.
@@ -284,7 +317,10 @@ pub fn ephemeral_embeds(content: &str, embeds: Vec<Value>) -> Value {
 
 /// One line of the timeline, e.g. `• 12 Mar 14:02 <@1> state new → in progress`.
 pub fn timeline_line(a: &AuditRow) -> String {
-    let who = user_or(a.actor_id, "the desk");
+    let who = match (&a.actor_id, &a.actor_source) {
+        (None, Some(source)) => format!("monitoring ({source})"),
+        _ => user_or(a.actor_id, "the desk"),
+    };
     let what = match (a.action.as_str(), &a.old_value, &a.new_value) {
         ("created", _, _) => "opened the ticket".to_owned(),
         ("comment", _, _) => "commented".to_owned(),

@@ -187,6 +187,82 @@ impl Work {
     }
 }
 
+/// What a new incident starts with, raised by a person or by monitoring.
+pub(super) struct Draft<'a> {
+    pub title: &'a str,
+    pub details: Option<&'a str>,
+    pub service: Option<&'a str>,
+    pub priority: Priority,
+    pub impact: Option<Level>,
+    pub urgency: Option<Level>,
+    /// Who reported it; 0 for monitoring.
+    pub requester: i64,
+    /// Raised by monitoring: the source's name, the alerts' status line, the links (JSON).
+    pub alert: Option<(&'a str, Option<&'a str>, Option<String>)>,
+}
+
+impl Work {
+    /// Opens an incident: stored and audited, its SLA clocks started, the escalation policy in
+    /// force copied onto it, its card queued in the incidents channel and on call paged.
+    /// Returns it and whom it paged.
+    pub(super) async fn open_incident(&mut self, d: &Draft<'_>) -> Result<(TicketRow, Option<i64>)> {
+        let channel = self.settings.incidents_channel_id;
+        let mut t = store::insert_ticket(
+            &mut self.tx,
+            &NewTicket {
+                guild_id: self.guild_id,
+                kind: TicketKind::Incident.as_str(),
+                title: d.title,
+                details: d.details,
+                catalog_item: None,
+                service: d.service,
+                state: TicketState::initial(TicketKind::Incident).as_str(),
+                priority: i64::from(d.priority.number()),
+                impact: d.impact.map(Level::as_str),
+                urgency: d.urgency.map(Level::as_str),
+                requester_id: d.requester,
+                at: self.now,
+            },
+        )
+        .await?;
+        if let Some((source, status, links)) = &d.alert {
+            store::set_ticket_alerting(&mut self.tx, t.id, source, *status, links.as_deref()).await?;
+            t.alert_source = Some((*source).to_owned());
+            t.alert_status = status.map(str::to_owned);
+            t.links = links.clone();
+        }
+        self.audit(
+            Some(t.id),
+            "created",
+            None,
+            Some(t.state.clone()),
+            Some(d.title.to_owned()),
+        )
+        .await?;
+        self.start_clocks(&t).await?;
+        let policy = self.policy(d.priority).await?;
+        let mut paging = Paging {
+            esc_delay: Some(policy.delay.to_string()),
+            esc_ack_timeout: Some(policy.ack_timeout.to_string()),
+            esc_rounds: Some(i64::from(policy.rounds)),
+            esc_escalates: Some(policy.escalates),
+            ..Paging::default()
+        };
+        if let Some(channel) = channel {
+            store::set_ticket_card(&mut self.tx, t.id, channel, None).await?;
+            t.card_channel_id = Some(channel);
+        }
+        self.page_from_top(&t, &mut paging, true).await?;
+        let paged = paging.paged_user_id;
+        if let Some(channel) = channel {
+            let pings = paged.map_or_else(Pings::none, Pings::user);
+            self.post(channel, &t, &render::ticket_card(&t, &pings, &[]), true)
+                .await?;
+        }
+        Ok((t, paged))
+    }
+}
+
 impl Desk {
     /// `/incident new`.
     pub async fn incident_new(
@@ -204,45 +280,20 @@ impl Desk {
         let p = Priority::from_impact_urgency(impact, urgency);
         let mut w = self.begin(call).await?;
         let channel = w.settings.incidents_channel_id;
-        let mut t = store::insert_ticket(
-            &mut w.tx,
-            &NewTicket {
-                guild_id: w.guild_id,
-                kind: TicketKind::Incident.as_str(),
-                title: &title,
-                details: details.as_deref(),
-                catalog_item: None,
-                service: service.as_deref(),
-                state: TicketState::initial(TicketKind::Incident).as_str(),
-                priority: i64::from(p.number()),
-                impact: Some(impact.as_str()),
-                urgency: Some(urgency.as_str()),
-                requester_id: w.user_id,
-                at: w.now,
-            },
-        )
-        .await?;
-        w.audit(Some(t.id), "created", None, Some(t.state.clone()), Some(title.clone()))
-            .await?;
-        w.start_clocks(&t).await?;
-        let policy = w.policy(p).await?;
-        let mut paging = Paging {
-            esc_delay: Some(policy.delay.to_string()),
-            esc_ack_timeout: Some(policy.ack_timeout.to_string()),
-            esc_rounds: Some(i64::from(policy.rounds)),
-            esc_escalates: Some(policy.escalates),
-            ..Paging::default()
+        let requester = w.user_id;
+        let draft = Draft {
+            title: &title,
+            details: details.as_deref(),
+            service: service.as_deref(),
+            priority: p,
+            impact: Some(impact),
+            urgency: Some(urgency),
+            requester,
+            alert: None,
         };
-        if let Some(channel) = channel {
-            store::set_ticket_card(&mut w.tx, t.id, channel, None).await?;
-            t.card_channel_id = Some(channel);
-        }
-        w.page_from_top(&t, &mut paging, true).await?;
+        let (t, paged) = w.open_incident(&draft).await?;
         let id = ticket_ref(&t);
-        let paged = paging.paged_user_id;
-        let message = if let Some(channel) = channel {
-            let pings = paged.map_or_else(Pings::none, Pings::user);
-            w.post(channel, &t, &render::ticket_card(&t, &pings, &[]), true).await?;
+        let message = if channel.is_some() {
             match paged {
                 Some(u) => format!("{id} ({p}) is open and <@{u}> is paged."),
                 None => {
@@ -451,7 +502,6 @@ impl Desk {
         let before = t.clone();
         let to = state_of(&t).apply(TicketKind::Incident, Action::Retrigger, ticket_ref(&t))?;
         t.state = to.as_str().to_owned();
-        t.updated_at = w.now;
         w.audit(
             Some(t.id),
             "state",
@@ -460,10 +510,7 @@ impl Desk {
             Some("no update within the ack timeout".into()),
         )
         .await?;
-        store::update_ticket(&mut w.tx, &t).await?;
-        w.follow_clocks(&before, &t).await?;
-        w.follow_paging(&before, &t).await?;
-        w.refresh_card(&t).await
+        w.save(&before, &mut t).await
     }
 
     /// `/oncall who`.

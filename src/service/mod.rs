@@ -5,6 +5,7 @@
 //! user's ([`ServiceError::User`], shown to them) or internal (logged, shown as a reference).
 
 mod access;
+mod alerts;
 mod changes;
 mod deliveries;
 mod incidents;
@@ -30,6 +31,7 @@ use crate::store::{self, NewAudit, NewOutbox, SettingsRow};
 pub use crate::domain::oncall::{default_policy, Policy};
 pub use crate::domain::vote::{default_rule, CabRule};
 pub use crate::render::SettingsView;
+pub use alerts::{token_hash, Accepted, Delivery, Refusal};
 pub use changes::NewChange;
 pub use ops::{Audiences, Checklist, Flow, Health, HelpAudience, SetupFacts, Step};
 pub use report::Report;
@@ -123,6 +125,10 @@ pub struct Desk {
     timers_wake: Arc<Notify>,
     writer: store::Writer,
     metrics: Arc<crate::telemetry::Metrics>,
+    /// Notified after an event from monitoring is committed (the intake worker listens).
+    events_wake: Arc<Notify>,
+    /// Events per source this second (the webhooks' rate limit).
+    rates: Arc<alerts::Rates>,
 }
 
 impl Desk {
@@ -137,6 +143,8 @@ impl Desk {
             timers_wake: Arc::new(Notify::new()),
             writer: store::Writer::with_metrics(pool.clone(), metrics.clone()),
             metrics,
+            events_wake: Arc::new(Notify::new()),
+            rates: Arc::default(),
         }
     }
 
@@ -274,6 +282,8 @@ struct Work {
     outbox: Vec<NewOutbox>,
     /// Per timer key, the last thing asked of it: schedule (`Some`) or cancel (`None`).
     timer_ops: std::collections::BTreeMap<String, Option<store::NewTimer>>,
+    /// The monitoring source acting (for the desk's own work on an alert's behalf).
+    source: Option<String>,
 }
 
 impl Work {
@@ -301,6 +311,7 @@ impl Work {
             audits: Vec::new(),
             outbox: Vec::new(),
             timer_ops: std::collections::BTreeMap::new(),
+            source: None,
         }
     }
 
@@ -378,6 +389,7 @@ impl Work {
             new_value,
             detail,
             interaction_id: self.interaction_id,
+            actor_source: self.source.clone(),
         };
         self.audits.push(row);
         Ok(())

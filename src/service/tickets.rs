@@ -158,7 +158,8 @@ impl Work {
         actions: &[render::DmAction],
         card_link: bool,
     ) -> Result<()> {
-        if user_id == self.user_id {
+        // Nobody to tell: the actor themselves, or 0 (monitoring raised the ticket).
+        if user_id == self.user_id || user_id == 0 {
             return Ok(());
         }
         let id = ticket_ref(t).to_string();
@@ -202,7 +203,12 @@ impl Work {
         Ok(())
     }
 
-    async fn change_state(&mut self, t: &mut TicketRow, action: Action, detail: Option<String>) -> Result<()> {
+    pub(super) async fn change_state(
+        &mut self,
+        t: &mut TicketRow,
+        action: Action,
+        detail: Option<String>,
+    ) -> Result<()> {
         let from = state_of(t);
         let to = from.apply(kind_of(t), action, ticket_ref(t))?;
         if from != to {
@@ -233,7 +239,21 @@ impl Work {
         .await
     }
 
-    fn responded(&self, t: &mut TicketRow) {
+    /// Stores a changed ticket and keeps its SLA clocks, paging and card in step with it.
+    pub(super) async fn save(&mut self, before: &TicketRow, t: &mut TicketRow) -> Result<()> {
+        let card_changed =
+            before.state != t.state || before.assignee_id != t.assignee_id || before.priority != t.priority;
+        t.updated_at = self.now;
+        store::update_ticket(&mut self.tx, t).await?;
+        self.follow_clocks(before, t).await?;
+        self.follow_paging(before, t).await?;
+        if card_changed {
+            self.refresh_card(t).await?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn responded(&self, t: &mut TicketRow) {
         if t.first_response_at.is_none() {
             t.first_response_at = Some(self.now);
         }
@@ -626,15 +646,7 @@ impl Desk {
         mut t: TicketRow,
         message: String,
     ) -> Result<TicketOutcome> {
-        let card_changed =
-            before.state != t.state || before.assignee_id != t.assignee_id || before.priority != t.priority;
-        t.updated_at = w.now;
-        store::update_ticket(&mut w.tx, &t).await?;
-        w.follow_clocks(&before, &t).await?;
-        w.follow_paging(&before, &t).await?;
-        if card_changed {
-            w.refresh_card(&t).await?;
-        }
+        w.save(&before, &mut t).await?;
         self.finish(w).await?;
         Ok(TicketOutcome { ticket: t, message })
     }

@@ -3,6 +3,7 @@
 //! Functions take `&mut SqliteConnection` so the service can run several of them in one
 //! transaction. Nothing here decides anything; it stores what the service computed.
 
+mod alerts;
 mod changes;
 mod oncall;
 mod ops;
@@ -19,6 +20,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 pub use sqlx::{SqliteConnection, SqlitePool};
 
+pub use alerts::*;
 pub use changes::*;
 pub use oncall::*;
 pub use ops::*;
@@ -104,6 +106,8 @@ pub struct NewAudit<'a> {
     pub detail: Option<String>,
     /// The interaction that caused it.
     pub interaction_id: Option<i64>,
+    /// The monitoring source that did it (then `actor_id` is `None`).
+    pub actor_source: Option<String>,
 }
 
 /// Appends an audit row.
@@ -120,7 +124,7 @@ pub const ROWS_PER_INSERT: usize = 500;
 pub async fn insert_audits(conn: &mut SqliteConnection, rows: &[NewAudit<'_>]) -> Result<(), sqlx::Error> {
     for chunk in rows.chunks(ROWS_PER_INSERT) {
         let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO audit_log (guild_id, ticket_id, actor_id, at, action, old_value, new_value, detail, interaction_id) ",
+            "INSERT INTO audit_log (guild_id, ticket_id, actor_id, at, action, old_value, new_value, detail, interaction_id, actor_source) ",
         );
         q.push_values(chunk, |mut b, a| {
             b.push_bind(a.guild_id)
@@ -131,7 +135,8 @@ pub async fn insert_audits(conn: &mut SqliteConnection, rows: &[NewAudit<'_>]) -
                 .push_bind(a.old_value.as_deref())
                 .push_bind(a.new_value.as_deref())
                 .push_bind(a.detail.as_deref())
-                .push_bind(a.interaction_id);
+                .push_bind(a.interaction_id)
+                .push_bind(a.actor_source.as_deref());
         });
         q.build().execute(&mut *conn).await?;
     }
@@ -161,6 +166,8 @@ pub struct AuditRow {
     pub detail: Option<String>,
     /// Causing interaction.
     pub interaction_id: Option<i64>,
+    /// The monitoring source that did it, if any.
+    pub actor_source: Option<String>,
 }
 
 /// The audit rows of a ticket, newest last; at most `limit`, the latest ones.

@@ -51,6 +51,12 @@ pub struct TicketRow {
     pub card_channel_id: Option<i64>,
     /// Message id of the card post.
     pub card_message_id: Option<i64>,
+    /// The monitoring source that raised it (its reporter), if any.
+    pub alert_source: Option<String>,
+    /// What the card says of its alerts ("2 of 3 firing: …").
+    pub alert_status: Option<String>,
+    /// The card's link buttons, JSON `[[label, url], …]`.
+    pub links: Option<String>,
 }
 
 /// What a new ticket starts with.

@@ -1,7 +1,7 @@
-//! The operators' HTTP listener on `HTTP_ADDR`: `GET /healthz` and `GET /metrics`. Later
-//! practices (the monitoring webhooks) add their routes to [`router`].
+//! The HTTP listener on `HTTP_ADDR`: `GET /healthz` and `GET /metrics` for operators, and the
+//! monitoring webhooks (`hooks`) that turn alerts into incidents.
 //!
-//! Reads come from the desk (`service`); nothing here writes. Requests over
+//! Every answer comes from the desk (`service`); nothing here touches the database itself. Requests over
 //! [`MAX_BODY_BYTES`] are refused with 413 before any handler runs, and a `GET` with a body
 //! with 400, so a stray or hostile client cannot make the bot buffer anything.
 
@@ -9,16 +9,19 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
 
 use crate::service::Desk;
+
+mod hooks;
 
 /// The largest request body any route accepts (the monitoring webhooks' limit too).
 pub const MAX_BODY_BYTES: u64 = 1024 * 1024;
@@ -49,6 +52,10 @@ pub fn router(desk: Desk) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/hooks/alertmanager", post(hooks::alertmanager))
+        .route("/hooks/grafana", post(hooks::grafana))
+        .route("/v2/enqueue", post(hooks::enqueue))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES as usize))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(guard))
@@ -87,7 +94,10 @@ async fn guard(request: Request, next: Next) -> Response {
 }
 
 async fn not_found() -> Response {
-    problem(StatusCode::NOT_FOUND, "no such path: try /healthz or /metrics")
+    problem(
+        StatusCode::NOT_FOUND,
+        "no such path: try /healthz, /metrics, /hooks/alertmanager, /hooks/grafana or /v2/enqueue",
+    )
 }
 
 async fn method_not_allowed() -> Response {

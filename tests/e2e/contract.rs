@@ -296,10 +296,13 @@ fn the_layers_depend_one_way_and_the_domain_is_pure() {
     for (module, never) in [
         (
             "store",
-            &["service", "render", "gateway", "web", "outbox", "scheduler"][..],
+            &["service", "render", "gateway", "web", "outbox", "scheduler", "intake"][..],
         ),
-        ("render", &["service", "gateway", "web", "outbox", "scheduler"][..]),
-        ("service", &["gateway", "web", "outbox", "scheduler"][..]),
+        ("render", &["service", "gateway", "web", "outbox", "scheduler", "intake"][..]),
+        ("service", &["gateway", "web", "outbox", "scheduler", "intake"][..]),
+        // The workers and the listeners go through the desk, never around it.
+        ("intake", &["store", "gateway", "web", "outbox", "scheduler"][..]),
+        ("web", &["store", "gateway", "outbox", "scheduler", "intake"][..]),
     ] {
         for n in never {
             assert!(!from(module).contains(n), "{module} depends on {n}");

@@ -194,6 +194,11 @@ pub fn u(name: &'static str, user: u64) -> Opt {
     (name, json!(user.to_string()), 6)
 }
 
+/// A boolean option.
+pub fn b(name: &'static str, value: bool) -> Opt {
+    (name, json!(value), 5)
+}
+
 /// An integer option.
 pub fn int(name: &'static str, value: i64) -> Opt {
     (name, json!(value), 4)

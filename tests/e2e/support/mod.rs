@@ -96,7 +96,12 @@ impl TestDesk {
 
     /// Like [`TestDesk::start`], with the HTTP listener on a free port ([`TestDesk::http_addr`]).
     pub async fn start_with_http() -> TestDesk {
-        let mut desk = TestDesk::prepare(app::Options::default()).await;
+        TestDesk::start_with_http_options(app::Options::default()).await
+    }
+
+    /// [`TestDesk::start_with_http`] with explicit options.
+    pub async fn start_with_http_options(options: app::Options) -> TestDesk {
+        let mut desk = TestDesk::prepare(options).await;
         desk.http = true;
         desk.start_bot().await;
         desk
