@@ -298,7 +298,10 @@ fn the_layers_depend_one_way_and_the_domain_is_pure() {
             "store",
             &["service", "render", "gateway", "web", "outbox", "scheduler", "intake"][..],
         ),
-        ("render", &["service", "gateway", "web", "outbox", "scheduler", "intake"][..]),
+        (
+            "render",
+            &["service", "gateway", "web", "outbox", "scheduler", "intake"][..],
+        ),
         ("service", &["gateway", "web", "outbox", "scheduler", "intake"][..]),
         // The workers and the listeners go through the desk, never around it.
         ("intake", &["store", "gateway", "web", "outbox", "scheduler"][..]),

@@ -385,3 +385,140 @@ async fn json_logs_are_one_object_a_line_with_the_interaction_span() {
     assert_eq!(span["guild"], GUILD, "{answered}");
     assert_eq!(span["user"], 5, "{answered}");
 }
+
+/// `text` without terminal colour codes (`ESC [ … m`).
+fn strip_colours(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The listener's address, once the binary has logged it.
+async fn listener_address(log_path: &std::path::Path) -> String {
+    let found = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    eventually(WAIT, "the HTTP listener's address in the log", || {
+        let found = found.clone();
+        async move {
+            let log = strip_colours(&std::fs::read_to_string(log_path).unwrap_or_default());
+            let addr = log
+                .lines()
+                .find(|l| l.contains("HTTP listener ready"))
+                .and_then(|l| l.split("address=").nth(1))
+                .and_then(|rest| rest.split_whitespace().next())
+                .map(str::to_owned);
+            match addr {
+                Some(a) => {
+                    *found.lock().unwrap() = a;
+                    true
+                }
+                None => false,
+            }
+        }
+    })
+    .await;
+    let addr = found.lock().unwrap().clone();
+    addr
+}
+
+/// Waits for the answer to interaction `id` and returns its data.
+async fn answer_to(fake: &FakeDiscord, id: u64) -> serde_json::Value {
+    fake.wait_for(WAIT, "the answer", |rs| {
+        rs.iter()
+            .find(|r| r.path == format!("/interactions/{id}/token-{id}/callback"))
+            .map(|r| r.body["data"].clone())
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_answered_202_is_applied_once_after_kill_9_and_its_token_is_never_logged() {
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, log_path) = serve_logged(&fake, dir.path(), &[("RUST_LOG", "trace")]);
+    fake.wait_connected(WAIT).await;
+    let addr = listener_address(&log_path).await;
+
+    let id = fake.snowflake();
+    let opts = [s("name", "prom"), s("kind", "alertmanager")];
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        slash(id, GUILD, &ada(), "alerts", Some("source-add"), &opts, &[]),
+    );
+    let reply = text(&answer_to(&fake, id).await);
+    let token = reply
+        .split("```")
+        .nth(1)
+        .map(|t| t.trim().to_owned())
+        .unwrap_or_else(|| panic!("{reply}"));
+
+    let body = include_str!("samples/alertmanager.json");
+    let answer = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(format!("http://{addr}/hooks/alertmanager"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 202);
+    // Killed at once: whatever the intake had done by now, the event is in the database.
+    let pid = child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-KILL", &pid])
+        .status()
+        .unwrap()
+        .success());
+    child.wait().await.unwrap();
+    let first_log = std::fs::read_to_string(&log_path).unwrap();
+
+    let (mut child, log_path) = serve_logged(&fake, dir.path(), &[("RUST_LOG", "trace")]);
+    let db = servicedesk::store::connect(&format!("sqlite://{}", dir.path().join("desk.db").display()))
+        .await
+        .unwrap();
+    eventually(WAIT, "the event to be applied after the restart", || {
+        let db = db.clone();
+        async move {
+            let (pending, incidents): (i64, i64) = sqlx::query_as(
+                "SELECT (SELECT count(*) FROM alert_events WHERE processed_at IS NULL),
+                        (SELECT count(*) FROM tickets WHERE kind = 'incident')",
+            )
+            .fetch_one(&db)
+            .await
+            .unwrap();
+            pending == 0 && incidents >= 1
+        }
+    })
+    .await;
+    let (events, incidents): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM alert_events), (SELECT count(*) FROM tickets WHERE kind = 'incident')",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!((events, incidents), (1, 1), "one event, applied once");
+    let pid = child.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    child.wait().await.unwrap();
+    let second_log = std::fs::read_to_string(&log_path).unwrap();
+    for log in [first_log, second_log] {
+        assert!(log.contains("intake started"), "{log}");
+        assert!(!log.contains(&token), "the token is in the log at trace level");
+    }
+}
