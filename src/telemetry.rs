@@ -91,6 +91,15 @@ pub struct KindLabels {
     pub kind: String,
 }
 
+/// A monitoring webhook's answer.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EventLabels {
+    /// alertmanager, grafana, events.
+    pub kind: &'static str,
+    /// accepted, unauthorized, invalid, rate-limited, unavailable, unsupported-type.
+    pub outcome: &'static str,
+}
+
 /// The bot's metrics (see README, "Monitoring", for what each means).
 pub struct Metrics {
     registry: Registry,
@@ -124,6 +133,8 @@ pub struct Metrics {
     pub open_tickets: Family<KindLabels, Gauge>,
     /// 1 while the gateway session is connected (also `/healthz`'s gateway check).
     pub gateway_up: Gauge,
+    /// Monitoring events by endpoint and answer.
+    pub alert_events: Family<EventLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -157,6 +168,7 @@ impl Metrics {
             scheduler_lag: Histogram::new(latency_buckets()),
             open_tickets: Family::default(),
             gateway_up: Gauge::default(),
+            alert_events: Family::default(),
         };
         let r = &mut m.registry;
         r.register(
@@ -175,6 +187,11 @@ impl Metrics {
             m.deferrals.clone(),
         );
         r.register("servicedesk_usecase_outcomes", "Use-case outcomes", m.outcomes.clone());
+        r.register(
+            "servicedesk_alert_events",
+            "Monitoring webhook requests by endpoint and answer",
+            m.alert_events.clone(),
+        );
         r.register("servicedesk_commits", "Write transactions committed", m.commits.clone());
         r.register(
             "servicedesk_commit_batch_size",

@@ -56,13 +56,26 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 async fn hook(desk: &Desk, kind: SourceKind, headers: &HeaderMap, body: &[u8]) -> Response {
+    let (outcome, response) = answer_hook(desk, kind, headers, body).await;
+    let labels = crate::telemetry::EventLabels {
+        kind: kind.as_str(),
+        outcome,
+    };
+    desk.metrics().alert_events.get_or_create(&labels).inc();
+    response
+}
+
+async fn answer_hook(desk: &Desk, kind: SourceKind, headers: &HeaderMap, body: &[u8]) -> (&'static str, Response) {
     let events = kind == SourceKind::Events;
     if !is_json(headers) {
-        return answer(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            events,
-            "Content-Type must be application/json",
-            &[],
+        return (
+            "unsupported-type",
+            answer(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                events,
+                "Content-Type must be application/json",
+                &[],
+            ),
         );
     }
     let token = credentials(headers);
@@ -75,14 +88,20 @@ async fn hook(desk: &Desk, kind: SourceKind, headers: &HeaderMap, body: &[u8]) -
         body,
     };
     match desk.accept_event(delivery).await {
-        Ok(accepted) => accepted_answer(events, &accepted),
-        Err(Refusal::Unauthorized) => answer(
-            StatusCode::UNAUTHORIZED,
-            events,
-            "missing or unknown token: use the token /alerts source-add (or source-rotate) showed",
-            &[],
+        Ok(accepted) => ("accepted", accepted_answer(events, &accepted)),
+        Err(Refusal::Unauthorized) => (
+            "unauthorized",
+            answer(
+                StatusCode::UNAUTHORIZED,
+                events,
+                "missing or unknown token: use the token /alerts source-add (or source-rotate) showed",
+                &[],
+            ),
         ),
-        Err(Refusal::Invalid(bad)) => answer(StatusCode::BAD_REQUEST, events, "Event object is invalid", &bad.0),
+        Err(Refusal::Invalid(bad)) => (
+            "invalid",
+            answer(StatusCode::BAD_REQUEST, events, "Event object is invalid", &bad.0),
+        ),
         Err(Refusal::TooMany { retry_after }) => {
             let mut r = answer(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -91,7 +110,7 @@ async fn hook(desk: &Desk, kind: SourceKind, headers: &HeaderMap, body: &[u8]) -
                 &[],
             );
             r.headers_mut().insert(header::RETRY_AFTER, retry_after.into());
-            r
+            ("rate-limited", r)
         }
         Err(Refusal::Unavailable(e)) => {
             tracing::error!(error = %e, source_kind = %kind, "could not store a monitoring event");
@@ -102,7 +121,7 @@ async fn hook(desk: &Desk, kind: SourceKind, headers: &HeaderMap, body: &[u8]) -
                 &[],
             );
             r.headers_mut().insert(header::RETRY_AFTER, 5.into());
-            r
+            ("unavailable", r)
         }
     }
 }

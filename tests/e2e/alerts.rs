@@ -598,6 +598,16 @@ async fn every_refusal_has_its_status_and_changes_nothing() {
     assert!(statuses.contains(&429), "{statuses:?}");
     assert_eq!(retry_after.as_deref(), Some("1"));
 
+    let metrics = client().get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    for line in [
+        "servicedesk_alert_events_total{kind=\"alertmanager\",outcome=\"unsupported-type\"} 1",
+        "servicedesk_alert_events_total{kind=\"alertmanager\",outcome=\"invalid\"} 3",
+        "servicedesk_alert_events_total{kind=\"grafana\",outcome=\"unauthorized\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
+    assert!(metrics.contains("outcome=\"rate-limited\""), "{metrics}");
+
     // Removed: its token is refused.
     let removed = desk
         .cmd(&ada(), "alerts", Some("source-remove"), &[s("name", "prom")])
