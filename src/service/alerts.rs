@@ -213,16 +213,44 @@ impl Desk {
         self.events_wake.clone()
     }
 
-    /// Applies up to `limit` accepted events, oldest first; returns how many it found.
+    /// Applies up to `limit` accepted events; returns how many it found.
+    ///
+    /// A source's events apply one after the other, in arrival order (a resolve after its
+    /// trigger); different sources' side by side, so the writer's group commit serves many with
+    /// one fsync.
     pub async fn process_events(&self, limit: i64) -> Result<usize> {
         let pending = {
             let mut conn = self.pool.acquire().await?;
             store::list_pending_events(&mut conn, limit).await?
         };
-        for event in &pending {
-            self.process_event(event).await?;
+        let n = pending.len();
+        let mut lanes: HashMap<i64, Vec<EventRow>> = HashMap::new();
+        for event in pending {
+            lanes.entry(event.source_id).or_default().push(event);
         }
-        Ok(pending.len())
+        let mut running = tokio::task::JoinSet::new();
+        for (_, lane) in lanes {
+            let desk = self.clone();
+            running.spawn(async move {
+                for event in &lane {
+                    // A failure leaves this event and the rest of its source for the next pass.
+                    desk.process_event(event).await?;
+                }
+                Ok::<(), ServiceError>(())
+            });
+        }
+        let mut failed = None;
+        while let Some(done) = running.join_next().await {
+            match done {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => failed = failed.or(Some(e)),
+                Err(e) => {
+                    let e = ServiceError::Internal(sqlx::Error::Protocol(format!("intake task: {e}")));
+                    failed = failed.or(Some(e));
+                }
+            }
+        }
+        failed.map_or(Ok(n), Err)
     }
 
     /// Applies one event in the transaction that marks it processed: once, even across crashes.
