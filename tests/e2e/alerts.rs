@@ -342,6 +342,34 @@ async fn no_grace_resolves_at_once_and_a_person_resolving_early_is_not_undone() 
     assert_eq!(incidents(&mut desk, GUILD).await[0].1, "resolved");
     // The resolution DM has nobody to go to: monitoring reported it.
     assert_eq!(desk.dms_to(bob().id).len(), 1, "only the page");
+
+    // It fires again; Bob resolves it himself before monitoring does. Monitoring's resolution
+    // then finds nothing open, and changes nothing.
+    let mut again = body.clone();
+    again["alerts"][0]["startsAt"] = json!("2023-02-07T08:00:00.000Z");
+    post_am(&desk, &token, &again).await;
+    settle(&mut desk).await;
+    let done = desk
+        .cmd(
+            &bob(),
+            "ticket",
+            Some("resolve"),
+            &[s("id", "INC-2"), s("note", "Restarted the prober")],
+        )
+        .await;
+    assert!(text(&done).contains("INC-2 is resolved"), "{}", text(&done));
+    let mut over = resolved(again.clone());
+    over["alerts"][0]["startsAt"] = json!("2023-02-07T08:00:00.000Z");
+    post_am(&desk, &token, &over).await;
+    settle(&mut desk).await;
+    let list = incidents(&mut desk, GUILD).await;
+    assert_eq!(list.len(), 2, "{list:?}");
+    let db = desk.db().await;
+    let note: String = sqlx::query_scalar("SELECT resolution_note FROM tickets WHERE number = 2 AND kind = 'incident'")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(note, "Restarted the prober");
     desk.fake.assert_valid();
 }
 
@@ -585,6 +613,25 @@ async fn every_refusal_has_its_status_and_changes_nothing() {
     assert_eq!(post(&desk, "/hooks/alertmanager", Some(&token), &body).await.0, 401);
     assert_eq!(post(&desk, "/hooks/alertmanager", Some(&fresh), &body).await.0, 202);
 
+    // The database fails: 503, so the sender retries; nothing is counted as received.
+    let db = desk.db().await;
+    sqlx::query("ALTER TABLE alert_events RENAME TO alert_events_away")
+        .execute(&db)
+        .await
+        .unwrap();
+    let (status, _, headers) = post(&desk, "/hooks/alertmanager", Some(&fresh), &body).await;
+    assert_eq!(status, 503);
+    assert_eq!(headers.get("retry-after").unwrap(), "5");
+    sqlx::query("ALTER TABLE alert_events_away RENAME TO alert_events")
+        .execute(&db)
+        .await
+        .unwrap();
+    let received: i64 = sqlx::query_scalar("SELECT events_received FROM alert_sources")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(received, 2, "the basic-auth one and the fresh token's one");
+
     // More than 50 events in a second from one source: 429 with Retry-After.
     let mut statuses = Vec::new();
     let mut retry_after = None;
@@ -598,7 +645,14 @@ async fn every_refusal_has_its_status_and_changes_nothing() {
     assert!(statuses.contains(&429), "{statuses:?}");
     assert_eq!(retry_after.as_deref(), Some("1"));
 
-    let metrics = client().get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = client()
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     for line in [
         "servicedesk_alert_events_total{kind=\"alertmanager\",outcome=\"unsupported-type\"} 1",
         "servicedesk_alert_events_total{kind=\"alertmanager\",outcome=\"invalid\"} 3",
@@ -733,4 +787,35 @@ async fn an_answered_event_survives_a_crash_before_it_is_applied() {
         "applied once at the next start"
     );
     assert_eq!(desk.dms_to(bob().id).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alert_text_pings_nobody_and_is_cut_to_discords_limits() {
+    let mut desk = monitored().await;
+    let token = add_source(&desk, "prom", "alertmanager", &[]).await;
+    let mut body = sample(ALERTMANAGER);
+    let loud = format!(
+        "@everyone <@{}> <@&{AGENT_ROLE}> {}",
+        mia().id,
+        "disk full ".repeat(600)
+    );
+    body["commonAnnotations"]["summary"] = json!(loud);
+    body["commonAnnotations"]["description"] = json!(loud);
+    body["alerts"][0]["labels"]["alertname"] = json!("x".repeat(5000));
+    post_am(&desk, &token, &body).await;
+    settle(&mut desk).await;
+    let list = incidents(&mut desk, GUILD).await;
+    assert_eq!(list[0].3.chars().count(), 100, "the title is cut to 100 characters");
+    assert!(list[0].3.ends_with('…'));
+    assert!(list[0].4.as_deref().unwrap().chars().count() <= 1500);
+    let card = posts_in(&desk, INCIDENTS)
+        .into_iter()
+        .find(|b| text(b).contains("INC-1 ·"))
+        .unwrap();
+    assert_eq!(card["allowed_mentions"]["parse"], json!([]));
+    assert_eq!(card["allowed_mentions"]["roles"], json!([]), "{card}");
+    let users = card["allowed_mentions"]["users"].as_array().unwrap();
+    assert_eq!(users, &[json!(bob().id.to_string())], "only the person paged: {card}");
+    // The fake checks every body against Discord's limits (embed title, fields, content).
+    desk.fake.assert_valid();
 }
