@@ -194,6 +194,12 @@ pub fn definitions() -> Value {
             ticket_sub("ack", "Acknowledge an incident you are paged for", vec![]),
             ticket_sub("update", "Post progress on an incident", vec![text("note", "The update", true, MAX_NOTE_CHARS)]),
             ticket_sub("escalate", "Page the next on-call level now", vec![]),
+            ticket_sub("major", "Declare a major incident: a bridge thread, a pinned status, the incident managers told", vec![
+                text("note", "What is known so far (the first status line)", false, MAX_NOTE_CHARS),
+            ]),
+            ticket_sub("link", "Resolve an incident as a duplicate of another: its reporter hears the other's updates", vec![
+                text("parent", "The incident it duplicates, e.g. INC-12", true, 20),
+            ]),
         ]),
         command("change", "Changes and the change advisory board", vec![
             sub("new", "Plan a change; normal and emergency changes go to the CAB", vec![
@@ -285,7 +291,8 @@ pub fn audience(command: &str, sub: Option<&str>) -> HelpAudience {
         ("setup", "escalation") => IncidentManagers,
         ("setup", _) => Admins,
         ("ticket", "claim" | "assign" | "hold" | "resume" | "resolve" | "priority") => Agents,
-        ("incident", "ack" | "update" | "escalate") => Responders,
+        ("incident", "ack" | "update" | "escalate" | "link") => Responders,
+        ("incident", "major") => IncidentManagers,
         ("change", "approve" | "reject") => Cab,
         ("change", "blackout") => ChangeManagers,
         ("oncall", "add" | "remove" | "rotation" | "override") => IncidentManagers,

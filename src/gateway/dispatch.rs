@@ -9,7 +9,9 @@ use crate::domain::change::{ChangeType, Outcome as ChangeOutcome};
 use crate::domain::{HoldReason, Level, Priority, TicketKind};
 use crate::render;
 use crate::service::NewChange;
-use crate::service::{Actor, AssignTarget, Call, ChannelPurpose, Desk, QueueView, RolePurpose, ServiceError, TicketOp};
+use crate::service::{
+    Actor, AssignTarget, Call, ChannelPurpose, Desk, Intake, QueueView, RolePurpose, ServiceError, TicketOp,
+};
 
 const DM_REFUSAL: &str = "The service desk works inside a server: use its commands there, not in direct messages.";
 
@@ -120,8 +122,8 @@ pub async fn command(desk: &Desk, http: &serenity::all::Http, cmd: &CommandInter
             ("incident", Some("new")) => {
                 let impact = o.choice("impact", &Level::ALL, Level::as_str)?;
                 let urgency = o.choice("urgency", &Level::ALL, Level::as_str)?;
-                reply(
-                    desk.incident_new(
+                let intake = desk
+                    .incident_new(
                         &call,
                         o.req("title")?,
                         impact,
@@ -129,9 +131,14 @@ pub async fn command(desk: &Desk, http: &serenity::all::Http, cmd: &CommandInter
                         o.str("details"),
                         o.str("service"),
                     )
-                    .await,
-                )
+                    .await?;
+                Ok(match intake {
+                    Intake::Created(message) => Response::Message(render::ephemeral(&message)),
+                    Intake::Asked(question) => Response::Message(question),
+                })
             }
+            ("incident", Some("major")) => reply(desk.incident_major(&call, o.req("id")?, o.str("note")).await),
+            ("incident", Some("link")) => reply(desk.incident_link(&call, o.req("id")?, o.req("parent")?).await),
             ("incident", Some("ack")) => reply(desk.incident_ack(&call, o.req("id")?).await),
             ("incident", Some("update")) => reply(desk.incident_update(&call, o.req("id")?, o.req("note")?).await),
             ("incident", Some("escalate")) => reply(desk.incident_escalate(&call, o.req("id")?).await),
@@ -318,6 +325,9 @@ pub async fn component(desk: &Desk, http: &serenity::all::Http, c: &ComponentInt
             .unwrap_or((c.data.custom_id.as_str(), ""));
         if let Some(button) = render::RetryButton::parse(&c.data.custom_id) {
             return reply(desk.retry_deliveries(&call, button).await);
+        }
+        if let Some(button) = render::SameIssueButton::parse(&c.data.custom_id) {
+            return reply(desk.same_issue_answer(&call, button).await);
         }
         match verb {
             "claim" => reply(desk.ticket_op(&call, id, TicketOp::Claim).await.map(|o| o.message)),

@@ -45,6 +45,11 @@ pub const BACKOFF_CAP: Duration = Duration::from_secs(60);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// Targets (channels, DM recipients) looked at per pass.
 const HEADS: i64 = 1000;
+/// How soon a thread open, a pin or a thread post looks again for the card or thread it needs.
+const WAIT_FOR_CARD_MS: i64 = 500;
+/// The marker on a post's body that sends it to its incident's bridge thread
+/// ([`render::IN_THREAD`]).
+use render::IN_THREAD;
 /// Least time between the starts of two passes. Every commit that queues a message wakes the
 /// worker; in a storm that is hundreds a second, and each pass reads the queue's heads.
 const PASS_GAP: Duration = Duration::from_millis(10);
@@ -241,6 +246,11 @@ impl Outbox {
                 // One transaction: nobody sees a card post as sent before its message id is known.
                 let mut tx = sqlx::Connection::begin(&mut *conn).await?;
                 store::mark_outbox_sent(&mut tx, row.id, message_id).await?;
+                if let (Some(OutboxOp::Thread), Some(ticket), Some(thread)) =
+                    (OutboxOp::parse(&row.op), row.ticket_id, message_id)
+                {
+                    store::set_ticket_thread(&mut tx, ticket, thread).await?;
+                }
                 if row.is_card {
                     if let (Some(ticket), Some(channel), Some(msg)) = (row.ticket_id, row.channel_id, message_id) {
                         store::set_ticket_card(&mut tx, ticket, channel, Some(msg)).await?;
@@ -329,6 +339,13 @@ impl Outbox {
                 };
                 let body: Value = serde_json::from_str(&row.payload).unwrap_or_else(|_| json!({}));
                 let mut body = self.fresh_card(row, body).await;
+                let mut channel = channel;
+                if body.as_object_mut().and_then(|b| b.remove(IN_THREAD)).is_some() {
+                    match self.thread_of(row).await {
+                        Ok(thread) => channel = thread,
+                        Err(wait) => return wait,
+                    }
+                }
                 body["nonce"] = json!(nonce(row.id));
                 body["enforce_nonce"] = json!(true);
                 self.send(
@@ -343,8 +360,95 @@ impl Outbox {
             }
             Some(OutboxOp::EditCard) => self.edit_card(row).await,
             Some(OutboxOp::Dm) => self.dm(row).await,
+            Some(OutboxOp::Thread) => self.open_thread(row).await,
+            Some(OutboxOp::Pin) => self.pin_card(row).await,
             None => Attempt::Fail(format!("unknown outbox op {}", row.op)),
         }
+    }
+
+    /// The ticket of a row, loaded now.
+    async fn ticket_of(&self, row: &OutboxRow) -> Result<crate::store::TicketRow, Attempt> {
+        let Some(ticket_id) = row.ticket_id else {
+            return Err(Attempt::Fail(format!("{} without a ticket", row.op)));
+        };
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|_| Attempt::Retry(millis(BACKOFF_BASE), "database busy".into()))?;
+        store::get_ticket(&mut conn, ticket_id)
+            .await
+            .map_err(|e| Attempt::Fail(format!("ticket not loaded: {e}")))
+    }
+
+    /// Where a ticket's card is, once posted; a wait while its post is queued.
+    async fn posted_card(&self, row: &OutboxRow) -> Result<(crate::store::TicketRow, i64, i64), Attempt> {
+        let ticket = self.ticket_of(row).await?;
+        if let (Some(channel), Some(message)) = (ticket.card_channel_id, ticket.card_message_id) {
+            return Ok((ticket, channel, message));
+        }
+        let queued = async {
+            let mut conn = self.pool.acquire().await?;
+            store::card_post_pending(&mut conn, ticket.id).await
+        }
+        .await;
+        match queued {
+            Ok(true) => Err(Attempt::Retry(
+                WAIT_FOR_CARD_MS,
+                "waiting for the card to be posted".into(),
+            )),
+            _ => Err(Attempt::Fail("the ticket's card was never posted".into())),
+        }
+    }
+
+    /// The bridge thread a post for it goes to; a wait while the thread is being opened.
+    async fn thread_of(&self, row: &OutboxRow) -> Result<i64, Attempt> {
+        let ticket = self.ticket_of(row).await?;
+        if let Some(thread) = ticket.thread_id {
+            return Ok(thread);
+        }
+        let queued = async {
+            let mut conn = self.pool.acquire().await?;
+            store::thread_pending(&mut conn, ticket.id).await
+        }
+        .await;
+        match queued {
+            Ok(true) => Err(Attempt::Retry(
+                WAIT_FOR_CARD_MS,
+                "waiting for the thread to be opened".into(),
+            )),
+            _ => Err(Attempt::Fail("the incident has no thread".into())),
+        }
+    }
+
+    /// Opens a major incident's bridge: a public thread on its card.
+    async fn open_thread(&mut self, row: &OutboxRow) -> Attempt {
+        let (ticket, channel, message) = match self.posted_card(row).await {
+            Ok(card) => card,
+            Err(wait) => return wait,
+        };
+        if ticket.thread_id.is_some() {
+            return Attempt::Dropped("the thread is open already".into());
+        }
+        let body = render::thread_start(&ticket);
+        let route = Route::ChannelMessageThreads {
+            channel_id: ChannelId::new(channel.unsigned_abs()),
+            message_id: MessageId::new(message.unsigned_abs()),
+        };
+        self.send(channel, route, LightMethod::Post, &body).await
+    }
+
+    /// Pins a major incident's card in its channel.
+    async fn pin_card(&mut self, row: &OutboxRow) -> Attempt {
+        let (_, channel, message) = match self.posted_card(row).await {
+            Ok(card) => card,
+            Err(wait) => return wait,
+        };
+        let route = Route::ChannelPin {
+            channel_id: ChannelId::new(channel.unsigned_abs()),
+            message_id: MessageId::new(message.unsigned_abs()),
+        };
+        self.send(channel, route, LightMethod::Put, &Value::Null).await
     }
 
     async fn edit_card(&mut self, row: &OutboxRow) -> Attempt {
@@ -457,6 +561,8 @@ impl Outbox {
                 payload: body.to_string(),
                 rank: row.rank,
                 at: now_ms(),
+                delay_ms: 0,
+                fold_key: None,
             }],
         )
         .await?;
@@ -591,9 +697,13 @@ impl Outbox {
             }
         }
         self.last_request = Some(Instant::now());
-        let bytes = serde_json::to_vec(body).map_err(|e| Attempt::Fail(e.to_string()))?;
+        // A null body is no body (a pin).
+        let bytes = match body {
+            Value::Null => None,
+            b => Some(serde_json::to_vec(b).map_err(|e| Attempt::Fail(e.to_string()))?),
+        };
         let builder = Request::new(route, method)
-            .body(Some(bytes))
+            .body(bytes)
             .build(&self.client, self.http.token(), self.http.proxy.as_deref())
             .map_err(|e| Attempt::Fail(format!("request not built: {e}")))?;
         let response = match builder.timeout(REQUEST_TIMEOUT).send().await {

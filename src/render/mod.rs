@@ -15,10 +15,12 @@ use crate::store::{AuditRow, TicketRow};
 mod alerts;
 mod buttons;
 mod deliveries;
+mod major;
 mod ops;
 pub use alerts::*;
 pub use buttons::*;
 pub use deliveries::*;
+pub use major::*;
 pub use ops::*;
 
 /// Discord's limit on message content.
@@ -184,6 +186,9 @@ pub fn ticket_embed(t: &TicketRow, clocks: &[CardClock]) -> Value {
     if let Some(status) = &t.alert_status {
         fields.push(field("Alerts", status, false));
     }
+    if let (Some(_), Some(status)) = (t.major_at, &t.status_line) {
+        fields.push(field("Status", status, false));
+    }
     for c in clocks {
         let value = if c.breached {
             format!("**breached** — was due {}", due(c.due_at))
@@ -250,6 +255,9 @@ fn card_links(t: &TicketRow) -> Vec<Value> {
 pub fn ticket_card(t: &TicketRow, pings: &Pings, clocks: &[CardClock]) -> Value {
     let id = ticket_ref(t);
     let mut content = format!("**{id}** {}", state_of(t));
+    if t.major_at.is_some() {
+        content = format!("🚨 **MAJOR** {content}");
+    }
     let mention = pings.mention_text();
     if !mention.is_empty() {
         content = format!("{mention} {content}");

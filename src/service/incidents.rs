@@ -9,6 +9,7 @@
 use chrono::Duration;
 use serde_json::Value;
 
+use super::major::{HeldIncident, Intake};
 use super::{Call, Desk, Result, ServiceError, Work};
 use crate::clock::{from_millis, to_millis};
 use crate::domain::calendar;
@@ -264,7 +265,8 @@ impl Work {
 }
 
 impl Desk {
-    /// `/incident new`.
+    /// `/incident new`: created at once, or (a member's, looking like one already open) held
+    /// behind the same-issue question.
     pub async fn incident_new(
         &self,
         call: &Call,
@@ -273,18 +275,70 @@ impl Desk {
         urgency: Level,
         details: Option<&str>,
         service: Option<&str>,
-    ) -> Result<String> {
-        let title = text::required("title", title, MAX_SUMMARY_CHARS)?;
-        let details = text::optional("details", details, MAX_DETAILS_CHARS)?;
-        let service = text::optional("service", service, MAX_SERVICE_CHARS)?;
-        let p = Priority::from_impact_urgency(impact, urgency);
+    ) -> Result<Intake> {
+        let held = HeldIncident {
+            title: text::required("title", title, MAX_SUMMARY_CHARS)?,
+            impact: impact.as_str().to_owned(),
+            urgency: urgency.as_str().to_owned(),
+            details: text::optional("details", details, MAX_DETAILS_CHARS)?,
+            service: text::optional("service", service, MAX_SERVICE_CHARS)?,
+        };
         let mut w = self.begin(call).await?;
+        if let Some(question) = self.ask_same_issue(&mut w, call, &held).await? {
+            self.finish(w).await?;
+            return Ok(Intake::Asked(question));
+        }
+        let message = self.create_incident(&mut w, &held, impact, urgency).await?;
+        self.finish(w).await?;
+        Ok(Intake::Created(message))
+    }
+
+    /// A button of the same-issue question: added as affected, or the incident created as
+    /// drafted. Whichever click comes first is the question's one effect.
+    pub async fn same_issue_answer(&self, call: &Call, button: render::SameIssueButton) -> Result<String> {
+        let mut w = self.begin(call).await?;
+        let Some((candidate_id, draft)) = store::take_draft(&mut w.tx, button.draft, w.guild_id, w.user_id).await?
+        else {
+            return Err(ServiceError::user(render::ALREADY_CHOSEN));
+        };
+        if button.same {
+            let candidate = store::get_ticket(&mut w.tx, candidate_id).await?;
+            let added = store::add_affected(&mut w.tx, candidate.id, w.user_id, w.now).await?;
+            w.audit(
+                Some(candidate.id),
+                "affected",
+                None,
+                Some(w.user_id.to_string()),
+                Some("same issue at intake".into()),
+            )
+            .await?;
+            self.finish(w).await?;
+            return Ok(render::added_as_affected(ticket_ref(&candidate), !added));
+        }
+        let held: HeldIncident =
+            serde_json::from_str(&draft).map_err(|e| ServiceError::Internal(sqlx::Error::Decode(Box::new(e))))?;
+        let impact = Level::parse(&held.impact).unwrap_or(Level::Medium);
+        let urgency = Level::parse(&held.urgency).unwrap_or(Level::Medium);
+        let message = self.create_incident(&mut w, &held, impact, urgency).await?;
+        self.finish(w).await?;
+        Ok(message)
+    }
+
+    /// Creates a person's incident in `w` and words the confirmation.
+    pub(super) async fn create_incident(
+        &self,
+        w: &mut Work,
+        held: &HeldIncident,
+        impact: Level,
+        urgency: Level,
+    ) -> Result<String> {
+        let p = Priority::from_impact_urgency(impact, urgency);
         let channel = w.settings.incidents_channel_id;
         let requester = w.user_id;
         let draft = Draft {
-            title: &title,
-            details: details.as_deref(),
-            service: service.as_deref(),
+            title: &held.title,
+            details: held.details.as_deref(),
+            service: held.service.as_deref(),
             priority: p,
             impact: Some(impact),
             urgency: Some(urgency),
@@ -293,7 +347,7 @@ impl Desk {
         };
         let (t, paged) = w.open_incident(&draft).await?;
         let id = ticket_ref(&t);
-        let message = if channel.is_some() {
+        Ok(if channel.is_some() {
             match paged {
                 Some(u) => format!("{id} ({p}) is open and <@{u}> is paged."),
                 None => {
@@ -302,9 +356,7 @@ impl Desk {
             }
         } else {
             format!("{id} ({p}) is open. Note: no incidents channel is set up — ask an admin to run /setup channel purpose:incidents.")
-        };
-        self.finish(w).await?;
-        Ok(message)
+        })
     }
 
     async fn incident_for(&self, w: &mut Work, id: &str) -> Result<TicketRow> {
@@ -401,8 +453,16 @@ impl Desk {
                 .and_then(|d| SlaDuration::parse(d).ok());
             w.arm(ack_timeout_key(t.id), TimerKind::AckTimeout, &t, timeout).await?;
         }
-        let text = format!("📝 {id} update from <@{}>: {note}", w.user_id);
-        w.post_notice(&t, &text, Pings::none()).await?;
+        let mut t = t;
+        if t.major_at.is_some() {
+            // The bridge thread and the pinned card's status, not the busy channel.
+            w.major_update(&mut t, &note).await?;
+        } else {
+            let text = format!("📝 {id} update from <@{}>: {note}", w.user_id);
+            w.post_notice(&t, &text, Pings::none()).await?;
+        }
+        w.tell_affected(&t, &render::affected_update(id, &t.title, &note))
+            .await?;
         self.finish(w).await?;
         Ok(format!("Your update is on {id}."))
     }

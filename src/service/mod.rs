@@ -9,6 +9,7 @@ mod alerts;
 mod changes;
 mod deliveries;
 mod incidents;
+mod major;
 mod oncall;
 mod ops;
 mod report;
@@ -33,6 +34,7 @@ pub use crate::domain::vote::{default_rule, CabRule};
 pub use crate::render::SettingsView;
 pub use alerts::{token_hash, Accepted, Delivery, Refusal};
 pub use changes::NewChange;
+pub use major::Intake;
 pub use ops::{Audiences, Checklist, Flow, Health, HelpAudience, SetupFacts, Step};
 pub use report::Report;
 pub use setup::{ChannelPurpose, RolePurpose};
@@ -427,6 +429,8 @@ impl Work {
             payload: body.to_string(),
             rank,
             at: 0,
+            delay_ms: 0,
+            fold_key: None,
         })
         .await
     }

@@ -181,6 +181,8 @@ impl Work {
             payload: body.to_string(),
             rank: t.priority,
             at: 0,
+            delay_ms: 0,
+            fold_key: None,
         })
         .await
     }
@@ -197,6 +199,8 @@ impl Work {
                 payload: "{}".into(),
                 rank: t.priority,
                 at: 0,
+                delay_ms: 0,
+                fold_key: None,
             })
             .await?;
         }
@@ -239,8 +243,14 @@ impl Work {
         .await
     }
 
-    /// Stores a changed ticket and keeps its SLA clocks, paging and card in step with it.
+    /// Stores a changed ticket and keeps its SLA clocks, paging, card and duplicates in step.
     pub(super) async fn save(&mut self, before: &TicketRow, t: &mut TicketRow) -> Result<()> {
+        self.save_one(before, t).await?;
+        self.follow_duplicates(before, t).await
+    }
+
+    /// [`Work::save`] for this ticket alone (its duplicates are not touched).
+    pub(super) async fn save_one(&mut self, before: &TicketRow, t: &mut TicketRow) -> Result<()> {
         let card_changed =
             before.state != t.state || before.assignee_id != t.assignee_id || before.priority != t.priority;
         t.updated_at = self.now;
@@ -388,7 +398,15 @@ impl Desk {
         let (t, _, mut conn) = self.read_visible(call, id).await?;
         let timeline = store::list_ticket_audit(&mut conn, t.id, SHOW_TIMELINE_ROWS).await?;
         let sla = self.sla_lines(&mut conn, &t).await?;
-        Ok(render::ticket_details(&t, &sla, &timeline))
+        let mut shown = render::ticket_details(&t, &sla, &timeline);
+        let extra = self.duplicate_fields(&mut conn, &t).await?;
+        if let Some(fields) = shown["embeds"][0]["fields"].as_array_mut() {
+            let at = fields.len().saturating_sub(1); // before the timeline
+            for (i, f) in extra.into_iter().enumerate() {
+                fields.insert(at + i, f);
+            }
+        }
+        Ok(shown)
     }
 
     /// `/ticket history`.

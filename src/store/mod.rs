@@ -5,6 +5,7 @@
 
 mod alerts;
 mod changes;
+mod major;
 mod oncall;
 mod ops;
 mod outbox;
@@ -22,6 +23,7 @@ pub use sqlx::{SqliteConnection, SqlitePool};
 
 pub use alerts::*;
 pub use changes::*;
+pub use major::*;
 pub use oncall::*;
 pub use ops::*;
 pub use outbox::*;

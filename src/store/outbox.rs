@@ -11,6 +11,10 @@ pub enum OutboxOp {
     EditCard,
     /// Send a direct message to a user.
     Dm,
+    /// Open a thread on the ticket's card (a major incident's bridge).
+    Thread,
+    /// Pin the ticket's card in its channel.
+    Pin,
 }
 
 impl OutboxOp {
@@ -20,14 +24,22 @@ impl OutboxOp {
             OutboxOp::Post => "post",
             OutboxOp::EditCard => "edit_card",
             OutboxOp::Dm => "dm",
+            OutboxOp::Thread => "thread",
+            OutboxOp::Pin => "pin",
         }
     }
 
     /// From the stored name.
     pub fn parse(s: &str) -> Option<OutboxOp> {
-        [OutboxOp::Post, OutboxOp::EditCard, OutboxOp::Dm]
-            .into_iter()
-            .find(|o| o.as_str() == s)
+        [
+            OutboxOp::Post,
+            OutboxOp::EditCard,
+            OutboxOp::Dm,
+            OutboxOp::Thread,
+            OutboxOp::Pin,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == s)
     }
 }
 
@@ -57,6 +69,10 @@ pub struct NewOutbox {
     pub rank: i64,
     /// Now (unix ms).
     pub at: i64,
+    /// Held this long before its first attempt (so later messages can fold into it).
+    pub delay_ms: i64,
+    /// Messages with the same key fold into this one while it waits ([`fold_pending`]).
+    pub fold_key: Option<String>,
 }
 
 /// A queued message.
@@ -92,7 +108,7 @@ pub struct OutboxRow {
 pub async fn insert_outboxes(conn: &mut SqliteConnection, rows: &[NewOutbox]) -> Result<(), sqlx::Error> {
     for chunk in rows.chunks(super::ROWS_PER_INSERT) {
         let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO outbox (guild_id, op, channel_id, user_id, ticket_id, is_card, payload, created_at, next_attempt_at, rank) ",
+            "INSERT INTO outbox (guild_id, op, channel_id, user_id, ticket_id, is_card, payload, created_at, next_attempt_at, rank, fold_key) ",
         );
         q.push_values(chunk, |mut b, m| {
             b.push_bind(m.guild_id)
@@ -103,8 +119,9 @@ pub async fn insert_outboxes(conn: &mut SqliteConnection, rows: &[NewOutbox]) ->
                 .push_bind(m.is_card)
                 .push_bind(m.payload.as_str())
                 .push_bind(m.at)
-                .push_bind(m.at)
-                .push_bind(m.rank);
+                .push_bind(m.at + m.delay_ms)
+                .push_bind(m.rank)
+                .push_bind(m.fold_key.as_deref());
         });
         q.build().execute(&mut *conn).await?;
     }
@@ -305,4 +322,35 @@ pub async fn rerank_pending(conn: &mut SqliteConnection, ticket_id: i64, rank: i
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// The payload of the message waiting under `key` that has not been tried yet, if any.
+pub async fn pending_fold(conn: &mut SqliteConnection, key: &str) -> Result<Option<(i64, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, payload FROM outbox INDEXED BY outbox_pending_fold
+         WHERE fold_key = ? AND status = 'pending' AND attempts = 0 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(key)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Replaces a waiting message's body (a later message folded into it).
+pub async fn fold_pending(conn: &mut SqliteConnection, id: i64, payload: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE outbox SET payload = ? WHERE id = ? AND status = 'pending'")
+        .bind(payload)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether a thread is still to be opened for the ticket.
+pub async fn thread_pending(conn: &mut SqliteConnection, ticket_id: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM outbox WHERE ticket_id = ? AND op = 'thread' AND status = 'pending')",
+    )
+    .bind(ticket_id)
+    .fetch_one(conn)
+    .await
 }

@@ -57,6 +57,16 @@ pub struct TicketRow {
     pub alert_status: Option<String>,
     /// The card's link buttons, JSON `[[label, url], …]`.
     pub links: Option<String>,
+    /// The incident this one duplicates.
+    pub parent_id: Option<i64>,
+    /// When it was declared a major incident.
+    pub major_at: Option<i64>,
+    /// A major incident's bridge thread (on its card).
+    pub thread_id: Option<i64>,
+    /// A major incident's latest status, shown on its pinned card.
+    pub status_line: Option<String>,
+    /// Shown in a digest instead of a card of its own (the channel was behind).
+    pub in_digest: bool,
 }
 
 /// What a new ticket starts with.

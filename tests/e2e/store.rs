@@ -301,6 +301,8 @@ async fn the_outbox_heads_are_the_oldest_pending_message_of_each_channel_and_eac
             payload: "{}".into(),
             rank: store::RANK_OTHER,
             at: 0,
+            delay_ms: 0,
+            fold_key: None,
         })
         .collect();
     store::insert_outboxes(&mut c, &rows).await.unwrap();

@@ -464,6 +464,7 @@ async fn serve_http(state: Arc<State>, stream: TcpStream) {
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        201 => "Created",
         204 => "No Content",
         400 => "Bad Request",
         401 => "Unauthorized",
@@ -607,6 +608,16 @@ fn respond(
         ("POST", ["webhooks", _, _]) => (200, fixtures::message(&id(), "0", &body)),
         ("POST", ["channels", c, "messages"]) => (200, fixtures::message(&id(), c, &body)),
         ("PATCH", ["channels", c, "messages", m]) => (200, fixtures::message(m, c, &body)),
+        // A thread on a message: a public thread (type 11) whose id Discord makes the
+        // message's id; the fake gives it a fresh one.
+        ("POST", ["channels", c, "messages", _, "threads"]) => (
+            201,
+            json!({ "id": id(), "type": 11, "guild_id": fixtures::GUILD.to_string(), "parent_id": c,
+                    "name": body["name"].clone(), "owner_id": fixtures::APP_ID.to_string(), "flags": 0,
+                    "thread_metadata": { "archived": false, "auto_archive_duration": body["auto_archive_duration"].clone(),
+                                         "archive_timestamp": "2026-01-05T10:00:00+00:00", "locked": false } }),
+        ),
+        ("PUT", ["channels", _, "pins", _]) => (204, Value::Null),
         ("GET", ["guilds", g, "members", u]) => {
             let all = state.members.lock().unwrap().get(*g).cloned().unwrap_or_default();
             match all.into_iter().find(|m| m["user"]["id"] == *u) {

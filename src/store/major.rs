@@ -1,0 +1,181 @@
+//! Major incidents, duplicates and affected users, and the drafts held by the same-issue
+//! question at intake.
+
+use sqlx::SqliteConnection;
+
+use super::TicketRow;
+
+/// Marks an incident major with its first status line.
+pub async fn set_major(conn: &mut SqliteConnection, ticket_id: i64, at: i64, status: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE tickets SET major_at = ?, status_line = ? WHERE id = ?")
+        .bind(at)
+        .bind(status)
+        .bind(ticket_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Sets the status line a major incident's pinned card shows.
+pub async fn set_status_line(conn: &mut SqliteConnection, ticket_id: i64, status: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE tickets SET status_line = ? WHERE id = ?")
+        .bind(status)
+        .bind(ticket_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Remembers the bridge thread opened on a major incident's card.
+pub async fn set_ticket_thread(conn: &mut SqliteConnection, ticket_id: i64, thread_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE tickets SET thread_id = ? WHERE id = ?")
+        .bind(thread_id)
+        .bind(ticket_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Links a duplicate to its parent.
+pub async fn set_parent(conn: &mut SqliteConnection, child: i64, parent: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE tickets SET parent_id = ? WHERE id = ?")
+        .bind(parent)
+        .bind(child)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Moves `from`'s duplicates (and its affected users) to `to`.
+pub async fn move_duplicates(conn: &mut SqliteConnection, from: i64, to: i64, at: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE tickets SET parent_id = ? WHERE parent_id = ?")
+        .bind(to)
+        .bind(from)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO affected_users (ticket_id, user_id, added_at)
+         SELECT ?, user_id, ? FROM affected_users WHERE ticket_id = ? ON CONFLICT DO NOTHING",
+    )
+    .bind(to)
+    .bind(at)
+    .bind(from)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// An incident's duplicates, oldest first.
+pub async fn list_duplicates(conn: &mut SqliteConnection, parent: i64) -> Result<Vec<TicketRow>, sqlx::Error> {
+    sqlx::query_as("SELECT * FROM tickets WHERE parent_id = ? ORDER BY number")
+        .bind(parent)
+        .fetch_all(conn)
+        .await
+}
+
+/// Adds an affected user; `false` if they already were.
+pub async fn add_affected(
+    conn: &mut SqliteConnection,
+    ticket_id: i64,
+    user_id: i64,
+    at: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO affected_users (ticket_id, user_id, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(ticket_id)
+    .bind(user_id)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// An incident's affected users, in the order they joined.
+pub async fn list_affected(conn: &mut SqliteConnection, ticket_id: i64) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT user_id FROM affected_users WHERE ticket_id = ? ORDER BY added_at, user_id")
+        .bind(ticket_id)
+        .fetch_all(conn)
+        .await
+}
+
+/// Whether `user_id` is an affected user of the ticket.
+pub async fn is_affected(conn: &mut SqliteConnection, ticket_id: i64, user_id: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM affected_users WHERE ticket_id = ? AND user_id = ?)")
+        .bind(ticket_id)
+        .bind(user_id)
+        .fetch_one(conn)
+        .await
+}
+
+/// Open major incidents of a guild.
+pub async fn list_open_majors(conn: &mut SqliteConnection, guild_id: i64) -> Result<Vec<TicketRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT * FROM tickets INDEXED BY tickets_major
+         WHERE guild_id = ? AND major_at IS NOT NULL AND state NOT IN ('resolved', 'closed', 'cancelled')
+         ORDER BY major_at DESC LIMIT 25",
+    )
+    .bind(guild_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Incidents of a guild opened since `since` and still open, newest first (at most 100).
+pub async fn list_recent_open_incidents(
+    conn: &mut SqliteConnection,
+    guild_id: i64,
+    since: i64,
+) -> Result<Vec<TicketRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT * FROM tickets
+         WHERE guild_id = ? AND kind = 'incident' AND created_at >= ? AND parent_id IS NULL
+           AND state NOT IN ('resolved', 'closed', 'cancelled')
+         ORDER BY created_at DESC LIMIT 100",
+    )
+    .bind(guild_id)
+    .bind(since)
+    .fetch_all(conn)
+    .await
+}
+
+/// Holds an `/incident new` until its reporter answers the same-issue question.
+pub async fn insert_draft(
+    conn: &mut SqliteConnection,
+    id: i64,
+    guild_id: i64,
+    user_id: i64,
+    candidate_id: i64,
+    draft: &str,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO intake_drafts (id, guild_id, user_id, candidate_id, draft, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(guild_id)
+    .bind(user_id)
+    .bind(candidate_id)
+    .bind(draft)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Takes a held draft (its one use): `(candidate ticket id, draft JSON)`, if it is still there
+/// and belongs to this member of this guild.
+pub async fn take_draft(
+    conn: &mut SqliteConnection,
+    id: i64,
+    guild_id: i64,
+    user_id: i64,
+) -> Result<Option<(i64, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "DELETE FROM intake_drafts WHERE id = ? AND guild_id = ? AND user_id = ? RETURNING candidate_id, draft",
+    )
+    .bind(id)
+    .bind(guild_id)
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await
+}
