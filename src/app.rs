@@ -59,6 +59,9 @@ pub struct Options {
     pub http_bound: Option<tokio::sync::mpsc::UnboundedSender<std::net::SocketAddr>>,
     /// Accept monitoring events but do not apply them (a test of what a crash leaves).
     pub hold_intake: bool,
+    /// How long an update DM to an affected user waits for later ones to fold into it
+    /// (default 30 s).
+    pub fold_window: Option<std::time::Duration>,
 }
 
 /// serenity's HTTP client for `config`: through `DISCORD_API_BASE` (with serenity's own rate
@@ -94,7 +97,10 @@ pub async fn run_with(
     let pool = store::connect(&config.database_url).await?;
     info!(database = %config.database_url, "database ready");
     let wake = Arc::new(Notify::new());
-    let desk = Desk::new(pool.clone(), clock, wake.clone());
+    let mut desk = Desk::new(pool.clone(), clock, wake.clone());
+    if let Some(window) = options.fold_window {
+        desk = desk.with_fold_window(window);
+    }
 
     let client = http_client(&config)?;
     let http = discord_http(&config, client.clone());

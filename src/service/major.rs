@@ -70,7 +70,7 @@ impl Work {
             payload: body.to_string(),
             rank: t.priority,
             at: 0,
-            delay_ms: FOLD_WINDOW_MS,
+            delay_ms: self.fold_window_ms,
             fold_key: Some(key),
         })
         .await

@@ -131,6 +131,8 @@ pub struct Desk {
     events_wake: Arc<Notify>,
     /// Events per source this second (the webhooks' rate limit).
     rates: Arc<alerts::Rates>,
+    /// How long an update DM waits for later updates to fold into it.
+    fold_window_ms: i64,
 }
 
 impl Desk {
@@ -147,7 +149,14 @@ impl Desk {
             metrics,
             events_wake: Arc::new(Notify::new()),
             rates: Arc::default(),
+            fold_window_ms: major::FOLD_WINDOW_MS,
         }
+    }
+
+    /// This desk with another fold window for update DMs (tests and benchmarks).
+    pub fn with_fold_window(mut self, window: std::time::Duration) -> Desk {
+        self.fold_window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+        self
     }
 
     /// This desk's metrics (shared with the gateway, the outbox and the scheduler).
@@ -192,7 +201,7 @@ impl Desk {
         }
         let settings = store::get_settings(&mut tx, call.actor.guild_id).await?;
         let standing = Standing::of(&call.actor, &settings);
-        Ok(Work::new(
+        let mut w = Work::new(
             tx,
             call.actor.guild_id,
             call.actor.user_id,
@@ -200,7 +209,9 @@ impl Desk {
             now,
             settings,
             standing,
-        ))
+        );
+        w.fold_window_ms = self.fold_window_ms;
+        Ok(w)
     }
 
     /// Starts a write by the desk itself (a timer firing): no interaction, no actor.
@@ -212,7 +223,9 @@ impl Desk {
             is_admin: false,
             is_incident_manager: false,
         };
-        Ok(Work::new(tx, guild_id, 0, None, self.now_ms(), settings, standing))
+        let mut w = Work::new(tx, guild_id, 0, None, self.now_ms(), settings, standing);
+        w.fold_window_ms = self.fold_window_ms;
+        Ok(w)
     }
 
     /// Marks a read-only interaction as seen, so a re-delivery is not answered twice, and
@@ -286,6 +299,8 @@ struct Work {
     timer_ops: std::collections::BTreeMap<String, Option<store::NewTimer>>,
     /// The monitoring source acting (for the desk's own work on an alert's behalf).
     source: Option<String>,
+    /// See [`Desk::with_fold_window`].
+    fold_window_ms: i64,
 }
 
 impl Work {
@@ -314,6 +329,7 @@ impl Work {
             outbox: Vec::new(),
             timer_ops: std::collections::BTreeMap::new(),
             source: None,
+            fold_window_ms: major::FOLD_WINDOW_MS,
         }
     }
 

@@ -486,6 +486,11 @@ async fn an_event_answered_202_is_applied_once_after_kill_9_and_its_token_is_nev
     let first_log = std::fs::read_to_string(&log_path).unwrap();
 
     let (mut child, log_path) = serve_logged(&fake, dir.path(), &[("RUST_LOG", "trace")]);
+    eventually(WAIT, "the intake to start again", || {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        async move { log.contains("intake started") }
+    })
+    .await;
     let db = servicedesk::store::connect(&format!("sqlite://{}", dir.path().join("desk.db").display()))
         .await
         .unwrap();
