@@ -654,6 +654,7 @@ pub fn report(
     requests: &crate::store::KindFigures,
     incidents: &crate::store::KindFigures,
     changes: &[(String, Option<String>, i64)],
+    (majors, duplicates): (i64, i64),
 ) -> Value {
     let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&period.tz).format("%-d %b %Y").to_string();
     let per = if period.bucket_days() == 1 { "day" } else { "week" };
@@ -670,6 +671,7 @@ pub fn report(
             { "name": "Requests", "value": truncate(&report_kind(requests, "Mean time to respond"), MAX_FIELD_VALUE_CHARS), "inline": true },
             { "name": "Incidents", "value": truncate(&report_kind(incidents, "Mean time to acknowledge"), MAX_FIELD_VALUE_CHARS), "inline": true },
             { "name": "Changes closed", "value": truncate(&report_changes(changes), MAX_FIELD_VALUE_CHARS), "inline": false },
+            { "name": "Major incidents", "value": format!("{majors} declared · {duplicates} duplicate(s) linked"), "inline": false },
         ],
         "image": { "url": format!("attachment://{REPORT_FILE}") },
     });

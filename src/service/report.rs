@@ -45,6 +45,7 @@ impl Desk {
         let requests = store::kind_figures(&mut conn, guild, "request", from, to).await?;
         let incidents = store::kind_figures(&mut conn, guild, "incident", from, to).await?;
         let changes = store::list_change_closings(&mut conn, guild, from, to).await?;
+        let outage = store::outage_figures(&mut conn, guild, from, to).await?;
         let buckets = period.buckets();
         let opened = store::count_by_quarter(&mut conn, guild, store::Counted::Opened, from, to).await?;
         let resolved = store::count_by_quarter(&mut conn, guild, store::Counted::Resolved, from, to).await?;
@@ -72,7 +73,7 @@ impl Desk {
                 },
             ],
         );
-        let message = render::report(&period, &requests, &incidents, &changes);
+        let message = render::report(&period, &requests, &incidents, &changes, outage);
         Ok(Report { message, chart })
     }
 }

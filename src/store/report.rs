@@ -128,3 +128,22 @@ pub async fn list_change_closings(
     .fetch_all(conn)
     .await
 }
+
+/// Major incidents declared and duplicates linked in a guild over `[from, to)`.
+pub async fn outage_figures(
+    conn: &mut SqliteConnection,
+    guild_id: i64,
+    from: i64,
+    to: i64,
+) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT
+           (SELECT count(*) FROM tickets INDEXED BY tickets_major WHERE guild_id = ?1 AND major_at >= ?2 AND major_at < ?3),
+           (SELECT count(*) FROM audit_log WHERE guild_id = ?1 AND action = 'link' AND at >= ?2 AND at < ?3)",
+    )
+    .bind(guild_id)
+    .bind(from)
+    .bind(to)
+    .fetch_one(conn)
+    .await
+}

@@ -164,6 +164,12 @@ async fn a_major_incident_opens_a_bridge_pins_its_status_and_updates_go_to_the_t
 
     let again = desk.cmd(&ada(), "incident", Some("major"), &[s("id", "INC-1")]).await;
     assert!(text(&again).contains("a major incident already"), "{}", text(&again));
+    let report = desk.cmd(&ada(), "report", None, &[int("days", 7)]).await;
+    assert!(
+        text(&report).contains("Major incidents: 1 declared · 0 duplicate(s) linked"),
+        "{}",
+        text(&report)
+    );
     desk.fake.assert_valid();
 }
 
@@ -242,6 +248,12 @@ async fn a_linked_duplicate_is_resolved_its_reporter_follows_the_parent_and_reso
         "{shown}"
     );
     assert!(shown.contains("Affected users: 2"), "{shown}");
+    let report = desk.cmd(&ada(), "report", None, &[int("days", 7)]).await;
+    assert!(
+        text(&report).contains("Major incidents: 0 declared · 2 duplicate(s) linked"),
+        "{}",
+        text(&report)
+    );
     let twice = desk
         .cmd(
             &bob(),
