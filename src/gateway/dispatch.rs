@@ -326,6 +326,14 @@ pub async fn component(desk: &Desk, http: &serenity::all::Http, c: &ComponentInt
         if let Some(button) = render::RetryButton::parse(&c.data.custom_id) {
             return reply(desk.retry_deliveries(&call, button).await);
         }
+        if render::is_digest_select(&c.data.custom_id) {
+            let picked = match &c.data.kind {
+                serenity::all::ComponentInteractionDataKind::StringSelect { values } => values.first().cloned(),
+                _ => None,
+            };
+            let picked = picked.ok_or_else(|| ServiceError::user("Pick a ticket from the list."))?;
+            return data(desk.ticket_card_for(&call, &picked).await);
+        }
         if let Some(button) = render::SameIssueButton::parse(&c.data.custom_id) {
             return reply(desk.same_issue_answer(&call, button).await);
         }

@@ -45,6 +45,8 @@ pub const BACKOFF_CAP: Duration = Duration::from_secs(60);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// Targets (channels, DM recipients) looked at per pass.
 const HEADS: i64 = 1000;
+/// A channel whose queue would take longer than this to drain at its pace gets digests.
+pub const DIGEST_AFTER: Duration = Duration::from_secs(10);
 /// How soon a thread open, a pin or a thread post looks again for the card or thread it needs.
 const WAIT_FOR_CARD_MS: i64 = 500;
 /// The marker on a post's body that sends it to its incident's bridge thread
@@ -207,8 +209,17 @@ impl Outbox {
                 wait = wait.min(slot);
                 continue;
             }
-            let attempt = self.deliver(&row).await;
-            match self.record(&row, attempt).await? {
+            let recorded = match self.digest_for(&row).await {
+                Some(cards) => {
+                    let attempt = self.deliver_digest(&row, &cards).await;
+                    self.record_digest(&row, attempt, &cards).await?
+                }
+                None => {
+                    let attempt = self.deliver(&row).await;
+                    self.record(&row, attempt).await?
+                }
+            };
+            match recorded {
                 Some(retry_at) => {
                     wait = wait.min(Duration::from_millis((retry_at - now_ms()).max(0).unsigned_abs()));
                 }
@@ -234,6 +245,64 @@ impl Outbox {
         while q.len() > self.policy.channel_burst {
             q.pop_front();
         }
+    }
+
+    /// The cards a digest would carry instead of `row` alone: when `row` is a new-ticket card
+    /// in a channel whose queue cannot drain within [`DIGEST_AFTER`] at its pace.
+    async fn digest_for(&self, row: &OutboxRow) -> Option<Vec<(i64, crate::store::TicketRow)>> {
+        let channel = row
+            .channel_id
+            .filter(|_| row.is_card && row.op == OutboxOp::Post.as_str())?;
+        let per_window = self.policy.channel_burst as f64;
+        let behind_at = (per_window * DIGEST_AFTER.as_secs_f64() / self.policy.channel_window.as_secs_f64()).ceil();
+        let mut conn = self.pool.acquire().await.ok()?;
+        let backlog = store::channel_backlog(&mut conn, channel).await.ok()?;
+        if (backlog as f64) <= behind_at {
+            return None;
+        }
+        let cards = store::digest_candidates(&mut conn, channel, now_ms(), render::DIGEST_MAX as i64)
+            .await
+            .ok()?;
+        (cards.len() > 1 && cards.iter().any(|(id, _)| *id == row.id)).then_some(cards)
+    }
+
+    async fn deliver_digest(&mut self, row: &OutboxRow, cards: &[(i64, crate::store::TicketRow)]) -> Attempt {
+        let Some(channel) = row.channel_id else {
+            return Attempt::Fail("post without a channel".into());
+        };
+        let tickets: Vec<crate::store::TicketRow> = cards.iter().map(|(_, t)| t.clone()).collect();
+        let mut body = render::digest(&tickets);
+        body["nonce"] = json!(nonce(row.id));
+        body["enforce_nonce"] = json!(true);
+        let route = Route::ChannelMessages {
+            channel_id: ChannelId::new(channel.unsigned_abs()),
+        };
+        self.send(channel, route, LightMethod::Post, &body).await
+    }
+
+    /// A digest sent marks every card it carried; otherwise only `row` is retried or failed
+    /// (the others go in the next digest, or one by one).
+    async fn record_digest(
+        &mut self,
+        row: &OutboxRow,
+        attempt: Attempt,
+        cards: &[(i64, crate::store::TicketRow)],
+    ) -> Result<Option<i64>, sqlx::Error> {
+        let Attempt::Sent(message_id) = attempt else {
+            return self.record(row, attempt).await;
+        };
+        let mut conn = self.pool.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        let rows: Vec<(i64, i64)> = cards.iter().map(|(id, t)| (*id, t.id)).collect();
+        store::mark_digested(&mut tx, &rows, row.channel_id.unwrap_or_default(), message_id).await?;
+        tx.commit().await?;
+        self.metrics.outbox_sent.inc();
+        info!(
+            outbox = row.id,
+            cards = rows.len(),
+            "channel behind: new tickets posted as one digest"
+        );
+        Ok(None)
     }
 
     /// Stores how an attempt went: `None` when the row left the queue (sent, or given up), else
@@ -465,6 +534,9 @@ impl Outbox {
             }
         };
         let (Some(channel), Some(message)) = (ticket.card_channel_id, ticket.card_message_id) else {
+            if ticket.in_digest {
+                return Attempt::Dropped("shown in a digest; picking it there shows the latest state".into());
+            }
             let queued = async {
                 let mut conn = self.pool.acquire().await?;
                 store::card_post_pending(&mut conn, ticket_id).await

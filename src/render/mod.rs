@@ -15,11 +15,13 @@ use crate::store::{AuditRow, TicketRow};
 mod alerts;
 mod buttons;
 mod deliveries;
+mod digest;
 mod major;
 mod ops;
 pub use alerts::*;
 pub use buttons::*;
 pub use deliveries::*;
+pub use digest::*;
 pub use major::*;
 pub use ops::*;
 

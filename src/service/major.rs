@@ -237,6 +237,13 @@ impl Desk {
         w.audit(Some(t.id), "major", None, Some("major".into()), note.clone())
             .await?;
         let has_card = t.card_channel_id.is_some();
+        if let (Some(channel), true) = (t.card_channel_id, t.in_digest) {
+            // Shown in a digest so far: a major incident gets a card of its own to pin.
+            store::clear_digest(&mut w.tx, t.id).await?;
+            t.in_digest = false;
+            w.post(channel, &t, &render::ticket_card(&t, &Pings::none(), &[]), true)
+                .await?;
+        }
         if let Some(channel) = t.card_channel_id {
             for op in [OutboxOp::Thread, OutboxOp::Pin] {
                 w.enqueue(NewOutbox {

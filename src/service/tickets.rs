@@ -409,6 +409,14 @@ impl Desk {
         Ok(shown)
     }
 
+    /// A ticket picked from a digest: its card, with its buttons, for the one who picked it.
+    pub async fn ticket_card_for(&self, call: &Call, id: &str) -> Result<Value> {
+        let (t, _, _) = self.read_visible(call, id).await?;
+        let mut card = render::ticket_card(&t, &Pings::none(), &[]);
+        card["flags"] = serde_json::json!(render::EPHEMERAL);
+        Ok(card)
+    }
+
     /// `/ticket history`.
     pub async fn ticket_history(&self, call: &Call, id: &str) -> Result<Value> {
         let (t, _, mut conn) = self.read_visible(call, id).await?;

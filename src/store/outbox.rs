@@ -354,3 +354,68 @@ pub async fn thread_pending(conn: &mut SqliteConnection, ticket_id: i64) -> Resu
     .fetch_one(conn)
     .await
 }
+
+/// How many messages wait for one channel.
+pub async fn channel_backlog(conn: &mut SqliteConnection, channel_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM outbox INDEXED BY outbox_pending_target
+         WHERE coalesce(channel_id, -user_id, 0) = ? AND status = 'pending'",
+    )
+    .bind(channel_id)
+    .fetch_one(conn)
+    .await
+}
+
+/// The queued new-ticket cards of a channel that a digest may carry, in their channel's order
+/// (rank, then age): due now, not a page, not a major incident's (that one keeps its card).
+pub async fn digest_candidates(
+    conn: &mut SqliteConnection,
+    channel_id: i64,
+    now: i64,
+    limit: i64,
+) -> Result<Vec<(i64, super::TicketRow)>, sqlx::Error> {
+    let ids: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT o.id, o.ticket_id FROM outbox o INDEXED BY outbox_pending_rank JOIN tickets t ON t.id = o.ticket_id
+         WHERE coalesce(o.channel_id, -o.user_id, 0) = ? AND o.status = 'pending' AND o.op = 'post' AND o.is_card = 1
+           AND o.next_attempt_at <= ? AND o.rank > 0 AND t.major_at IS NULL
+         ORDER BY o.rank, o.id LIMIT ?",
+    )
+    .bind(channel_id)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::with_capacity(ids.len());
+    for (row, ticket) in ids {
+        out.push((row, super::get_ticket(&mut *conn, ticket).await?));
+    }
+    Ok(out)
+}
+
+/// Marks the cards a digest carried as sent (by the digest's message) and their tickets as
+/// shown in a digest: no card of their own, so later edits have nothing to edit.
+pub async fn mark_digested(
+    conn: &mut SqliteConnection,
+    rows: &[(i64, i64)],
+    channel_id: i64,
+    message_id: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    for (row, ticket) in rows {
+        mark_outbox_sent(&mut *conn, *row, message_id).await?;
+        sqlx::query("UPDATE tickets SET in_digest = 1, card_channel_id = ?, card_message_id = NULL WHERE id = ?")
+            .bind(channel_id)
+            .bind(ticket)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Puts a ticket shown in a digest back on the way to a card of its own (a major incident).
+pub async fn clear_digest(conn: &mut SqliteConnection, ticket_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE tickets SET in_digest = 0 WHERE id = ?")
+        .bind(ticket_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

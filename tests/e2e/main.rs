@@ -20,3 +20,4 @@ mod report;
 mod requests;
 mod sla;
 mod store;
+mod storm;
