@@ -313,7 +313,14 @@ impl Desk {
             || (kind == TicketKind::Incident
                 && super::oncall::is_on_call(&mut conn, call.actor.guild_id, call.actor.user_id, self.now_ms())
                     .await?);
-        let t = super::access::visible(found, id, call.actor.user_id, responder)?;
+        // Affected users of an incident (reporters of its duplicates) may read it too.
+        let affected = match &found {
+            Some(t) if !responder && t.requester_id != call.actor.user_id => {
+                store::is_affected(&mut conn, t.id, call.actor.user_id).await?
+            }
+            _ => false,
+        };
+        let t = super::access::visible(found, id, call.actor.user_id, responder || affected)?;
         Ok((t, responder, conn))
     }
 

@@ -248,6 +248,12 @@ async fn a_linked_duplicate_is_resolved_its_reporter_follows_the_parent_and_reso
         "{shown}"
     );
     assert!(shown.contains("Affected users: 2"), "{shown}");
+    let follows = desk.cmd(&carl(), "ticket", Some("show"), &[s("id", "INC-1")]).await;
+    assert!(
+        text(&follows).contains("INC-1 · Checkout is down"),
+        "an affected user reads the parent: {}",
+        text(&follows)
+    );
     let report = desk.cmd(&ada(), "report", None, &[int("days", 7)]).await;
     assert!(
         text(&report).contains("Major incidents: 0 declared · 2 duplicate(s) linked"),
