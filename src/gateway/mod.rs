@@ -6,10 +6,14 @@
 //! when the work is committed. Replies are sent only after the commit (SPEC §5.1).
 
 mod alerts;
+mod change;
 pub mod commands;
 mod dispatch;
 mod dm;
+mod incident;
 mod options;
+mod setup;
+mod ticket;
 
 use std::future::Future;
 use std::pin::Pin;
