@@ -478,196 +478,39 @@ impl Desk {
                 "{id} is a change: use the /change commands for it."
             )));
         }
-        let is_requester = t.requester_id == w.user_id;
-        let agent = responder;
+        let cx = OpContext {
+            id,
+            kind,
+            agent: responder,
+            is_requester: t.requester_id == w.user_id,
+        };
         let before = t.clone();
+        let t_ = &mut t;
         let message = match op {
-            TicketOp::Claim => {
-                need_agent(agent, "Claiming tickets")?;
-                // The state first: a closed ticket is closed, whoever had it.
-                state_of(&t).apply(kind, Action::Claim, id)?;
-                match t.assignee_id {
-                    Some(a) if a == w.user_id => return Err(ServiceError::user(format!("{id} is already yours."))),
-                    Some(a) => {
-                        return Err(ServiceError::user(format!(
-                            "{id} is already assigned to <@{a}>. Use /ticket assign to hand it over."
-                        )))
-                    }
-                    None => {}
-                }
-                w.change_state(&mut t, Action::Claim, None).await?;
-                let me = w.user_id;
-                w.set_assignee(&mut t, me).await?;
-                w.responded(&mut t);
-                format!("You claimed {id}. It is {}.", t.state)
-            }
-            TicketOp::Assign(target) => {
-                need_agent(agent, "Assigning tickets")?;
-                let target_standing = Standing::of(
-                    &Actor {
-                        guild_id: w.guild_id,
-                        user_id: target.user_id,
-                        roles: target.roles.clone(),
-                        is_admin: target.is_admin,
-                    },
-                    &w.settings,
-                );
-                if !target_standing.is_agent {
-                    return Err(ServiceError::user(format!(
-                        "<@{}> is not a service desk agent, so {id} cannot be assigned to them.",
-                        target.user_id
-                    )));
-                }
-                if t.assignee_id == Some(target.user_id) {
-                    return Err(ServiceError::user(format!(
-                        "{id} is already assigned to <@{}>.",
-                        target.user_id
-                    )));
-                }
-                w.change_state(&mut t, Action::Assign, None).await?;
-                w.set_assignee(&mut t, target.user_id).await?;
-                w.responded(&mut t);
-                let text = format!(
-                    "{id} “{}” is assigned to <@{}> by <@{}>.",
-                    t.title, target.user_id, w.user_id
-                );
-                w.post_notice(&t, &text, Pings::user(target.user_id)).await?;
-                format!("{id} is assigned to <@{}>.", target.user_id)
-            }
-            TicketOp::Hold { reason, note } => {
-                need_agent(agent, "Putting tickets on hold")?;
-                w.change_state(&mut t, Action::Hold, note.clone()).await?;
-                t.hold_reason = Some(reason.as_str().to_owned());
-                if reason == HoldReason::AwaitingRequester {
-                    let ask = note
-                        .as_deref()
-                        .unwrap_or("The service desk needs more information from you.");
-                    let text = format!(
-                        "Your ticket {id} “{}” is waiting for you: {ask}\nReply with /ticket comment id:{id} and it goes back to the desk.",
-                        t.title
-                    );
-                    let requester = t.requester_id;
-                    w.dm(&t, requester, &text).await?;
-                }
-                format!("{id} is on hold ({}). Its resolution clock is paused.", reason.as_str())
-            }
+            TicketOp::Claim => w.op_claim(t_, &cx).await?,
+            TicketOp::Assign(target) => w.op_assign(t_, &cx, &target).await?,
+            TicketOp::Hold { reason, note } => w.op_hold(t_, &cx, reason, note).await?,
             TicketOp::Resume => {
-                need_agent(agent, "Resuming tickets")?;
-                w.change_state(&mut t, Action::Resume, None).await?;
-                t.hold_reason = None;
-                format!("{id} is {} again.", t.state)
+                need_agent(cx.agent, "Resuming tickets")?;
+                w.change_state(t_, Action::Resume, None).await?;
+                t_.hold_reason = None;
+                format!("{id} is {} again.", t_.state)
             }
-            TicketOp::Resolve { note } => {
-                need_agent(agent, "Resolving tickets")?;
-                w.change_state(&mut t, Action::Resolve, Some(note.clone())).await?;
-                t.hold_reason = None;
-                t.resolution_note = Some(note.clone());
-                t.resolved_at = Some(w.now);
-                w.responded(&mut t);
-                let text = format!(
-                    "Your ticket {id} “{}” is resolved: {note}\nIf that fixes it, press Close; if not, Reopen and say what still does not work.",
-                    t.title
-                );
-                let requester = t.requester_id;
-                let actions = [render::DmAction::Close, render::DmAction::Reopen];
-                w.dm_with(&t, requester, &text, &actions, true).await?;
-                format!("{id} is resolved. The requester is told and can confirm or reopen it.")
-            }
-            TicketOp::Reopen { reason } => {
-                if !(agent || is_requester) {
-                    return Err(ServiceError::user(format!(
-                        "Only the requester or an agent can reopen {id}."
-                    )));
-                }
-                w.change_state(&mut t, Action::Reopen, Some(reason.clone())).await?;
-                t.resolved_at = None;
-                if is_requester && !agent {
-                    let pings = t.assignee_id.map_or_else(Pings::none, Pings::user);
-                    let text = format!("{id} “{}” was reopened by its requester: {reason}", t.title);
-                    w.post_notice(&t, &text, pings).await?;
-                }
-                format!("{id} is reopened and {} again.", t.state)
-            }
+            TicketOp::Resolve { note } => w.op_resolve(t_, &cx, &note).await?,
+            TicketOp::Reopen { reason } => w.op_reopen(t_, &cx, &reason).await?,
             TicketOp::Close => {
-                if !(agent || is_requester) {
+                if !(cx.agent || cx.is_requester) {
                     return Err(ServiceError::user(format!(
                         "Only the requester or an agent can close {id}."
                     )));
                 }
-                w.change_state(&mut t, Action::Close, None).await?;
-                t.closed_at = Some(w.now);
+                w.change_state(t_, Action::Close, None).await?;
+                t_.closed_at = Some(w.now);
                 format!("{id} is closed. Thank you!")
             }
-            TicketOp::Cancel { reason } => {
-                let own_request = is_requester && kind == TicketKind::Request;
-                if !(agent || own_request) {
-                    return Err(ServiceError::user(format!(
-                        "Only the requester or an agent can cancel {id}{}.",
-                        if kind == TicketKind::Incident {
-                            " (incidents: agents only)"
-                        } else {
-                            ""
-                        }
-                    )));
-                }
-                w.change_state(&mut t, Action::Cancel, reason.clone()).await?;
-                t.hold_reason = None;
-                t.closed_at = Some(w.now);
-                format!("{id} is cancelled.")
-            }
-            TicketOp::Priority(p) => {
-                need_agent(agent, "Changing priority")?;
-                let old = Priority::from_number(t.priority).unwrap_or(Priority::P4);
-                if !state_of(&t).is_open() {
-                    return Err(ServiceError::user(format!(
-                        "{id} is {}: only open tickets can change priority.",
-                        t.state
-                    )));
-                }
-                if old == p {
-                    return Err(ServiceError::user(format!("{id} is already {p}.")));
-                }
-                t.priority = i64::from(p.number());
-                // Its messages still queued (the card, notices) move to their new place in line.
-                store::rerank_pending(&mut w.tx, t.id, t.priority).await?;
-                w.audit(Some(t.id), "priority", Some(old.to_string()), Some(p.to_string()), None)
-                    .await?;
-                format!("{id} is now {p} (was {old}).")
-            }
-            TicketOp::Comment(body) => {
-                if state_of(&t).is_final() {
-                    return Err(ServiceError::user(format!(
-                        "{id} is {}: it takes no more comments. Raise a new ticket if you need more help.",
-                        t.state
-                    )));
-                }
-                store::insert_comment(&mut w.tx, w.guild_id, t.id, w.user_id, &body, agent, w.now).await?;
-                w.audit(Some(t.id), "comment", None, None, Some(body.clone())).await?;
-                let title = t.title.clone();
-                if agent && !is_requester {
-                    w.responded(&mut t);
-                    let text = format!("<@{}> commented on your ticket {id} “{title}”: {body}", w.user_id);
-                    let requester = t.requester_id;
-                    w.dm(&t, requester, &text).await?;
-                } else {
-                    let mut extra = String::new();
-                    if state_of(&t) == TicketState::OnHold
-                        && t.hold_reason.as_deref() == Some(HoldReason::AwaitingRequester.as_str())
-                    {
-                        w.change_state(&mut t, Action::Resume, Some("the requester replied".into()))
-                            .await?;
-                        t.hold_reason = None;
-                        extra = format!(" {id} is {} again.", t.state);
-                    }
-                    let pings = t.assignee_id.map_or_else(Pings::none, Pings::user);
-                    let text = format!("<@{}> commented on {id} “{title}”: {body}", w.user_id);
-                    w.post_notice(&t, &text, pings).await?;
-                    return self
-                        .commit_ticket(w, before, t, format!("Your comment is on {id}.{extra}"))
-                        .await;
-                }
-                format!("Your comment is on {id}.")
-            }
+            TicketOp::Cancel { reason } => w.op_cancel(t_, &cx, reason).await?,
+            TicketOp::Priority(p) => w.op_priority(t_, &cx, p).await?,
+            TicketOp::Comment(body) => w.op_comment(t_, &cx, &body).await?,
         };
         self.commit_ticket(w, before, t, message).await
     }
@@ -738,5 +581,220 @@ impl Desk {
                 (format!("{id} · {} · {}", t.state, t.title), id)
             })
             .collect())
+    }
+}
+
+/// What every ticket change needs to know of its ticket and actor.
+struct OpContext {
+    id: TicketRef,
+    kind: TicketKind,
+    /// The actor works the ticket (an agent; on call, for an incident).
+    agent: bool,
+    is_requester: bool,
+}
+
+impl Work {
+    async fn op_claim(&mut self, t: &mut TicketRow, cx: &OpContext) -> Result<String> {
+        let id = cx.id;
+        need_agent(cx.agent, "Claiming tickets")?;
+        // The state first: a closed ticket is closed, whoever had it.
+        state_of(t).apply(cx.kind, Action::Claim, id)?;
+        match t.assignee_id {
+            Some(a) if a == self.user_id => return Err(ServiceError::user(format!("{id} is already yours."))),
+            Some(a) => {
+                return Err(ServiceError::user(format!(
+                    "{id} is already assigned to <@{a}>. Use /ticket assign to hand it over."
+                )))
+            }
+            None => {}
+        }
+        self.change_state(t, Action::Claim, None).await?;
+        let me = self.user_id;
+        self.set_assignee(t, me).await?;
+        self.responded(t);
+        Ok(format!("You claimed {id}. It is {}.", t.state))
+    }
+
+    async fn op_assign(&mut self, t: &mut TicketRow, cx: &OpContext, target: &AssignTarget) -> Result<String> {
+        let id = cx.id;
+        need_agent(cx.agent, "Assigning tickets")?;
+        let target_standing = Standing::of(
+            &Actor {
+                guild_id: self.guild_id,
+                user_id: target.user_id,
+                roles: target.roles.clone(),
+                is_admin: target.is_admin,
+            },
+            &self.settings,
+        );
+        if !target_standing.is_agent {
+            return Err(ServiceError::user(format!(
+                "<@{}> is not a service desk agent, so {id} cannot be assigned to them.",
+                target.user_id
+            )));
+        }
+        if t.assignee_id == Some(target.user_id) {
+            return Err(ServiceError::user(format!(
+                "{id} is already assigned to <@{}>.",
+                target.user_id
+            )));
+        }
+        self.change_state(t, Action::Assign, None).await?;
+        self.set_assignee(t, target.user_id).await?;
+        self.responded(t);
+        let text = format!(
+            "{id} “{}” is assigned to <@{}> by <@{}>.",
+            t.title, target.user_id, self.user_id
+        );
+        self.post_notice(t, &text, Pings::user(target.user_id)).await?;
+        Ok(format!("{id} is assigned to <@{}>.", target.user_id))
+    }
+
+    async fn op_hold(
+        &mut self,
+        t: &mut TicketRow,
+        cx: &OpContext,
+        reason: HoldReason,
+        note: Option<String>,
+    ) -> Result<String> {
+        let id = cx.id;
+        need_agent(cx.agent, "Putting tickets on hold")?;
+        self.change_state(t, Action::Hold, note.clone()).await?;
+        t.hold_reason = Some(reason.as_str().to_owned());
+        if reason == HoldReason::AwaitingRequester {
+            let ask = note
+                .as_deref()
+                .unwrap_or("The service desk needs more information from you.");
+            let text = format!(
+                "Your ticket {id} “{}” is waiting for you: {ask}\nReply with /ticket comment id:{id} and it goes back to the desk.",
+                t.title
+            );
+            let requester = t.requester_id;
+            self.dm(t, requester, &text).await?;
+        }
+        Ok(format!(
+            "{id} is on hold ({}). Its resolution clock is paused.",
+            reason.as_str()
+        ))
+    }
+
+    async fn op_resolve(&mut self, t: &mut TicketRow, cx: &OpContext, note: &str) -> Result<String> {
+        let id = cx.id;
+        need_agent(cx.agent, "Resolving tickets")?;
+        self.change_state(t, Action::Resolve, Some(note.to_owned())).await?;
+        t.hold_reason = None;
+        t.resolution_note = Some(note.to_owned());
+        t.resolved_at = Some(self.now);
+        self.responded(t);
+        let text = format!(
+            "Your ticket {id} “{}” is resolved: {note}\nIf that fixes it, press Close; if not, Reopen and say what still does not work.",
+            t.title
+        );
+        let requester = t.requester_id;
+        let actions = [render::DmAction::Close, render::DmAction::Reopen];
+        self.dm_with(t, requester, &text, &actions, true).await?;
+        Ok(format!(
+            "{id} is resolved. The requester is told and can confirm or reopen it."
+        ))
+    }
+
+    async fn op_reopen(&mut self, t: &mut TicketRow, cx: &OpContext, reason: &str) -> Result<String> {
+        let id = cx.id;
+        if !(cx.agent || cx.is_requester) {
+            return Err(ServiceError::user(format!(
+                "Only the requester or an agent can reopen {id}."
+            )));
+        }
+        self.change_state(t, Action::Reopen, Some(reason.to_owned())).await?;
+        t.resolved_at = None;
+        if cx.is_requester && !cx.agent {
+            let pings = t.assignee_id.map_or_else(Pings::none, Pings::user);
+            let text = format!("{id} “{}” was reopened by its requester: {reason}", t.title);
+            self.post_notice(t, &text, pings).await?;
+        }
+        Ok(format!("{id} is reopened and {} again.", t.state))
+    }
+
+    async fn op_cancel(&mut self, t: &mut TicketRow, cx: &OpContext, reason: Option<String>) -> Result<String> {
+        let id = cx.id;
+        let own_request = cx.is_requester && cx.kind == TicketKind::Request;
+        if !(cx.agent || own_request) {
+            return Err(ServiceError::user(format!(
+                "Only the requester or an agent can cancel {id}{}.",
+                if cx.kind == TicketKind::Incident {
+                    " (incidents: agents only)"
+                } else {
+                    ""
+                }
+            )));
+        }
+        self.change_state(t, Action::Cancel, reason).await?;
+        t.hold_reason = None;
+        t.closed_at = Some(self.now);
+        Ok(format!("{id} is cancelled."))
+    }
+
+    async fn op_priority(&mut self, t: &mut TicketRow, cx: &OpContext, p: Priority) -> Result<String> {
+        let id = cx.id;
+        need_agent(cx.agent, "Changing priority")?;
+        let old = Priority::from_number(t.priority).unwrap_or(Priority::P4);
+        if !state_of(t).is_open() {
+            return Err(ServiceError::user(format!(
+                "{id} is {}: only open tickets can change priority.",
+                t.state
+            )));
+        }
+        if old == p {
+            return Err(ServiceError::user(format!("{id} is already {p}.")));
+        }
+        t.priority = i64::from(p.number());
+        // Its messages still queued (the card, notices) move to their new place in line.
+        store::rerank_pending(&mut self.tx, t.id, t.priority).await?;
+        self.audit(Some(t.id), "priority", Some(old.to_string()), Some(p.to_string()), None)
+            .await?;
+        Ok(format!("{id} is now {p} (was {old})."))
+    }
+
+    async fn op_comment(&mut self, t: &mut TicketRow, cx: &OpContext, body: &str) -> Result<String> {
+        let id = cx.id;
+        if state_of(t).is_final() {
+            return Err(ServiceError::user(format!(
+                "{id} is {}: it takes no more comments. Raise a new ticket if you need more help.",
+                t.state
+            )));
+        }
+        store::insert_comment(
+            &mut self.tx,
+            self.guild_id,
+            t.id,
+            self.user_id,
+            body,
+            cx.agent,
+            self.now,
+        )
+        .await?;
+        self.audit(Some(t.id), "comment", None, None, Some(body.to_owned()))
+            .await?;
+        let title = t.title.clone();
+        if cx.agent && !cx.is_requester {
+            self.responded(t);
+            let text = format!("<@{}> commented on your ticket {id} “{title}”: {body}", self.user_id);
+            let requester = t.requester_id;
+            self.dm(t, requester, &text).await?;
+            return Ok(format!("Your comment is on {id}."));
+        }
+        let mut extra = String::new();
+        if state_of(t) == TicketState::OnHold
+            && t.hold_reason.as_deref() == Some(HoldReason::AwaitingRequester.as_str())
+        {
+            self.change_state(t, Action::Resume, Some("the requester replied".into()))
+                .await?;
+            t.hold_reason = None;
+            extra = format!(" {id} is {} again.", t.state);
+        }
+        let pings = t.assignee_id.map_or_else(Pings::none, Pings::user);
+        let text = format!("<@{}> commented on {id} “{title}”: {body}", self.user_id);
+        self.post_notice(t, &text, pings).await?;
+        Ok(format!("Your comment is on {id}.{extra}"))
     }
 }
