@@ -156,23 +156,7 @@ impl Desk {
             ));
         }
         let mut w = self.begin(call).await?;
-        let tz = w.calendar().await?.tz();
-        let start = calendar::parse_local(c.start, tz).map_err(|e| ServiceError::user(e.to_string()))?;
-        let end = calendar::parse_local(c.end, tz).map_err(|e| ServiceError::user(e.to_string()))?;
-        if end <= start {
-            return Err(ServiceError::user(format!(
-                "The window must end after it starts ({} – {}).",
-                c.start.trim(),
-                c.end.trim()
-            )));
-        }
-        if start <= from_millis(w.now) {
-            return Err(ServiceError::user(format!(
-                "The window starts in the past ({} {}); changes are planned ahead.",
-                c.start.trim(),
-                tz.name()
-            )));
-        }
+        let (s, e) = w.change_window(c.start, c.end).await?;
         let rule = w.cab_rule(c.change_type).await?;
         let voters: Vec<i64> = cab_members.iter().copied().filter(|u| *u != w.user_id).collect();
         if c.change_type != ChangeType::Standard {
@@ -191,7 +175,6 @@ impl Desk {
                 )));
             }
         }
-        let (s, e) = (to_millis(start), to_millis(end));
         let mut t = store::insert_ticket(
             &mut w.tx,
             &NewTicket {
@@ -213,7 +196,7 @@ impl Desk {
         w.audit(Some(t.id), "created", None, Some(t.state.clone()), Some(title.clone()))
             .await?;
         let conflicts = w.conflicts(s, e, t.number).await?;
-        let mut change = ChangeRow {
+        let change = ChangeRow {
             change_type: Some(c.change_type.as_str().into()),
             risk: Some(c.risk.as_str().into()),
             window_start: Some(s),
@@ -223,73 +206,15 @@ impl Desk {
             conflicts: (!conflicts.is_empty()).then(|| conflicts.join("\n")),
             ..ChangeRow::default()
         };
-        let id = ticket_ref(&t);
         let flag = if conflicts.is_empty() {
             String::new()
         } else {
             format!(" ⚠ {} conflict(s): {}", conflicts.len(), conflicts.join("; "))
         };
         let message = if c.change_type == ChangeType::Standard {
-            w.move_change(
-                &mut t,
-                ChangeAction::PreApprove,
-                Some("standard change: pre-approved".into()),
-            )
-            .await?;
-            store::set_change(&mut w.tx, t.id, &change).await?;
-            let text = format!(
-                "🗓 {id} “{title}” (standard, pre-approved) is scheduled for {}.",
-                render::window(s, e)
-            );
-            w.post_cab(&t, render::notice(&format!("{text}{flag}"), &Pings::none()), false)
-                .await?;
-            format!("{id} is pre-approved and scheduled.{flag}")
+            w.pre_approve(&mut t, &change, &flag).await?
         } else {
-            w.move_change(
-                &mut t,
-                ChangeAction::OpenVote,
-                Some(format!("{} voter(s), rule {}", voters.len(), rule.mode)),
-            )
-            .await?;
-            let cal = w.calendar().await?;
-            let deadline = calendar_for(rule.voting, &cal)
-                .add_business_seconds(from_millis(w.now), target_seconds(rule.voting, &cal));
-            change.vote_mode = Some(rule.mode.name().into());
-            change.vote_count = Some(match rule.mode {
-                Mode::Quorum(k) => i64::from(k),
-                _ => 1,
-            });
-            change.vote_deadline = Some(to_millis(deadline));
-            store::set_change(&mut w.tx, t.id, &change).await?;
-            store::insert_voters(&mut w.tx, t.id, &voters).await?;
-            w.set_timer(
-                vote_key(t.id),
-                TimerKind::VoteDeadline,
-                Some(t.id),
-                to_millis(deadline),
-                None,
-            );
-            let remind_at = w.now + (to_millis(deadline) - w.now) * REMIND_AT_PERCENT / 100;
-            w.set_timer(
-                vote_reminder_key(t.id),
-                TimerKind::VoteRemind,
-                Some(t.id),
-                remind_at,
-                None,
-            );
-            if let Some(channel) = w.settings.cab_channel_id {
-                store::set_ticket_card(&mut w.tx, t.id, channel, None).await?;
-                t.card_channel_id = Some(channel);
-            }
-            let role = w.settings.cab_role_id;
-            let body = render::vote_opened(render::change_card(&t, &change, &voters, &[]), &voters, role);
-            w.post_cab(&t, body, true).await?;
-            format!(
-                "{id} is up for the CAB's vote ({}, {} voter(s), until {}).{flag}",
-                rule.mode,
-                voters.len(),
-                render::due(to_millis(deadline))
-            )
+            w.open_vote(&mut t, change, &voters, &rule, &flag).await?
         };
         store::update_ticket(&mut w.tx, &t).await?;
         self.finish(w).await?;
@@ -663,5 +588,111 @@ impl Desk {
     pub async fn cab_role(&self, guild_id: i64) -> Result<Option<i64>> {
         let mut conn = self.pool.acquire().await?;
         Ok(store::get_settings(&mut conn, guild_id).await?.cab_role_id)
+    }
+}
+
+impl Work {
+    /// A change window from `start` and `end` in the guild's time zone: after now, end after
+    /// start; unix ms.
+    async fn change_window(&mut self, start: &str, end: &str) -> Result<(i64, i64)> {
+        let tz = self.calendar().await?.tz();
+        let from = calendar::parse_local(start, tz).map_err(|e| ServiceError::user(e.to_string()))?;
+        let to = calendar::parse_local(end, tz).map_err(|e| ServiceError::user(e.to_string()))?;
+        if to <= from {
+            return Err(ServiceError::user(format!(
+                "The window must end after it starts ({} – {}).",
+                start.trim(),
+                end.trim()
+            )));
+        }
+        if from <= from_millis(self.now) {
+            return Err(ServiceError::user(format!(
+                "The window starts in the past ({} {}); changes are planned ahead.",
+                start.trim(),
+                tz.name()
+            )));
+        }
+        Ok((to_millis(from), to_millis(to)))
+    }
+
+    /// A standard change: pre-approved and scheduled, announced in the CAB channel.
+    async fn pre_approve(&mut self, t: &mut TicketRow, change: &ChangeRow, flag: &str) -> Result<String> {
+        let id = ticket_ref(t);
+        self.move_change(
+            t,
+            ChangeAction::PreApprove,
+            Some("standard change: pre-approved".into()),
+        )
+        .await?;
+        store::set_change(&mut self.tx, t.id, change).await?;
+        let (s, e) = (
+            change.window_start.unwrap_or_default(),
+            change.window_end.unwrap_or_default(),
+        );
+        let text = format!(
+            "🗓 {id} “{}” (standard, pre-approved) is scheduled for {}.",
+            t.title,
+            render::window(s, e)
+        );
+        self.post_cab(t, render::notice(&format!("{text}{flag}"), &Pings::none()), false)
+            .await?;
+        Ok(format!("{id} is pre-approved and scheduled.{flag}"))
+    }
+
+    /// A normal or emergency change: the CAB's vote opens, with its deadline and reminder.
+    async fn open_vote(
+        &mut self,
+        t: &mut TicketRow,
+        mut change: ChangeRow,
+        voters: &[i64],
+        rule: &CabRule,
+        flag: &str,
+    ) -> Result<String> {
+        let id = ticket_ref(t);
+        self.move_change(
+            t,
+            ChangeAction::OpenVote,
+            Some(format!("{} voter(s), rule {}", voters.len(), rule.mode)),
+        )
+        .await?;
+        let cal = self.calendar().await?;
+        let deadline = calendar_for(rule.voting, &cal)
+            .add_business_seconds(from_millis(self.now), target_seconds(rule.voting, &cal));
+        change.vote_mode = Some(rule.mode.name().into());
+        change.vote_count = Some(match rule.mode {
+            Mode::Quorum(k) => i64::from(k),
+            _ => 1,
+        });
+        change.vote_deadline = Some(to_millis(deadline));
+        store::set_change(&mut self.tx, t.id, &change).await?;
+        store::insert_voters(&mut self.tx, t.id, voters).await?;
+        self.set_timer(
+            vote_key(t.id),
+            TimerKind::VoteDeadline,
+            Some(t.id),
+            to_millis(deadline),
+            None,
+        );
+        let remind_at = self.now + (to_millis(deadline) - self.now) * REMIND_AT_PERCENT / 100;
+        self.set_timer(
+            vote_reminder_key(t.id),
+            TimerKind::VoteRemind,
+            Some(t.id),
+            remind_at,
+            None,
+        );
+        if let Some(channel) = self.settings.cab_channel_id {
+            store::set_ticket_card(&mut self.tx, t.id, channel, None).await?;
+            t.card_channel_id = Some(channel);
+        }
+        let role = self.settings.cab_role_id;
+        let body = render::vote_opened(render::change_card(t, &change, voters, &[]), voters, role);
+        self.post_cab(t, body, true).await?;
+        Ok(format!(
+            "{id} is up for the CAB's vote ({}, {} voter(s), until {}).{flag}",
+            rule.mode,
+            voters.len(),
+            render::due(to_millis(deadline))
+        ))
     }
 }
