@@ -98,186 +98,241 @@ fn ticket_sub(name: &str, description: &str, mut extra: Vec<Value>) -> Value {
 }
 
 /// Every command the bot registers, in registration order.
-#[rustfmt::skip]
 pub fn definitions() -> Value {
-    let user = |description: &str| json!({ "type": USER, "name": "user", "description": description, "required": true });
-    let priorities = &["P1", "P2", "P3", "P4", "P5"];
     json!([
-        admin_only(command("setup", "Configure the service desk for this server (admins)", vec![
-            sub("show", "Show all service desk settings", vec![]),
-            sub("deliveries", "Messages the bot could not deliver yet, with a Retry button", vec![]),
-            sub("channel", "Choose the channel for triage, incidents or CAB votes", vec![
-                choice("purpose", "What the channel is for", true, &["triage", "incidents", "cab"]),
-                json!({ "type": CHANNEL, "name": "channel", "description": "The channel", "required": true,
-                        "channel_types": TEXT_CHANNEL_TYPES }),
-            ]),
-            sub("role", "Map a desk role to a Discord role", vec![
-                choice("purpose", "Which desk role", true, &["agent", "incident-manager", "cab", "change-manager"]),
-                json!({ "type": ROLE, "name": "role", "description": "The Discord role", "required": true }),
-            ]),
-            sub("catalog-add", "Add an item to the service catalog", vec![
-                text("name", "Item name, e.g. Laptop", true, MAX_ITEM_NAME_CHARS),
-                text("description", "What people get", true, MAX_ITEM_DESCRIPTION_CHARS),
-            ]),
-            sub("catalog-remove", "Stop offering a catalog item", vec![
-                autocomplete("name", "The item to remove", MAX_ITEM_NAME_CHARS),
-            ]),
-            sub("hours", "Business hours that business-time SLA targets count in", vec![
-                autocomplete("timezone", "IANA time zone, e.g. Europe/Berlin", 60),
-                text("days", "Working days, e.g. mon-fri or sun-thu", true, 40),
-                text("start", "Start of the working day, HH:MM", true, 5),
-                text("end", "End of the working day, HH:MM", true, 5),
-            ]),
-            sub("holiday", "Add a holiday: business-time clocks skip it", vec![
-                text("date", "The day, YYYY-MM-DD", true, 10),
-                text("name", "What it is, e.g. New Year", true, MAX_ITEM_NAME_CHARS),
-            ]),
-            sub("sla", "Set the SLA targets of one kind and priority", vec![
-                choice("kind", "Which tickets", true, &["incident", "request"]),
-                choice("priority", "Which priority", true, priorities),
-                text("respond", "Time to first response: 15m, 4h, 3d (24x7) or 4bh, 3bd (business)", true, 12),
-                text("resolve", "Time to resolution, same units", true, 12),
-            ]),
-            sub("autoclose", "How long a resolved ticket waits before closing itself", vec![
-                text("after", "A duration, e.g. 7d or 5bd", true, 12),
-            ]),
-            sub("escalation", "Escalation of unacknowledged incidents of one priority", vec![
-                choice("priority", "Which priority", true, priorities),
-                text("delay", "Wait before paging the next level, e.g. 15m", true, 12),
-                text("ack-timeout", "Acknowledged but no update for this long: page again, e.g. 30m", true, 12),
-                integer("rounds", "Extra rounds through the levels after the last one", 0, 9),
-            ]),
-            sub("cab", "How the CAB decides normal or emergency changes", vec![
-                choice("rule", "Which changes", true, &["normal", "emergency"]),
-                choice("mode", "any: one approval; all: everyone; quorum: count approvals", true, &["any", "all", "quorum"]),
-                integer("count", "Approvals needed for quorum (ignored otherwise)", 1, 25),
-                text("voting", "How long the vote stays open, e.g. 24h or 1h", true, 12),
-            ]),
-        ])),
-        command("request", "Service requests", vec![
-            sub("new", "Ask the service desk for something from the catalog", vec![
-                autocomplete("item", "What you need, from the service catalog", MAX_ITEM_NAME_CHARS),
-                text("summary", "One line: what you need", true, MAX_SUMMARY_CHARS),
-                text("details", "Anything the desk should know", false, MAX_DETAILS_CHARS),
-            ]),
-            sub("mine", "Your open tickets", vec![]),
-        ]),
-        command("ticket", "Work with a ticket", vec![
-            ticket_sub("show", "Show a ticket: state, priority, people, SLA, timeline", vec![]),
-            ticket_sub("comment", "Add a comment to a ticket", vec![text("text", "Your comment", true, MAX_NOTE_CHARS)]),
-            ticket_sub("claim", "Take a ticket (agents)", vec![]),
-            ticket_sub("assign", "Give a ticket to an agent (agents)", vec![user("The agent")]),
-            ticket_sub("hold", "Put a ticket on hold; its resolution clock pauses (agents)", vec![
-                choice("reason", "What it waits for", true, &names(&HoldReason::ALL, HoldReason::as_str)),
-                text("note", "What is needed (sent to the requester when awaiting them)", false, MAX_NOTE_CHARS),
-            ]),
-            ticket_sub("resume", "Take a ticket off hold (agents)", vec![]),
-            ticket_sub("resolve", "Resolve a ticket with a note for the requester (agents)", vec![
-                text("note", "What was done", true, MAX_NOTE_CHARS),
-            ]),
-            ticket_sub("reopen", "Reopen a resolved ticket", vec![text("reason", "Why it is not fixed", true, MAX_REASON_CHARS)]),
-            ticket_sub("close", "Confirm a resolved ticket and close it", vec![]),
-            ticket_sub("cancel", "Withdraw an open ticket", vec![text("reason", "Why", false, MAX_REASON_CHARS)]),
-            ticket_sub("priority", "Change a ticket's priority (agents)", vec![
-                choice("priority", "P1 critical … P5 planning", true, priorities),
-            ]),
-            ticket_sub("history", "The full audit trail of a ticket", vec![]),
-        ]),
-        command("incident", "Incidents: something is broken", vec![
-            sub("new", "Report an incident; the on-call engineer is paged", vec![
-                text("title", "What is broken, in one line", true, MAX_SUMMARY_CHARS),
-                choice("impact", "How many people or how much of the service it hits", true, &names(&Level::ALL, Level::as_str)),
-                choice("urgency", "How fast it hurts", true, &names(&Level::ALL, Level::as_str)),
-                text("details", "What you see, since when", false, MAX_DETAILS_CHARS),
-                text("service", "The affected service, e.g. VPN", false, 80),
-            ]),
-            ticket_sub("ack", "Acknowledge an incident you are paged for", vec![]),
-            ticket_sub("update", "Post progress on an incident", vec![text("note", "The update", true, MAX_NOTE_CHARS)]),
-            ticket_sub("escalate", "Page the next on-call level now", vec![]),
-            ticket_sub("major", "Declare a major incident: a bridge thread, a pinned status, the incident managers told", vec![
-                text("note", "What is known so far (the first status line)", false, MAX_NOTE_CHARS),
-            ]),
-            ticket_sub("link", "Resolve an incident as a duplicate of another: its reporter hears the other's updates", vec![
-                text("parent", "The incident it duplicates, e.g. INC-12", true, 20),
-            ]),
-        ]),
-        command("change", "Changes and the change advisory board", vec![
-            sub("new", "Plan a change; normal and emergency changes go to the CAB", vec![
-                text("title", "What changes, in one line", true, MAX_SUMMARY_CHARS),
-                choice("type", "standard (pre-approved, low risk), normal or emergency", true, &names(&ChangeType::ALL, ChangeType::as_str)),
-                choice("risk", "How risky it is", true, &names(&RISKS, Level::as_str)),
-                text("start", "Window start, YYYY-MM-DD HH:MM in the server's time zone", true, 16),
-                text("end", "Window end, YYYY-MM-DD HH:MM", true, 16),
-                text("plan", "How it will be done", true, MAX_DETAILS_CHARS),
-                text("backout", "How to undo it if it goes wrong", true, MAX_DETAILS_CHARS),
-            ]),
-            change_sub("approve", "Vote for a change (CAB)", vec![]),
-            change_sub("reject", "Vote against a change (CAB)", vec![text("reason", "Why", true, MAX_REASON_CHARS)]),
-            change_sub("start", "Start implementing a scheduled change (author, change managers)", vec![]),
-            change_sub("complete", "Finish a change with its outcome (author, change managers)", vec![
-                choice("outcome", "How it went", true, &names(&Outcome::ALL, Outcome::as_str)),
-                text("notes", "What happened", true, MAX_NOTE_CHARS),
-            ]),
-            change_sub("cancel", "Withdraw a change before implementation", vec![text("reason", "Why", false, MAX_REASON_CHARS)]),
-            sub("blackout", "No changes in this window (change managers)", vec![
-                text("start", "From, YYYY-MM-DD HH:MM", true, 16),
-                text("end", "Until, YYYY-MM-DD HH:MM", true, 16),
-                text("reason", "Why, e.g. year-end close", true, MAX_REASON_CHARS),
-            ]),
-            sub("calendar", "Scheduled changes and blackouts ahead", vec![integer("days", "How many days ahead", 1, 90)]),
-        ]),
-        command("oncall", "On-call schedule", vec![
-            sub("who", "Who is on call now at each level", vec![]),
-            sub("add", "Add someone to a level's rotation (incident managers)", vec![
-                integer("level", "Escalation level", 1, 3),
-                user("Who"),
-            ]),
-            sub("remove", "Remove someone from a level's rotation (incident managers)", vec![
-                integer("level", "Escalation level", 1, 3),
-                user("Who"),
-            ]),
-            sub("rotation", "Set a level's turn length and start (incident managers)", vec![
-                integer("level", "Escalation level", 1, 3),
-                integer("hours", "Length of one turn in hours, e.g. 168 for a week", 1, 8784),
-                text("start", "First handover, YYYY-MM-DD HH:MM in the server's time zone", true, 16),
-            ]),
-            sub("override", "Someone covers a level for a while (incident managers)", vec![
-                integer("level", "Escalation level", 1, 3),
-                user("Who covers"),
-                text("start", "From, YYYY-MM-DD HH:MM", true, 16),
-                text("end", "Until, YYYY-MM-DD HH:MM", true, 16),
-            ]),
-        ]),
-        command("alerts", "Monitoring sources that raise incidents (incident managers)", vec![
-            sub("source-add", "Add a source (Alertmanager, Grafana, Events API) and get its token", vec![
-                text("name", "Name: a-z, 0-9 and -, e.g. prometheus-prod", true, MAX_SOURCE_NAME_CHARS),
-                choice("kind", "What sends the events", true, &names(&SourceKind::ALL, SourceKind::as_str)),
-                text("grace", "How long every alert stays resolved before the incident resolves: 5m, 0m …", false, 8),
-                json!({ "type": BOOLEAN, "name": "hmac", "description": "Require Grafana's HMAC signature (grafana only)",
-                        "required": false }),
-            ]),
-            sub("source-list", "Each source: kind, grace, last event, events, open incidents", vec![]),
-            sub("source-remove", "Remove a source: its token stops working", vec![
-                text("name", "The source", true, MAX_SOURCE_NAME_CHARS),
-            ]),
-            sub("source-rotate", "A new token for a source; the old one stops working at once", vec![
-                text("name", "The source", true, MAX_SOURCE_NAME_CHARS),
-            ]),
-        ]),
-        command("queue", "Open tickets for agents, soonest SLA due first", vec![
-            choice("kind", "Only this kind", false, &["request", "incident", "change"]),
-            choice("filter", "Narrow the list", false, &["unassigned", "mine", "breaching"]),
-        ]),
-        command("report", "Desk figures and a chart for the last 7, 30 or 90 days (agents, managers)", vec![
-            integer_choice("days", "How far back", &[("7 days", 7), ("30 days", 30), ("90 days", 90)]),
-        ]),
-        command("sla", "Service level clocks", vec![
-            ticket_sub("show", "Each SLA clock of a ticket: target, elapsed, remaining or breached", vec![]),
-        ]),
-        command("help", "The service desk commands you may use here", vec![]),
+        setup_command(),
+        request_command(),
+        ticket_command(),
+        incident_command(),
+        change_command(),
+        oncall_command(),
+        alerts_command(),
+        queue_command(),
+        report_command(),
+        sla_command(),
+        help_command(),
     ])
 }
 
+#[rustfmt::skip]
+fn setup_command() -> Value {
+    let priorities = &["P1", "P2", "P3", "P4", "P5"];
+    admin_only(command("setup", "Configure the service desk for this server (admins)", vec![
+        sub("show", "Show all service desk settings", vec![]),
+        sub("deliveries", "Messages the bot could not deliver yet, with a Retry button", vec![]),
+        sub("channel", "Choose the channel for triage, incidents or CAB votes", vec![
+            choice("purpose", "What the channel is for", true, &["triage", "incidents", "cab"]),
+            json!({ "type": CHANNEL, "name": "channel", "description": "The channel", "required": true,
+                    "channel_types": TEXT_CHANNEL_TYPES }),
+        ]),
+        sub("role", "Map a desk role to a Discord role", vec![
+            choice("purpose", "Which desk role", true, &["agent", "incident-manager", "cab", "change-manager"]),
+            json!({ "type": ROLE, "name": "role", "description": "The Discord role", "required": true }),
+        ]),
+        sub("catalog-add", "Add an item to the service catalog", vec![
+            text("name", "Item name, e.g. Laptop", true, MAX_ITEM_NAME_CHARS),
+            text("description", "What people get", true, MAX_ITEM_DESCRIPTION_CHARS),
+        ]),
+        sub("catalog-remove", "Stop offering a catalog item", vec![
+            autocomplete("name", "The item to remove", MAX_ITEM_NAME_CHARS),
+        ]),
+        sub("hours", "Business hours that business-time SLA targets count in", vec![
+            autocomplete("timezone", "IANA time zone, e.g. Europe/Berlin", 60),
+            text("days", "Working days, e.g. mon-fri or sun-thu", true, 40),
+            text("start", "Start of the working day, HH:MM", true, 5),
+            text("end", "End of the working day, HH:MM", true, 5),
+        ]),
+        sub("holiday", "Add a holiday: business-time clocks skip it", vec![
+            text("date", "The day, YYYY-MM-DD", true, 10),
+            text("name", "What it is, e.g. New Year", true, MAX_ITEM_NAME_CHARS),
+        ]),
+        sub("sla", "Set the SLA targets of one kind and priority", vec![
+            choice("kind", "Which tickets", true, &["incident", "request"]),
+            choice("priority", "Which priority", true, priorities),
+            text("respond", "Time to first response: 15m, 4h, 3d (24x7) or 4bh, 3bd (business)", true, 12),
+            text("resolve", "Time to resolution, same units", true, 12),
+        ]),
+        sub("autoclose", "How long a resolved ticket waits before closing itself", vec![
+            text("after", "A duration, e.g. 7d or 5bd", true, 12),
+        ]),
+        sub("escalation", "Escalation of unacknowledged incidents of one priority", vec![
+            choice("priority", "Which priority", true, priorities),
+            text("delay", "Wait before paging the next level, e.g. 15m", true, 12),
+            text("ack-timeout", "Acknowledged but no update for this long: page again, e.g. 30m", true, 12),
+            integer("rounds", "Extra rounds through the levels after the last one", 0, 9),
+        ]),
+        sub("cab", "How the CAB decides normal or emergency changes", vec![
+            choice("rule", "Which changes", true, &["normal", "emergency"]),
+            choice("mode", "any: one approval; all: everyone; quorum: count approvals", true, &["any", "all", "quorum"]),
+            integer("count", "Approvals needed for quorum (ignored otherwise)", 1, 25),
+            text("voting", "How long the vote stays open, e.g. 24h or 1h", true, 12),
+        ]),
+    ]))
+}
+
+#[rustfmt::skip]
+fn request_command() -> Value {
+    command("request", "Service requests", vec![
+        sub("new", "Ask the service desk for something from the catalog", vec![
+            autocomplete("item", "What you need, from the service catalog", MAX_ITEM_NAME_CHARS),
+            text("summary", "One line: what you need", true, MAX_SUMMARY_CHARS),
+            text("details", "Anything the desk should know", false, MAX_DETAILS_CHARS),
+        ]),
+        sub("mine", "Your open tickets", vec![]),
+    ])
+}
+
+#[rustfmt::skip]
+fn ticket_command() -> Value {
+    let user = |description: &str| json!({ "type": USER, "name": "user", "description": description, "required": true });
+    let priorities = &["P1", "P2", "P3", "P4", "P5"];
+    command("ticket", "Work with a ticket", vec![
+        ticket_sub("show", "Show a ticket: state, priority, people, SLA, timeline", vec![]),
+        ticket_sub("comment", "Add a comment to a ticket", vec![text("text", "Your comment", true, MAX_NOTE_CHARS)]),
+        ticket_sub("claim", "Take a ticket (agents)", vec![]),
+        ticket_sub("assign", "Give a ticket to an agent (agents)", vec![user("The agent")]),
+        ticket_sub("hold", "Put a ticket on hold; its resolution clock pauses (agents)", vec![
+            choice("reason", "What it waits for", true, &names(&HoldReason::ALL, HoldReason::as_str)),
+            text("note", "What is needed (sent to the requester when awaiting them)", false, MAX_NOTE_CHARS),
+        ]),
+        ticket_sub("resume", "Take a ticket off hold (agents)", vec![]),
+        ticket_sub("resolve", "Resolve a ticket with a note for the requester (agents)", vec![
+            text("note", "What was done", true, MAX_NOTE_CHARS),
+        ]),
+        ticket_sub("reopen", "Reopen a resolved ticket", vec![text("reason", "Why it is not fixed", true, MAX_REASON_CHARS)]),
+        ticket_sub("close", "Confirm a resolved ticket and close it", vec![]),
+        ticket_sub("cancel", "Withdraw an open ticket", vec![text("reason", "Why", false, MAX_REASON_CHARS)]),
+        ticket_sub("priority", "Change a ticket's priority (agents)", vec![
+            choice("priority", "P1 critical … P5 planning", true, priorities),
+        ]),
+        ticket_sub("history", "The full audit trail of a ticket", vec![]),
+    ])
+}
+
+#[rustfmt::skip]
+fn incident_command() -> Value {
+    command("incident", "Incidents: something is broken", vec![
+        sub("new", "Report an incident; the on-call engineer is paged", vec![
+            text("title", "What is broken, in one line", true, MAX_SUMMARY_CHARS),
+            choice("impact", "How many people or how much of the service it hits", true, &names(&Level::ALL, Level::as_str)),
+            choice("urgency", "How fast it hurts", true, &names(&Level::ALL, Level::as_str)),
+            text("details", "What you see, since when", false, MAX_DETAILS_CHARS),
+            text("service", "The affected service, e.g. VPN", false, 80),
+        ]),
+        ticket_sub("ack", "Acknowledge an incident you are paged for", vec![]),
+        ticket_sub("update", "Post progress on an incident", vec![text("note", "The update", true, MAX_NOTE_CHARS)]),
+        ticket_sub("escalate", "Page the next on-call level now", vec![]),
+        ticket_sub("major", "Declare a major incident: a bridge thread, a pinned status, the incident managers told", vec![
+            text("note", "What is known so far (the first status line)", false, MAX_NOTE_CHARS),
+        ]),
+        ticket_sub("link", "Resolve an incident as a duplicate of another: its reporter hears the other's updates", vec![
+            text("parent", "The incident it duplicates, e.g. INC-12", true, 20),
+        ]),
+    ])
+}
+
+#[rustfmt::skip]
+fn change_command() -> Value {
+    command("change", "Changes and the change advisory board", vec![
+        sub("new", "Plan a change; normal and emergency changes go to the CAB", vec![
+            text("title", "What changes, in one line", true, MAX_SUMMARY_CHARS),
+            choice("type", "standard (pre-approved, low risk), normal or emergency", true, &names(&ChangeType::ALL, ChangeType::as_str)),
+            choice("risk", "How risky it is", true, &names(&RISKS, Level::as_str)),
+            text("start", "Window start, YYYY-MM-DD HH:MM in the server's time zone", true, 16),
+            text("end", "Window end, YYYY-MM-DD HH:MM", true, 16),
+            text("plan", "How it will be done", true, MAX_DETAILS_CHARS),
+            text("backout", "How to undo it if it goes wrong", true, MAX_DETAILS_CHARS),
+        ]),
+        change_sub("approve", "Vote for a change (CAB)", vec![]),
+        change_sub("reject", "Vote against a change (CAB)", vec![text("reason", "Why", true, MAX_REASON_CHARS)]),
+        change_sub("start", "Start implementing a scheduled change (author, change managers)", vec![]),
+        change_sub("complete", "Finish a change with its outcome (author, change managers)", vec![
+            choice("outcome", "How it went", true, &names(&Outcome::ALL, Outcome::as_str)),
+            text("notes", "What happened", true, MAX_NOTE_CHARS),
+        ]),
+        change_sub("cancel", "Withdraw a change before implementation", vec![text("reason", "Why", false, MAX_REASON_CHARS)]),
+        sub("blackout", "No changes in this window (change managers)", vec![
+            text("start", "From, YYYY-MM-DD HH:MM", true, 16),
+            text("end", "Until, YYYY-MM-DD HH:MM", true, 16),
+            text("reason", "Why, e.g. year-end close", true, MAX_REASON_CHARS),
+        ]),
+        sub("calendar", "Scheduled changes and blackouts ahead", vec![integer("days", "How many days ahead", 1, 90)]),
+    ])
+}
+
+#[rustfmt::skip]
+fn oncall_command() -> Value {
+    let user = |description: &str| json!({ "type": USER, "name": "user", "description": description, "required": true });
+    command("oncall", "On-call schedule", vec![
+        sub("who", "Who is on call now at each level", vec![]),
+        sub("add", "Add someone to a level's rotation (incident managers)", vec![
+            integer("level", "Escalation level", 1, 3),
+            user("Who"),
+        ]),
+        sub("remove", "Remove someone from a level's rotation (incident managers)", vec![
+            integer("level", "Escalation level", 1, 3),
+            user("Who"),
+        ]),
+        sub("rotation", "Set a level's turn length and start (incident managers)", vec![
+            integer("level", "Escalation level", 1, 3),
+            integer("hours", "Length of one turn in hours, e.g. 168 for a week", 1, 8784),
+            text("start", "First handover, YYYY-MM-DD HH:MM in the server's time zone", true, 16),
+        ]),
+        sub("override", "Someone covers a level for a while (incident managers)", vec![
+            integer("level", "Escalation level", 1, 3),
+            user("Who covers"),
+            text("start", "From, YYYY-MM-DD HH:MM", true, 16),
+            text("end", "Until, YYYY-MM-DD HH:MM", true, 16),
+        ]),
+    ])
+}
+
+#[rustfmt::skip]
+fn alerts_command() -> Value {
+    command("alerts", "Monitoring sources that raise incidents (incident managers)", vec![
+        sub("source-add", "Add a source (Alertmanager, Grafana, Events API) and get its token", vec![
+            text("name", "Name: a-z, 0-9 and -, e.g. prometheus-prod", true, MAX_SOURCE_NAME_CHARS),
+            choice("kind", "What sends the events", true, &names(&SourceKind::ALL, SourceKind::as_str)),
+            text("grace", "How long every alert stays resolved before the incident resolves: 5m, 0m …", false, 8),
+            json!({ "type": BOOLEAN, "name": "hmac", "description": "Require Grafana's HMAC signature (grafana only)",
+                    "required": false }),
+        ]),
+        sub("source-list", "Each source: kind, grace, last event, events, open incidents", vec![]),
+        sub("source-remove", "Remove a source: its token stops working", vec![
+            text("name", "The source", true, MAX_SOURCE_NAME_CHARS),
+        ]),
+        sub("source-rotate", "A new token for a source; the old one stops working at once", vec![
+            text("name", "The source", true, MAX_SOURCE_NAME_CHARS),
+        ]),
+    ])
+}
+
+#[rustfmt::skip]
+fn queue_command() -> Value {
+    command("queue", "Open tickets for agents, soonest SLA due first", vec![
+        choice("kind", "Only this kind", false, &["request", "incident", "change"]),
+        choice("filter", "Narrow the list", false, &["unassigned", "mine", "breaching"]),
+    ])
+}
+
+#[rustfmt::skip]
+fn report_command() -> Value {
+    command("report", "Desk figures and a chart for the last 7, 30 or 90 days (agents, managers)", vec![
+        integer_choice("days", "How far back", &[("7 days", 7), ("30 days", 30), ("90 days", 90)]),
+    ])
+}
+
+#[rustfmt::skip]
+fn sla_command() -> Value {
+    command("sla", "Service level clocks", vec![
+        ticket_sub("show", "Each SLA clock of a ticket: target, elapsed, remaining or breached", vec![]),
+    ])
+}
+
+#[rustfmt::skip]
+fn help_command() -> Value {
+    command("help", "The service desk commands you may use here", vec![])
+}
 fn admin_only(mut command: Value) -> Value {
     command["default_member_permissions"] = json!(MANAGE_GUILD);
     command
