@@ -386,26 +386,16 @@ impl Desk {
             )));
         }
         let before = t.clone();
-        let to = state_of(&t).apply(TicketKind::Incident, Action::Acknowledge, id)?;
-        if to == state_of(&t) {
+        if state_of(&t).apply(TicketKind::Incident, Action::Acknowledge, id)? == state_of(&t) {
             return Err(ServiceError::user(format!("{id} is already acknowledged.")));
         }
-        t.state = to.as_str().to_owned();
-        w.audit(
-            Some(t.id),
-            "state",
-            Some(before.state.clone()),
-            Some(t.state.clone()),
-            Some("acknowledged".into()),
-        )
-        .await?;
+        w.change_state(&mut t, Action::Acknowledge, Some("acknowledged".into()))
+            .await?;
         if t.assignee_id.is_none() {
             let me = w.user_id;
             w.set_assignee(&mut t, me).await?;
         }
-        if t.first_response_at.is_none() {
-            t.first_response_at = Some(w.now);
-        }
+        w.responded(&mut t);
         paging.acknowledged_by = Some(w.user_id);
         paging.acknowledged_at = Some(w.now);
         paging.last_update_at = Some(w.now);
@@ -560,13 +550,9 @@ impl Desk {
             return Ok(());
         }
         let before = t.clone();
-        let to = state_of(&t).apply(TicketKind::Incident, Action::Retrigger, ticket_ref(&t))?;
-        t.state = to.as_str().to_owned();
-        w.audit(
-            Some(t.id),
-            "state",
-            Some(before.state.clone()),
-            Some(t.state.clone()),
+        w.change_state(
+            &mut t,
+            Action::Retrigger,
             Some("no update within the ack timeout".into()),
         )
         .await?;

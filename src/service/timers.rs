@@ -11,7 +11,7 @@ use crate::clock::from_millis;
 use crate::domain::duration::human_seconds;
 use crate::domain::sla::{target_seconds, ClockKind, WARN_PERCENT};
 use crate::domain::timer::TimerKind;
-use crate::domain::{Action, TicketKind, TicketState};
+use crate::domain::{Action, TicketState};
 use crate::render::{self, ticket_ref, Pings};
 use crate::store::{self, TimerRow};
 
@@ -179,23 +179,11 @@ impl Desk {
         if state != TicketState::Resolved {
             return Ok(());
         }
-        let kind = TicketKind::from_name(&t.kind).unwrap_or(TicketKind::Request);
         let before = t.clone();
-        let closed = state.apply(kind, Action::Close, ticket_ref(&t))?;
-        t.state = closed.as_str().to_owned();
+        let why = format!("closed automatically after {}", w.settings.autoclose_after);
+        w.change_state(&mut t, Action::Close, Some(why)).await?;
         t.closed_at = Some(w.now);
-        t.updated_at = w.now;
-        w.audit(
-            Some(t.id),
-            "state",
-            Some(state.as_str().into()),
-            Some(closed.as_str().into()),
-            Some(format!("closed automatically after {}", w.settings.autoclose_after)),
-        )
-        .await?;
-        store::update_ticket(&mut w.tx, &t).await?;
-        w.follow_clocks(&before, &t).await?;
-        w.refresh_card(&t).await?;
+        w.save(&before, &mut t).await?;
         let id = ticket_ref(&t);
         let text = format!(
             "Your ticket {id} “{}” was closed automatically {} after it was resolved. Raise a new request if you still need help.",
