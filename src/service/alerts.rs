@@ -239,18 +239,7 @@ impl Desk {
                 Ok::<(), ServiceError>(())
             });
         }
-        let mut failed = None;
-        while let Some(done) = running.join_next().await {
-            match done {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => failed = failed.or(Some(e)),
-                Err(e) => {
-                    let e = ServiceError::Internal(sqlx::Error::Protocol(format!("intake task: {e}")));
-                    failed = failed.or(Some(e));
-                }
-            }
-        }
-        failed.map_or(Ok(n), Err)
+        super::join_lanes(running, "intake").await.map(|()| n)
     }
 
     /// Applies one event in the transaction that marks it processed: once, even across crashes.

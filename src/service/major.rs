@@ -244,22 +244,9 @@ impl Desk {
             w.post(channel, &t, &render::ticket_card(&t, &Pings::none(), &[]), true)
                 .await?;
         }
-        if let Some(channel) = t.card_channel_id {
+        if t.card_channel_id.is_some() {
             for op in [OutboxOp::Thread, OutboxOp::Pin] {
-                w.enqueue(NewOutbox {
-                    guild_id: 0,
-                    op,
-                    channel_id: Some(channel),
-                    user_id: None,
-                    ticket_id: Some(t.id),
-                    is_card: false,
-                    payload: "{}".into(),
-                    rank: t.priority,
-                    at: 0,
-                    delay_ms: 0,
-                    fold_key: None,
-                })
-                .await?;
+                w.card_op(op, &t).await?;
             }
             w.refresh_card(&t).await?;
         }

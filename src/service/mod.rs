@@ -264,6 +264,24 @@ impl Desk {
     }
 }
 
+/// Waits for every lane of a batch (timers, monitoring events) and returns the first failure,
+/// if any; `what` names the lanes in the log.
+async fn join_lanes(mut running: tokio::task::JoinSet<Result<()>>, what: &str) -> Result<()> {
+    let mut failed = None;
+    while let Some(done) = running.join_next().await {
+        match done {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => failed = failed.or(Some(e)),
+            Err(e) => {
+                tracing::error!(error = %e, "{what} task failed");
+                let e = ServiceError::Internal(sqlx::Error::Protocol(format!("{what} task: {e}")));
+                failed = failed.or(Some(e));
+            }
+        }
+    }
+    failed.map_or(Ok(()), Err)
+}
+
 /// Counts a re-delivered interaction in the turn that found it; the answer is always
 /// [`ServiceError::Duplicate`].
 async fn redelivered(mut turn: store::Turn, interaction_id: i64) -> ServiceError {

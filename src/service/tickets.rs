@@ -188,10 +188,16 @@ impl Work {
     }
 
     pub(super) async fn refresh_card(&mut self, t: &TicketRow) -> Result<()> {
+        self.card_op(OutboxOp::EditCard, t).await
+    }
+
+    /// Queues an operation on the ticket's card (edit, open a thread on it, pin it), rendered
+    /// or resolved at delivery; nothing when the ticket has no card channel.
+    pub(super) async fn card_op(&mut self, op: OutboxOp, t: &TicketRow) -> Result<()> {
         if let Some(channel) = t.card_channel_id {
             self.enqueue(NewOutbox {
                 guild_id: 0,
-                op: OutboxOp::EditCard,
+                op,
                 channel_id: Some(channel),
                 user_id: None,
                 ticket_id: Some(t.id),

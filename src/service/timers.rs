@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::sla::{calendar_of, warn_key};
 use super::Work;
-use super::{Desk, Result, ServiceError};
+use super::{Desk, Result};
 use crate::clock::from_millis;
 use crate::domain::duration::human_seconds;
 use crate::domain::sla::{target_seconds, ClockKind, WARN_PERCENT};
@@ -64,20 +64,7 @@ impl Desk {
                 Ok(())
             });
         }
-        let mut failed = None;
-        while let Some(done) = running.join_next().await {
-            match done {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => failed = failed.or(Some(e)),
-                Err(e) => {
-                    tracing::error!(error = %e, "timer task failed");
-                    failed = failed.or(Some(ServiceError::Internal(sqlx::Error::Protocol(format!(
-                        "timer task: {e}"
-                    )))));
-                }
-            }
-        }
-        failed.map_or(Ok(n), Err)
+        super::join_lanes(running, "timer").await.map(|()| n)
     }
 
     /// Fires one timer in the transaction that takes it, so it fires once: one function per kind.
