@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod change;
 pub mod duration;
 pub mod ids;
+pub mod knowledge;
 pub mod major;
 pub mod oncall;
 pub mod priority;

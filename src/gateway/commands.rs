@@ -110,6 +110,7 @@ pub fn definitions() -> Value {
         queue_command(),
         report_command(),
         sla_command(),
+        kb_command(),
         help_command(),
     ])
 }
@@ -330,6 +331,23 @@ fn sla_command() -> Value {
 }
 
 #[rustfmt::skip]
+fn kb_command() -> Value {
+    let article = || text("id", "The article, e.g. KB-3", true, 12);
+    command("kb", "The knowledge base: answers before tickets", vec![
+        sub("add", "Write an article (agents); the answer goes in a form", vec![
+            text("title", "What it answers, in one line", true, crate::domain::knowledge::MAX_TITLE_CHARS),
+            text("tags", "Tags, e.g. printer, vpn", false, crate::domain::knowledge::MAX_TAGS_CHARS),
+        ]),
+        sub("edit", "Change an article (agents)", vec![article()]),
+        sub("retire", "Stop offering an article (agents)", vec![article()]),
+        sub("show", "Read an article", vec![article()]),
+        sub("search", "Find articles, best matches first", vec![
+            autocomplete("query", "What you are looking for", crate::domain::knowledge::MAX_TITLE_CHARS),
+        ]),
+    ])
+}
+
+#[rustfmt::skip]
 fn help_command() -> Value {
     command("help", "The service desk commands you may use here", vec![])
 }
@@ -352,6 +370,7 @@ pub fn audience(command: &str, sub: Option<&str>) -> HelpAudience {
         ("change", "blackout") => ChangeManagers,
         ("oncall", "add" | "remove" | "rotation" | "override") => IncidentManagers,
         ("alerts", _) => IncidentManagers,
+        ("kb", "add" | "edit" | "retire") => Agents,
         ("queue", _) => Agents,
         ("report", _) => Managers,
         _ => Anyone,

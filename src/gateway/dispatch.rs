@@ -5,6 +5,7 @@ use serenity::all::{ActionRowComponent, CommandInteraction, ComponentInteraction
 
 use super::change::ChangeCommand;
 use super::incident::{IncidentCommand, OncallCommand};
+use super::knowledge::KbCommand;
 use super::options::Opts;
 use super::setup::SetupCommand;
 use super::ticket::{queue_view, RequestCommand, TicketCommand};
@@ -77,6 +78,7 @@ pub async fn command(desk: &Desk, http: &serenity::all::Http, cmd: &CommandInter
                 .report(&call, o.int("days").unwrap_or(0))
                 .await
                 .map(|r| Response::WithFile(r.message, render::REPORT_FILE, r.chart)),
+            ("kb", Some(sub)) => KbCommand::parse(&o, sub)?.run(desk, &call).await,
             ("help", None) => help(desk, &call).await,
             (name, sub) => unknown(&format!("/{name} {}", sub.unwrap_or_default())),
         }
@@ -119,6 +121,12 @@ pub async fn component(desk: &Desk, http: &serenity::all::Http, c: &ComponentInt
             };
             let picked = picked.ok_or_else(|| ServiceError::user("Pick a ticket from the list."))?;
             return data(desk.ticket_card_for(&call, &picked).await);
+        }
+        if let Some(button) = render::KbIntakeButton::parse(&c.data.custom_id) {
+            return reply(desk.kb_intake_answer(&call, button).await);
+        }
+        if let Some(button) = render::KbVoteButton::parse(&c.data.custom_id) {
+            return reply(desk.kb_vote(&call, &button.number.to_string(), button.helpful).await);
         }
         if let Some(button) = render::SameIssueButton::parse(&c.data.custom_id) {
             return reply(desk.same_issue_answer(&call, button).await);
@@ -164,6 +172,9 @@ pub async fn modal(desk: &Desk, http: &serenity::all::Http, m: &ModalInteraction
                 })
                 .unwrap_or_default()
         };
+        if let Some(done) = super::knowledge::form(desk, &call, &m.data.custom_id, field).await {
+            return done;
+        }
         match m.data.custom_id.split_once(':') {
             Some(("reject-reason", id)) => {
                 let reason = field("reason");
@@ -195,6 +206,7 @@ pub async fn autocomplete(desk: &Desk, ac: &CommandInteraction) -> Vec<Value> {
             .map(|names| names.into_iter().map(|n| (n.clone(), n)).collect::<Vec<_>>()),
         "id" => desk.ticket_suggestions(&actor, focused.value).await,
         "timezone" => Ok(timezones(focused.value)),
+        "query" => desk.kb_title_suggestions(&actor, focused.value).await,
         _ => Ok(vec![]),
     };
     match found {

@@ -11,6 +11,7 @@ pub mod commands;
 mod dispatch;
 mod dm;
 mod incident;
+mod knowledge;
 mod options;
 mod setup;
 mod ticket;

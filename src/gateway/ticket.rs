@@ -6,7 +6,7 @@ use super::dispatch::{data, reply, sf};
 use super::options::Opts;
 use super::Response;
 use crate::domain::{HoldReason, Priority, TicketKind};
-use crate::service::{AssignTarget, Call, Desk, QueueView, ServiceError, TicketOp};
+use crate::service::{AssignTarget, Call, Desk, Intake, QueueView, ServiceError, TicketOp};
 
 /// A `/request` subcommand with its arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,10 +38,11 @@ impl RequestCommand {
     /// Runs it.
     pub async fn run(self, desk: &Desk, call: &Call) -> Result<Response, ServiceError> {
         match self {
-            RequestCommand::New { item, summary, details } => reply(
-                desk.request_new(call, &item, &summary, details.as_deref())
-                    .await
-                    .map(|out| out.message),
+            RequestCommand::New { item, summary, details } => Ok(
+                match desk.request_new(call, &item, &summary, details.as_deref()).await? {
+                    Intake::Created(message) => Response::Message(crate::render::ephemeral(&message)),
+                    Intake::Asked(offer) => Response::Message(offer),
+                },
             ),
             RequestCommand::Mine => data(desk.request_mine(call).await),
         }

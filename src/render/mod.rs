@@ -16,12 +16,14 @@ mod alerts;
 mod buttons;
 mod deliveries;
 mod digest;
+mod knowledge;
 mod major;
 mod ops;
 pub use alerts::*;
 pub use buttons::*;
 pub use deliveries::*;
 pub use digest::*;
+pub use knowledge::*;
 pub use major::*;
 pub use ops::*;
 
@@ -190,6 +192,9 @@ pub fn ticket_embed(t: &TicketRow, clocks: &[CardClock]) -> Value {
     }
     if let (Some(_), Some(status)) = (t.major_at, &t.status_line) {
         fields.push(field("Status", status, false));
+    }
+    if let Some(articles) = &t.kb_suggestions {
+        fields.push(field("Might help", articles, false));
     }
     for c in clocks {
         let value = if c.breached {

@@ -10,6 +10,7 @@ use chrono::Duration;
 use serde_json::Value;
 
 use super::major::{HeldIncident, Intake};
+use super::tickets::HeldRequest;
 use super::{Call, Desk, Result, ServiceError, Work};
 use crate::clock::{from_millis, to_millis};
 use crate::domain::calendar;
@@ -241,6 +242,8 @@ impl Work {
         )
         .await?;
         self.start_clocks(&t).await?;
+        let typed = format!("{} {}", d.title, d.details.unwrap_or_default());
+        self.attach_suggestions(&mut t, &typed).await?;
         let policy = self.policy(d.priority).await?;
         let mut paging = Paging {
             esc_delay: Some(policy.delay.to_string()),
@@ -287,6 +290,15 @@ impl Desk {
         if let Some(question) = self.ask_same_issue(&mut w, call, &held).await? {
             self.finish(w).await?;
             return Ok(Intake::Asked(question));
+        }
+        let responder = w.standing.is_agent || w.standing.is_incident_manager || w.actor_on_call().await?;
+        if !responder {
+            let typed = format!("{} {}", held.title, held.details.as_deref().unwrap_or_default());
+            let draft = serde_json::to_string(&held).unwrap_or_default();
+            if let Some(offer) = w.offer_articles(call, "incident", &typed, &draft).await? {
+                self.finish(w).await?;
+                return Ok(Intake::Asked(offer));
+            }
         }
         let message = self.create_incident(&mut w, &held, impact, urgency).await?;
         self.finish(w).await?;
@@ -357,6 +369,39 @@ impl Desk {
         } else {
             format!("{id} ({p}) is open. Note: no incidents channel is set up — ask an admin to run /setup channel purpose:incidents.")
         })
+    }
+
+    /// "This solved it" or "Still need help" under the articles offered at intake: the first
+    /// answer is the only effect.
+    pub async fn kb_intake_answer(&self, call: &Call, button: render::KbIntakeButton) -> Result<String> {
+        let mut w = self.begin(call).await?;
+        let outcome = if button.solved { "solved" } else { "raised" };
+        let Some((kind, draft, articles)) =
+            store::answer_kb_intake(&mut w.tx, button.draft, w.guild_id, w.user_id, outcome, w.now).await?
+        else {
+            return Err(ServiceError::user(render::ALREADY_CHOSEN));
+        };
+        let ids: Vec<i64> = articles.split(',').filter_map(|s| s.parse().ok()).collect();
+        if button.solved {
+            store::count_deflection(&mut w.tx, &ids).await?;
+            w.audit(None, "kb-deflected", None, Some(articles), None).await?;
+            self.finish(w).await?;
+            return Ok(render::KB_SOLVED.to_owned());
+        }
+        let bad = |e: serde_json::Error| ServiceError::Internal(sqlx::Error::Decode(Box::new(e)));
+        let message = if kind == "incident" {
+            let held: HeldIncident = serde_json::from_str(&draft).map_err(bad)?;
+            {
+                let impact = Level::parse(&held.impact).unwrap_or(Level::Medium);
+                let urgency = Level::parse(&held.urgency).unwrap_or(Level::Medium);
+                self.create_incident(&mut w, &held, impact, urgency).await?
+            }
+        } else {
+            let held: HeldRequest = serde_json::from_str(&draft).map_err(bad)?;
+            w.open_request(&held).await?.1
+        };
+        self.finish(w).await?;
+        Ok(message)
     }
 
     async fn incident_for(&self, w: &mut Work, id: &str) -> Result<TicketRow> {

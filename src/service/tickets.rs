@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use super::major::Intake;
 use super::{Actor, Call, Desk, Result, ServiceError, Standing, Work};
 use crate::domain::text::{self, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, MAX_REASON_CHARS, MAX_SUMMARY_CHARS};
 use crate::domain::{Action, HoldReason, Priority, TicketKind, TicketRef, TicketState};
@@ -331,66 +332,25 @@ impl Desk {
     }
 
     /// `/request new`: raises a request for a catalog item.
-    pub async fn request_new(
-        &self,
-        call: &Call,
-        item: &str,
-        summary: &str,
-        details: Option<&str>,
-    ) -> Result<TicketOutcome> {
-        let summary = text::required("summary", summary, MAX_SUMMARY_CHARS)?;
-        let details = text::optional("details", details, MAX_DETAILS_CHARS)?;
-        let item = text::required("item", item, text::MAX_ITEM_NAME_CHARS)?;
+    pub async fn request_new(&self, call: &Call, item: &str, summary: &str, details: Option<&str>) -> Result<Intake> {
+        let held = HeldRequest {
+            item: text::required("item", item, text::MAX_ITEM_NAME_CHARS)?,
+            summary: text::required("summary", summary, MAX_SUMMARY_CHARS)?,
+            details: text::optional("details", details, MAX_DETAILS_CHARS)?,
+        };
         let mut w = self.begin(call).await?;
-        let Some(item) = store::find_catalog_item(&mut w.tx, w.guild_id, &item).await? else {
-            return Err(ServiceError::user(format!(
-                "“{item}” is not in the service catalog. Pick an item from the list as you type."
-            )));
-        };
-        let channel = w.settings.triage_channel_id;
-        let mut t = store::insert_ticket(
-            &mut w.tx,
-            &NewTicket {
-                guild_id: w.guild_id,
-                kind: TicketKind::Request.as_str(),
-                title: &summary,
-                details: details.as_deref(),
-                catalog_item: Some(&item.name),
-                service: None,
-                state: TicketState::initial(TicketKind::Request).as_str(),
-                priority: i64::from(Priority::P4.number()),
-                impact: None,
-                urgency: None,
-                requester_id: w.user_id,
-                at: w.now,
-            },
-        )
-        .await?;
-        w.audit(
-            Some(t.id),
-            "created",
-            None,
-            Some(t.state.clone()),
-            Some(summary.clone()),
-        )
-        .await?;
-        w.start_clocks(&t).await?;
-        let id = ticket_ref(&t);
-        let message = if let Some(channel) = channel {
-            store::set_ticket_card(&mut w.tx, t.id, channel, None).await?;
-            t.card_channel_id = Some(channel);
-            w.post(channel, &t, &render::ticket_card(&t, &Pings::none(), &[]), true)
-                .await?;
-            format!(
-                "{id} is raised: “{summary}”. The service desk will pick it up; follow it with /ticket show id:{id}."
-            )
-        } else {
-            format!(
-                "{id} is raised: “{summary}”. Note: no triage channel is set up, so agents are not notified yet — ask an admin to run /setup channel purpose:triage."
-            )
-        };
+        w.catalog_item(&held.item).await?;
+        if !w.standing.is_agent {
+            let typed = format!("{} {}", held.summary, held.details.as_deref().unwrap_or_default());
+            let draft = serde_json::to_string(&held).unwrap_or_default();
+            if let Some(offer) = w.offer_articles(call, "request", &typed, &draft).await? {
+                self.finish(w).await?;
+                return Ok(Intake::Asked(offer));
+            }
+        }
+        let (_, message) = w.open_request(&held).await?;
         self.finish(w).await?;
-        Ok(TicketOutcome { ticket: t, message })
+        Ok(Intake::Created(message))
     }
 
     /// `/request mine`: the actor's tickets that are not closed or cancelled.
@@ -802,5 +762,76 @@ impl Work {
         let text = format!("<@{}> commented on {id} “{title}”: {body}", self.user_id);
         self.post_notice(t, &text, pings).await?;
         Ok(format!("Your comment is on {id}.{extra}"))
+    }
+}
+
+/// What `/request new` was asked, held while its member reads the articles offered.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(super) struct HeldRequest {
+    pub item: String,
+    pub summary: String,
+    pub details: Option<String>,
+}
+
+impl Work {
+    /// The catalog item of that name, or a refusal naming it.
+    async fn catalog_item(&mut self, name: &str) -> Result<String> {
+        match store::find_catalog_item(&mut self.tx, self.guild_id, name).await? {
+            Some(item) => Ok(item.name),
+            None => Err(ServiceError::user(format!(
+                "“{name}” is not in the service catalog. Pick an item from the list as you type."
+            ))),
+        }
+    }
+
+    /// Raises a request: stored and audited, its clocks started, its card queued in triage.
+    pub(super) async fn open_request(&mut self, held: &HeldRequest) -> Result<(TicketRow, String)> {
+        let item = self.catalog_item(&held.item).await?;
+        let summary = &held.summary;
+        let channel = self.settings.triage_channel_id;
+        let mut t = store::insert_ticket(
+            &mut self.tx,
+            &NewTicket {
+                guild_id: self.guild_id,
+                kind: TicketKind::Request.as_str(),
+                title: summary,
+                details: held.details.as_deref(),
+                catalog_item: Some(&item),
+                service: None,
+                state: TicketState::initial(TicketKind::Request).as_str(),
+                priority: i64::from(Priority::P4.number()),
+                impact: None,
+                urgency: None,
+                requester_id: self.user_id,
+                at: self.now,
+            },
+        )
+        .await?;
+        self.audit(
+            Some(t.id),
+            "created",
+            None,
+            Some(t.state.clone()),
+            Some(summary.clone()),
+        )
+        .await?;
+        self.start_clocks(&t).await?;
+        let typed = format!("{summary} {}", held.details.as_deref().unwrap_or_default());
+        self.attach_suggestions(&mut t, &typed).await?;
+        let id = ticket_ref(&t);
+        let message = if let Some(channel) = channel {
+            store::set_ticket_card(&mut self.tx, t.id, channel, None).await?;
+            t.card_channel_id = Some(channel);
+            self.post(channel, &t, &render::ticket_card(&t, &Pings::none(), &[]), true)
+                .await?;
+            format!(
+                "{id} is raised: “{summary}”. The service desk will pick it up; follow it with /ticket show id:{id}."
+            )
+        } else {
+            format!(
+                "{id} is raised: “{summary}”. Note: no triage channel is set up, so agents are not notified yet — ask an admin to run /setup channel purpose:triage."
+            )
+        };
+        Ok((t, message))
     }
 }

@@ -5,6 +5,7 @@
 
 mod alerts;
 mod changes;
+mod knowledge;
 mod major;
 mod oncall;
 mod ops;
@@ -23,6 +24,7 @@ pub use sqlx::{SqliteConnection, SqlitePool};
 
 pub use alerts::*;
 pub use changes::*;
+pub use knowledge::*;
 pub use major::*;
 pub use oncall::*;
 pub use ops::*;

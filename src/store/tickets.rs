@@ -67,6 +67,8 @@ pub struct TicketRow {
     pub status_line: Option<String>,
     /// Shown in a digest instead of a card of its own (the channel was behind).
     pub in_digest: bool,
+    /// The articles its card offers agents ("KB-3 · title" lines).
+    pub kb_suggestions: Option<String>,
 }
 
 /// What a new ticket starts with.

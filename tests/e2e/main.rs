@@ -12,6 +12,7 @@ mod deliveries;
 mod dm_buttons;
 mod faults;
 mod incidents;
+mod knowledge;
 mod major;
 mod operators;
 mod outbox;
