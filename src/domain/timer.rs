@@ -23,11 +23,13 @@ pub enum TimerKind {
     VoteRemind,
     /// Every alert of a monitored incident resolved and the source's grace passed: resolve it.
     AlertResolve,
+    /// A knowledge article is due for review: remind the agents once.
+    KbReview,
 }
 
 impl TimerKind {
     /// Every kind (the CHECK constraint of `timers.kind` lists the same names).
-    pub const ALL: [TimerKind; 8] = [
+    pub const ALL: [TimerKind; 9] = [
         TimerKind::SlaWarn,
         TimerKind::SlaBreach,
         TimerKind::Autoclose,
@@ -36,6 +38,7 @@ impl TimerKind {
         TimerKind::VoteDeadline,
         TimerKind::VoteRemind,
         TimerKind::AlertResolve,
+        TimerKind::KbReview,
     ];
 
     /// The stored name.
@@ -49,6 +52,7 @@ impl TimerKind {
             TimerKind::VoteDeadline => "vote_deadline",
             TimerKind::VoteRemind => "vote_remind",
             TimerKind::AlertResolve => "alert_resolve",
+            TimerKind::KbReview => "kb_review",
         }
     }
 
@@ -94,7 +98,7 @@ mod tests {
 
     #[test]
     fn the_migration_allows_exactly_these_kinds() {
-        let migration = include_str!("../../migrations/20261203000000_add_alerts.sql");
+        let migration = include_str!("../../migrations/20261203030000_add_kb_review_timer.sql");
         let listed: Vec<&str> = migration
             .split("CREATE TABLE timers_checked")
             .nth(1)

@@ -141,6 +141,16 @@ pub fn kb_offer(draft: i64, articles: &[ArticleRow]) -> Value {
     v
 }
 
+/// The reminder that an article is due for review.
+pub fn kb_review_due(a: &ArticleRow) -> String {
+    let r = kb_ref(a);
+    format!(
+        "📚 {r} “{}” (by <@{}>) is due for review: check it still holds, then /kb edit id:{r} (or /kb retire).",
+        truncate(&a.title, 100),
+        a.author_id
+    )
+}
+
 /// A vote recorded.
 pub fn kb_voted(r: KbRef, helpful: bool, up: i64, down: i64) -> String {
     let what = if helpful { "helpful" } else { "not helpful" };

@@ -6,10 +6,15 @@ use serde_json::Value;
 use super::{Actor, Call, Desk, Result, ServiceError, Work};
 use crate::domain::knowledge::{self, KbRef, MAX_BODY_CHARS, MAX_SYMPTOMS_CHARS, MAX_TAGS_CHARS, MAX_TITLE_CHARS};
 use crate::domain::text;
+use crate::domain::timer::TimerKind;
 use crate::render;
 use crate::store::{self, ArticleRow, ArticleText, TicketRow};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
+
+fn review_key(article: i64) -> String {
+    format!("kbreview:{article}")
+}
 /// Articles a search shows.
 const SEARCH_ROWS: i64 = 10;
 /// Articles read to choose what to offer at intake.
@@ -147,6 +152,13 @@ impl Desk {
         let mut w = self.begin_kb_edit(call).await?;
         let review_by = w.now + knowledge::REVIEW_DAYS * DAY_MS;
         let a = store::insert_article(&mut w.tx, w.guild_id, &input.as_text(), w.user_id, w.now, review_by).await?;
+        w.set_timer(
+            review_key(a.id),
+            TimerKind::KbReview,
+            None,
+            review_by,
+            Some(a.id.to_string()),
+        );
         let id = KbRef(u32::try_from(a.number).unwrap_or(0));
         w.audit(None, "kb-add", None, Some(id.to_string()), Some(a.title.clone()))
             .await?;
@@ -168,6 +180,13 @@ impl Desk {
         let a = w.article(id).await?;
         let review_by = w.now + knowledge::REVIEW_DAYS * DAY_MS;
         store::update_article(&mut w.tx, a.id, &input.as_text(), w.now, review_by).await?;
+        w.set_timer(
+            review_key(a.id),
+            TimerKind::KbReview,
+            None,
+            review_by,
+            Some(a.id.to_string()),
+        );
         let r = KbRef(u32::try_from(a.number).unwrap_or(0));
         w.audit(
             None,
@@ -190,6 +209,7 @@ impl Desk {
             return Err(ServiceError::user(format!("{r} is retired already.")));
         }
         store::retire_article(&mut w.tx, a.id, w.now).await?;
+        w.cancel_timer(review_key(a.id));
         w.audit(None, "kb-retire", None, Some(r.to_string()), None).await?;
         self.finish(w).await?;
         Ok(format!("{r} is retired: searches and intake no longer offer it."))
@@ -238,6 +258,31 @@ impl Desk {
             up,
             down,
         ))
+    }
+}
+
+impl Desk {
+    /// Fires a review reminder: a published article whose review date passed (an edit since
+    /// moved the timer) is named in triage, pinging the agent role, once.
+    pub(super) async fn fire_kb_review(&self, w: &mut Work, timer: &store::TimerRow) -> Result<()> {
+        let Some(id) = timer.payload.as_deref().and_then(|p| p.parse::<i64>().ok()) else {
+            return Ok(());
+        };
+        let Some(a) = store::get_article(&mut w.tx, id).await? else {
+            return Ok(());
+        };
+        if a.state != "published" || a.review_by > w.now {
+            return Ok(());
+        }
+        let Some(channel) = w.settings.triage_channel_id else {
+            return Ok(());
+        };
+        let pings = w
+            .settings
+            .agent_role_id
+            .map_or_else(render::Pings::none, render::Pings::role);
+        let body = render::notice(&render::kb_review_due(&a), &pings);
+        w.post_other(channel, &body).await
     }
 }
 

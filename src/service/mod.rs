@@ -471,6 +471,24 @@ impl Work {
         .await
     }
 
+    /// Queues a post in `channel` about no ticket in particular (a knowledge reminder).
+    async fn post_other(&mut self, channel: i64, body: &serde_json::Value) -> Result<()> {
+        self.enqueue(NewOutbox {
+            guild_id: 0,
+            op: store::OutboxOp::Post,
+            channel_id: Some(channel),
+            user_id: None,
+            ticket_id: None,
+            is_card: false,
+            payload: body.to_string(),
+            rank: store::RANK_OTHER,
+            at: 0,
+            delay_ms: 0,
+            fold_key: None,
+        })
+        .await
+    }
+
     async fn enqueue(&mut self, mut m: NewOutbox) -> Result<()> {
         m.guild_id = self.guild_id;
         m.at = self.now;

@@ -81,6 +81,7 @@ impl Desk {
             (TimerKind::VoteRemind, Some(ticket)) => self.fire_vote_reminder(&mut w, ticket).await?,
             (TimerKind::AckTimeout, Some(ticket)) => self.fire_ack_timeout(&mut w, ticket).await?,
             (TimerKind::AlertResolve, Some(ticket)) => self.fire_alert_resolve(&mut w, ticket).await?,
+            (TimerKind::KbReview, _) => self.fire_kb_review(&mut w, timer).await?,
             (kind, None) => tracing::error!(timer = %timer.key, %kind, "a ticket timer without a ticket"),
         }
         self.finish(w).await

@@ -87,6 +87,14 @@ pub async fn find_article(
         .await
 }
 
+/// An article by row id.
+pub async fn get_article(conn: &mut SqliteConnection, id: i64) -> Result<Option<ArticleRow>, sqlx::Error> {
+    sqlx::query_as("SELECT * FROM kb_articles WHERE id = ?")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
 /// Replaces an article's text (the index follows by trigger) and moves its review date.
 pub async fn update_article(
     conn: &mut SqliteConnection,

@@ -228,3 +228,56 @@ async fn a_matching_article_is_offered_before_a_ticket_is_raised_and_the_first_a
     assert!(opened.contains("INC-1"), "{opened}");
     desk.fake.assert_valid();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_article_due_for_review_reminds_the_agents_once_and_an_edit_moves_the_date() {
+    let mut desk = knowledge_desk().await;
+    desk.clock.advance(chrono::Duration::days(100));
+    let fields = [
+        ("title", "Laptop battery drains fast"),
+        ("symptoms", ""),
+        ("body", "Lower the brightness."),
+        ("tags", ""),
+    ];
+    let edited = desk
+        .send(modal_submit(
+            desk.fake.snowflake(),
+            GUILD,
+            &bob(),
+            "kb-edit:KB-2",
+            &fields,
+        ))
+        .await;
+    assert!(text(&edited).contains("KB-2 is updated"), "{}", text(&edited));
+    desk.clock.advance(chrono::Duration::days(81));
+    desk.drain().await;
+    desk.clock.advance(chrono::Duration::days(1));
+    desk.drain().await;
+    let reminders: Vec<Value> = desk
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == format!("/channels/{TRIAGE}/messages") && text(&r.body).contains("due for review"))
+        .map(|r| r.body)
+        .collect();
+    assert_eq!(
+        reminders.len(),
+        1,
+        "KB-1 once; KB-2 was reviewed 81 days ago: {reminders:?}"
+    );
+    assert!(
+        text(&reminders[0]).contains("KB-1 “Printer shows offline”"),
+        "{}",
+        text(&reminders[0])
+    );
+    assert_eq!(
+        reminders[0]["allowed_mentions"]["roles"],
+        serde_json::json!([AGENT_ROLE.to_string()])
+    );
+    assert_eq!(
+        reminders[0]["allowed_mentions"]["users"],
+        serde_json::json!([]),
+        "the author is named, not pinged"
+    );
+    desk.fake.assert_valid();
+}
