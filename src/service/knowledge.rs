@@ -61,7 +61,7 @@ fn searchable(a: &ArticleRow) -> String {
 impl Work {
     /// Published articles that match `typed` well enough to offer (at most three), best first.
     pub(super) async fn matching_articles(&mut self, typed: &str) -> Result<Vec<ArticleRow>> {
-        let Some(query) = knowledge::fts_query(typed) else {
+        let Some(query) = knowledge::fts_query(typed).filter(|_| self.settings.kb_published > 0) else {
             return Ok(Vec::new());
         };
         let found = store::search_articles(&mut self.tx, self.guild_id, &query, OFFER_CANDIDATES).await?;
