@@ -1,4 +1,5 @@
-//! Ticket kinds and their human ids (`REQ-7`, `INC-3`, `CHG-12`), numbered per guild and kind.
+//! Ticket kinds and their human ids (`REQ-7`, `INC-3`, `CHG-12`, `PRB-2`), numbered per guild
+//! and kind.
 
 use std::fmt;
 
@@ -11,11 +12,18 @@ pub enum TicketKind {
     Incident,
     /// A change (change enablement).
     Change,
+    /// A problem: the cause behind incidents (problem management).
+    Problem,
 }
 
 impl TicketKind {
     /// Every kind, in display order.
-    pub const ALL: [TicketKind; 3] = [TicketKind::Request, TicketKind::Incident, TicketKind::Change];
+    pub const ALL: [TicketKind; 4] = [
+        TicketKind::Request,
+        TicketKind::Incident,
+        TicketKind::Change,
+        TicketKind::Problem,
+    ];
 
     /// The prefix of the human id.
     pub fn prefix(self) -> &'static str {
@@ -23,6 +31,7 @@ impl TicketKind {
             TicketKind::Request => "REQ",
             TicketKind::Incident => "INC",
             TicketKind::Change => "CHG",
+            TicketKind::Problem => "PRB",
         }
     }
 
@@ -32,6 +41,7 @@ impl TicketKind {
             TicketKind::Request => "request",
             TicketKind::Incident => "incident",
             TicketKind::Change => "change",
+            TicketKind::Problem => "problem",
         }
     }
 

@@ -26,6 +26,10 @@ pub enum TicketState {
     Closed,
     /// Withdrawn (or a duplicate incident).
     Cancelled,
+    /// A problem someone is looking into.
+    Investigating,
+    /// A problem whose root cause and workaround are known (a known error).
+    KnownError,
 }
 
 /// What someone (or the scheduler) does to a ticket.
@@ -51,6 +55,8 @@ pub enum Action {
     Close,
     /// Withdraw it.
     Cancel,
+    /// A problem's cause and workaround are recorded: it is a known error.
+    KnownError,
 }
 
 /// Why a ticket is on hold.
@@ -89,7 +95,7 @@ impl HoldReason {
 
 impl TicketState {
     /// Every state.
-    pub const ALL: [TicketState; 8] = [
+    pub const ALL: [TicketState; 10] = [
         TicketState::New,
         TicketState::InProgress,
         TicketState::OnHold,
@@ -98,6 +104,8 @@ impl TicketState {
         TicketState::Resolved,
         TicketState::Closed,
         TicketState::Cancelled,
+        TicketState::Investigating,
+        TicketState::KnownError,
     ];
 
     /// The name used in storage and shown to people.
@@ -111,6 +119,8 @@ impl TicketState {
             TicketState::Resolved => "resolved",
             TicketState::Closed => "closed",
             TicketState::Cancelled => "cancelled",
+            TicketState::Investigating => "investigating",
+            TicketState::KnownError => "known-error",
         }
     }
 
@@ -123,7 +133,7 @@ impl TicketState {
     pub fn initial(kind: TicketKind) -> TicketState {
         match kind {
             TicketKind::Incident => TicketState::Triggered,
-            TicketKind::Request | TicketKind::Change => TicketState::New,
+            TicketKind::Request | TicketKind::Change | TicketKind::Problem => TicketState::New,
         }
     }
 
@@ -186,6 +196,16 @@ fn next(kind: TicketKind, state: TicketState, action: Action) -> Option<TicketSt
             (S::Resolved, A::Close) => Some(S::Closed),
             _ => None,
         },
+        TicketKind::Problem => match (state, action) {
+            (S::New | S::Investigating, A::Claim | A::Assign) => Some(S::Investigating),
+            (S::KnownError, A::Claim | A::Assign) => Some(S::KnownError),
+            (S::New | S::Investigating, A::KnownError) => Some(S::KnownError),
+            (S::New | S::Investigating | S::KnownError, A::Resolve) => Some(S::Resolved),
+            (S::New | S::Investigating | S::KnownError, A::Cancel) => Some(S::Cancelled),
+            (S::Resolved, A::Reopen) => Some(S::Investigating),
+            (S::Resolved, A::Close) => Some(S::Closed),
+            _ => None,
+        },
         // Changes have their own lifecycle (votes, schedule); none of these actions apply.
         TicketKind::Change => None,
     }
@@ -213,6 +233,7 @@ fn explain(action: Action, state: TicketState) -> &'static str {
         Action::Acknowledge => "only triggered incidents can be acknowledged.",
         Action::Retrigger => "only acknowledged incidents can be re-triggered.",
         Action::Resolve => "only open tickets can be resolved.",
+        Action::KnownError => "only new or investigated problems become known errors.",
         Action::Reopen => "only resolved tickets can be reopened; raise a new ticket instead.",
         Action::Close if state.is_open() => "only resolved tickets can be closed; resolve or cancel it instead.",
         Action::Close => "it is already finished.",

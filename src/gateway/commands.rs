@@ -111,6 +111,7 @@ pub fn definitions() -> Value {
         report_command(),
         sla_command(),
         kb_command(),
+        problem_command(),
         help_command(),
     ])
 }
@@ -348,6 +349,32 @@ fn kb_command() -> Value {
 }
 
 #[rustfmt::skip]
+fn problem_command() -> Value {
+    let problem = || text("id", "The problem, e.g. PRB-2", true, 20);
+    let incident = || text("incident", "The incident, e.g. INC-12", true, 20);
+    let states = names(&super::problem::LISTED_STATES, crate::domain::TicketState::as_str);
+    command("problem", "Problems: the causes behind incidents (agents, incident managers)", vec![
+        sub("new", "Open a problem", vec![
+            text("title", "What keeps going wrong, in one line", true, MAX_SUMMARY_CHARS),
+            text("details", "What is known so far", false, MAX_DETAILS_CHARS),
+            text("service", "The affected service, e.g. VPN", false, 80),
+        ]),
+        sub("link", "Link an incident to the problem (an incident has one problem)", vec![problem(), incident()]),
+        sub("unlink", "Unlink an incident", vec![problem(), incident()]),
+        sub("rca", "Record the root cause", vec![problem(), text("cause", "The root cause", true, MAX_DETAILS_CHARS)]),
+        sub("workaround", "Record the workaround; its open incidents hear of it", vec![
+            problem(), text("text", "The workaround", true, MAX_DETAILS_CHARS),
+        ]),
+        sub("known-error", "Cause and workaround known: publish a known-error article", vec![problem()]),
+        sub("resolve", "Record the fix; asks whether to resolve its open incidents", vec![
+            problem(), text("fix", "The fix", true, MAX_DETAILS_CHARS),
+        ]),
+        sub("show", "Show a problem, its findings and its incidents", vec![problem()]),
+        sub("list", "Open problems, or those in one state", vec![choice("state", "Only this state", false, &states)]),
+    ])
+}
+
+#[rustfmt::skip]
 fn help_command() -> Value {
     command("help", "The service desk commands you may use here", vec![])
 }
@@ -371,6 +398,7 @@ pub fn audience(command: &str, sub: Option<&str>) -> HelpAudience {
         ("oncall", "add" | "remove" | "rotation" | "override") => IncidentManagers,
         ("alerts", _) => IncidentManagers,
         ("kb", "add" | "edit" | "retire") => Agents,
+        ("problem", _) => Agents,
         ("queue", _) => Agents,
         ("report", _) => Managers,
         _ => Anyone,

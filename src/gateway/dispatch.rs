@@ -7,6 +7,7 @@ use super::change::ChangeCommand;
 use super::incident::{IncidentCommand, OncallCommand};
 use super::knowledge::KbCommand;
 use super::options::Opts;
+use super::problem::ProblemCommand;
 use super::setup::SetupCommand;
 use super::ticket::{queue_view, RequestCommand, TicketCommand};
 use super::{outcome, Response};
@@ -79,6 +80,7 @@ pub async fn command(desk: &Desk, http: &serenity::all::Http, cmd: &CommandInter
                 .await
                 .map(|r| Response::WithFile(r.message, render::REPORT_FILE, r.chart)),
             ("kb", Some(sub)) => KbCommand::parse(&o, sub)?.run(desk, &call).await,
+            ("problem", Some(sub)) => ProblemCommand::parse(&o, sub)?.run(desk, &call).await,
             ("help", None) => help(desk, &call).await,
             (name, sub) => unknown(&format!("/{name} {}", sub.unwrap_or_default())),
         }
@@ -121,6 +123,9 @@ pub async fn component(desk: &Desk, http: &serenity::all::Http, c: &ComponentInt
             };
             let picked = picked.ok_or_else(|| ServiceError::user("Pick a ticket from the list."))?;
             return data(desk.ticket_card_for(&call, &picked).await);
+        }
+        if let Some(button) = render::ProblemButton::parse(&c.data.custom_id) {
+            return reply(desk.problem_settle(&call, button).await);
         }
         if let Some(button) = render::KbIntakeButton::parse(&c.data.custom_id) {
             return reply(desk.kb_intake_answer(&call, button).await);

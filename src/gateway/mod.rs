@@ -13,6 +13,7 @@ mod dm;
 mod incident;
 mod knowledge;
 mod options;
+mod problem;
 mod setup;
 mod ticket;
 

@@ -19,6 +19,7 @@ mod digest;
 mod knowledge;
 mod major;
 mod ops;
+mod problems;
 pub use alerts::*;
 pub use buttons::*;
 pub use deliveries::*;
@@ -26,6 +27,7 @@ pub use digest::*;
 pub use knowledge::*;
 pub use major::*;
 pub use ops::*;
+pub use problems::*;
 
 /// Discord's limit on message content.
 pub const MAX_CONTENT_CHARS: usize = 2000;

@@ -13,6 +13,7 @@ mod knowledge;
 mod major;
 mod oncall;
 mod ops;
+mod problems;
 mod report;
 mod setup;
 mod sla;

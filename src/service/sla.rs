@@ -165,6 +165,9 @@ impl Work {
     /// Moves the clocks (and auto-close) along with a ticket's change from `before` to `t`.
     pub(super) async fn follow_clocks(&mut self, before: &TicketRow, t: &TicketRow) -> Result<()> {
         use ClockKind::{Resolution, Response};
+        if t.kind == TicketKind::Problem.as_str() {
+            return Ok(()); // problems have no service levels: they are not what users wait on
+        }
         if before.first_response_at.is_none() && t.first_response_at.is_some() {
             self.with_clocks(t, &[Response], |c, cal, now| c.stop(cal, now)).await?;
         }

@@ -100,7 +100,7 @@ fn state_of(t: &TicketRow) -> TicketState {
 /// The channel where a kind's cards and notices go.
 fn notice_channel(w: &Work, kind: TicketKind) -> Option<i64> {
     match kind {
-        TicketKind::Incident => w.settings.incidents_channel_id,
+        TicketKind::Incident | TicketKind::Problem => w.settings.incidents_channel_id,
         TicketKind::Change => w.settings.cab_channel_id,
         TicketKind::Request => w.settings.triage_channel_id,
     }
@@ -289,6 +289,7 @@ fn action_name(a: Action) -> &'static str {
         Action::Reopen => "reopen",
         Action::Close => "close",
         Action::Cancel => "cancel",
+        Action::KnownError => "known-error",
     }
 }
 
@@ -372,7 +373,8 @@ impl Desk {
         let timeline = store::list_ticket_audit(&mut conn, t.id, SHOW_TIMELINE_ROWS).await?;
         let sla = self.sla_lines(&mut conn, &t).await?;
         let mut shown = render::ticket_details(&t, &sla, &timeline);
-        let extra = self.duplicate_fields(&mut conn, &t).await?;
+        let mut extra = self.duplicate_fields(&mut conn, &t).await?;
+        extra.extend(self.problem_fields(&mut conn, &t).await?);
         if let Some(fields) = shown["embeds"][0]["fields"].as_array_mut() {
             let at = fields.len().saturating_sub(1); // before the timeline
             for (i, f) in extra.into_iter().enumerate() {

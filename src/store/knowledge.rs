@@ -31,6 +31,8 @@ pub struct ArticleRow {
     pub review_by: i64,
     /// Tickets it spared ("This solved it" at intake).
     pub deflections: i64,
+    /// The problem it was published from (a known error).
+    pub problem_id: Option<i64>,
 }
 
 /// An article's text, for adding or editing.
@@ -252,6 +254,16 @@ pub async fn set_kb_suggestions(conn: &mut SqliteConnection, ticket_id: i64, tex
     sqlx::query("UPDATE tickets SET kb_suggestions = ? WHERE id = ?")
         .bind(text)
         .bind(ticket_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Links an article to the problem it was published from.
+pub async fn set_article_problem(conn: &mut SqliteConnection, article: i64, problem: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE kb_articles SET problem_id = ? WHERE id = ?")
+        .bind(problem)
+        .bind(article)
         .execute(conn)
         .await?;
     Ok(())

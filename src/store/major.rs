@@ -179,3 +179,64 @@ pub async fn take_draft(
     .fetch_optional(conn)
     .await
 }
+
+/// Links an incident to a problem (or unlinks it, with `None`).
+pub async fn set_incident_problem(
+    conn: &mut SqliteConnection,
+    incident: i64,
+    problem: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE tickets SET problem_id = ? WHERE id = ?")
+        .bind(problem)
+        .bind(incident)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records a problem's findings (cause, workaround, fix: each kept when `None`).
+pub async fn set_problem_findings(
+    conn: &mut SqliteConnection,
+    problem: i64,
+    cause: Option<&str>,
+    workaround: Option<&str>,
+    fix: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE tickets SET cause = coalesce(?, cause), workaround = coalesce(?, workaround), fix = coalesce(?, fix)
+         WHERE id = ?",
+    )
+    .bind(cause)
+    .bind(workaround)
+    .bind(fix)
+    .bind(problem)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The incidents linked to a problem, by number.
+pub async fn list_problem_incidents(conn: &mut SqliteConnection, problem: i64) -> Result<Vec<TicketRow>, sqlx::Error> {
+    sqlx::query_as("SELECT * FROM tickets WHERE problem_id = ? ORDER BY number")
+        .bind(problem)
+        .fetch_all(conn)
+        .await
+}
+
+/// A guild's problems, newest first: open ones, or those in `state`.
+pub async fn list_problems(
+    conn: &mut SqliteConnection,
+    guild_id: i64,
+    state: Option<&str>,
+) -> Result<Vec<TicketRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT * FROM tickets WHERE guild_id = ? AND kind = 'problem'
+           AND (CASE WHEN ? IS NULL THEN state NOT IN ('resolved', 'closed', 'cancelled') ELSE state = ? END)
+         ORDER BY number DESC LIMIT 50",
+    )
+    .bind(guild_id)
+    .bind(state)
+    .bind(state)
+    .fetch_all(conn)
+    .await
+}

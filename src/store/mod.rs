@@ -56,7 +56,70 @@ pub async fn connect(url: &str) -> Result<SqlitePool, sqlx::Error> {
         .connect_with(options)
         .await?;
     MIGRATOR.run(&pool).await?;
+    widen_ticket_kinds(&pool).await?;
     Ok(pool)
+}
+
+/// The CHECK on `tickets.kind` as the first migration wrote it, and as it is now.
+const KINDS_BEFORE: &str = "CHECK (kind IN ('request', 'incident', 'change'))";
+const KINDS_NOW: &str = "CHECK (kind IN ('request', 'incident', 'change', 'problem'))";
+
+/// Lets `tickets.kind` be `problem`. SQLite changes a CHECK only by rebuilding the table, and a
+/// table other tables refer to is rebuilt with foreign keys off — which a migration's transaction
+/// cannot switch — so this runs after the migrations, once, on one connection: the table's own
+/// SQL with the CHECK widened, every row copied, its indexes made again, every reference checked
+/// before the commit. A database rebuilt already is left alone.
+async fn widen_ticket_kinds(pool: &SqlitePool) -> Result<(), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let table: String = sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'tickets'")
+        .fetch_one(&mut *conn)
+        .await?;
+    if !table.contains(KINDS_BEFORE) {
+        return Ok(());
+    }
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tickets' AND sql IS NOT NULL",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info('tickets')")
+        .fetch_all(&mut *conn)
+        .await?;
+    let columns = columns.join(", ");
+    // SQLite keeps a renamed table's name quoted in its SQL.
+    let rebuilt = table
+        .replacen("CREATE TABLE \"tickets\"", "CREATE TABLE tickets_rebuilt", 1)
+        .replacen("CREATE TABLE tickets ", "CREATE TABLE tickets_rebuilt ", 1)
+        .replace(KINDS_BEFORE, KINDS_NOW);
+    sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut *conn).await?;
+    let done = async {
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        sqlx::query(&rebuilt).execute(&mut *tx).await?;
+        sqlx::query(&format!(
+            "INSERT INTO tickets_rebuilt ({columns}) SELECT {columns} FROM tickets"
+        ))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DROP TABLE tickets").execute(&mut *tx).await?;
+        sqlx::query("ALTER TABLE tickets_rebuilt RENAME TO tickets")
+            .execute(&mut *tx)
+            .await?;
+        for index in &indexes {
+            sqlx::query(index).execute(&mut *tx).await?;
+        }
+        let broken: Vec<(String,)> = sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+            .fetch_all(&mut *tx)
+            .await?;
+        if !broken.is_empty() {
+            return Err(sqlx::Error::Protocol(format!(
+                "rebuilding tickets would break references from {broken:?}; nothing was changed"
+            )));
+        }
+        tx.commit().await
+    }
+    .await;
+    sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+    done
 }
 
 /// Records that an interaction is being applied. `false` when it was applied before.

@@ -69,6 +69,14 @@ pub struct TicketRow {
     pub in_digest: bool,
     /// The articles its card offers agents ("KB-3 · title" lines).
     pub kb_suggestions: Option<String>,
+    /// The problem an incident belongs to.
+    pub problem_id: Option<i64>,
+    /// A problem's root cause.
+    pub cause: Option<String>,
+    /// A problem's workaround.
+    pub workaround: Option<String>,
+    /// A problem's fix.
+    pub fix: Option<String>,
 }
 
 /// What a new ticket starts with.
@@ -203,7 +211,8 @@ pub async fn set_ticket_card(
 }
 
 /// The open-state names, for queries.
-const OPEN_STATES: &str = "('new', 'in progress', 'on hold', 'triggered', 'acknowledged')";
+const OPEN_STATES: &str =
+    "('new', 'in progress', 'on hold', 'triggered', 'acknowledged', 'investigating', 'known-error')";
 
 /// A requester's tickets that are not closed or cancelled, newest first.
 pub async fn list_requester_tickets(

@@ -16,6 +16,7 @@ mod knowledge;
 mod major;
 mod operators;
 mod outbox;
+mod problems;
 mod process;
 mod report;
 mod requests;

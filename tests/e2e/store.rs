@@ -409,3 +409,106 @@ async fn a_timer_kind_the_desk_does_not_know_cannot_be_stored() {
         "each decodes as itself"
     );
 }
+
+#[tokio::test]
+async fn tickets_take_problems_after_the_rebuild_with_their_rows_indexes_and_references() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("d.db").display());
+    let pool = servicedesk::store::connect(&url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO tickets (guild_id, kind, number, title, state, priority, requester_id, created_at, updated_at)
+         VALUES (1, 'request', 1, 'kept', 'new', 4, 5, 0, 0)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO comments (guild_id, ticket_id, author_id, body, by_agent, created_at) VALUES (1, 1, 5, 'hi', 0, 0)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    // Put the old CHECK back, as a database from before problems has it, rows and all.
+    {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let sql: String = sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE name = 'tickets'")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        let old = sql.replace("'change', 'problem'", "'change'").replacen(
+            "CREATE TABLE \"tickets\"",
+            "CREATE TABLE tickets_old",
+            1,
+        );
+        let indexes: Vec<String> = sqlx::query_scalar(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tickets' AND sql IS NOT NULL",
+        )
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+        sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut c).await.unwrap();
+        for q in [
+            old.as_str(),
+            "INSERT INTO tickets_old SELECT * FROM tickets",
+            "DROP TABLE tickets",
+            "ALTER TABLE tickets_old RENAME TO tickets",
+        ] {
+            sqlx::query(q).execute(&mut c).await.unwrap();
+        }
+        for q in &indexes {
+            sqlx::query(q).execute(&mut c).await.unwrap();
+        }
+        c.close().await.unwrap();
+    }
+    // Opening it rebuilds the table once more: the rows, the indexes and the references hold.
+    let pool = servicedesk::store::connect(&url).await.unwrap();
+    let sql: String = sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE name = 'tickets'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(sql.contains("'problem'"), "{sql}");
+    let indexes: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tickets'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    for name in [
+        "tickets_requester",
+        "tickets_open",
+        "tickets_created",
+        "tickets_parent",
+        "tickets_problem",
+    ] {
+        assert!(indexes.iter().any(|i| i == name), "{name} in {indexes:?}");
+    }
+    let broken: Vec<(String,)> = sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert!(broken.is_empty(), "{broken:?}");
+    let on: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(on, 1, "foreign keys are on again");
+    let kept: (String, i64) =
+        sqlx::query_as("SELECT t.title, count(c.id) FROM tickets t JOIN comments c ON c.ticket_id = t.id")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(kept, ("kept".to_owned(), 1));
+    sqlx::query(
+        "INSERT INTO tickets (guild_id, kind, number, title, state, priority, requester_id, created_at, updated_at)
+         VALUES (1, 'problem', 1, 'p', 'new', 3, 5, 0, 0)",
+    )
+    .execute(&pool)
+    .await
+    .expect("a problem is a ticket");
+    let bad = sqlx::query(
+        "INSERT INTO tickets (guild_id, kind, number, title, state, priority, requester_id, created_at, updated_at)
+         VALUES (1, 'idea', 1, 'p', 'new', 3, 5, 0, 0)",
+    )
+    .execute(&pool)
+    .await;
+    assert!(bad.is_err(), "the CHECK still holds for anything else");
+}

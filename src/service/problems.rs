@@ -1,0 +1,321 @@
+//! Problem management: `/problem new|link|unlink|rca|workaround|known-error|resolve|show|list`.
+//!
+//! A problem is a ticket (`PRB-n`), so `/ticket show|comment|assign|history` work on it too. Its
+//! lifecycle is the domain's: *new* → *investigating* (claimed or assigned) → *known-error* (a
+//! cause and a workaround are recorded) → *resolved* (a fix) → *closed*; *cancelled* from any
+//! open state. Resolving it asks whether to resolve its linked open incidents too, and never
+//! touches a closed or cancelled one.
+
+use serde_json::Value;
+
+use super::{Call, Desk, Result, ServiceError, Work};
+use crate::domain::knowledge::{KbRef, REVIEW_DAYS};
+use crate::domain::text::{self, MAX_DETAILS_CHARS, MAX_SUMMARY_CHARS};
+use crate::domain::{Action, Priority, TicketKind, TicketRef, TicketState};
+use crate::render::{self, ticket_ref, Pings, ProblemButton};
+use crate::store::{self, ArticleText, NewTicket, TicketRow};
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+/// Longest service name.
+const MAX_SERVICE_CHARS: usize = 80;
+
+fn is_open(t: &TicketRow) -> bool {
+    TicketState::parse(&t.state).is_some_and(TicketState::is_open)
+}
+
+impl Work {
+    fn need_problem_manager(&self) -> Result<()> {
+        if self.standing.is_agent || self.standing.is_incident_manager {
+            Ok(())
+        } else {
+            Err(ServiceError::user(render::PROBLEMS_MANAGERS_ONLY))
+        }
+    }
+
+    async fn problem(&mut self, id: &str) -> Result<TicketRow> {
+        let r = TicketRef::parse_as(id, TicketKind::Problem)?;
+        self.ticket_in_guild(TicketKind::Problem, r).await
+    }
+
+    async fn ticket_in_guild(&mut self, kind: TicketKind, r: TicketRef) -> Result<TicketRow> {
+        store::find_ticket(&mut self.tx, self.guild_id, kind.as_str(), i64::from(r.number))
+            .await?
+            .ok_or_else(|| ServiceError::user(format!("There is no {r} in this server.")))
+    }
+
+    /// Resolves an incident because its problem's fix is in (only an open one).
+    async fn settle_incident(&mut self, mut inc: TicketRow, problem: TicketRef, fix: &str) -> Result<bool> {
+        if !is_open(&inc) {
+            return Ok(false);
+        }
+        let before = inc.clone();
+        let note = render::fixed_by(problem, fix);
+        self.change_state(&mut inc, Action::Resolve, Some(note.clone())).await?;
+        inc.hold_reason = None;
+        inc.resolution_note = Some(note.clone());
+        inc.resolved_at = Some(self.now);
+        let reporter = inc.requester_id;
+        let text = render::incident_fixed_dm(ticket_ref(&inc), &inc.title, &note);
+        self.dm(&inc, reporter, &text).await?;
+        self.save(&before, &mut inc).await?;
+        Ok(true)
+    }
+}
+
+impl Desk {
+    async fn begin_problems(&self, call: &Call) -> Result<Work> {
+        let w = self.begin(call).await?;
+        w.need_problem_manager()?;
+        Ok(w)
+    }
+
+    /// `/problem new title [details] [service]`.
+    pub async fn problem_new(
+        &self,
+        call: &Call,
+        title: &str,
+        details: Option<&str>,
+        service: Option<&str>,
+    ) -> Result<String> {
+        let title = text::required("title", title, MAX_SUMMARY_CHARS)?;
+        let details = text::optional("details", details, MAX_DETAILS_CHARS)?;
+        let service = text::optional("service", service, MAX_SERVICE_CHARS)?;
+        let mut w = self.begin_problems(call).await?;
+        let mut t = store::insert_ticket(
+            &mut w.tx,
+            &NewTicket {
+                guild_id: w.guild_id,
+                kind: TicketKind::Problem.as_str(),
+                title: &title,
+                details: details.as_deref(),
+                catalog_item: None,
+                service: service.as_deref(),
+                state: TicketState::initial(TicketKind::Problem).as_str(),
+                priority: i64::from(Priority::P3.number()),
+                impact: None,
+                urgency: None,
+                requester_id: w.user_id,
+                at: w.now,
+            },
+        )
+        .await?;
+        w.audit(Some(t.id), "created", None, Some(t.state.clone()), Some(title.clone()))
+            .await?;
+        if let Some(channel) = w.settings.incidents_channel_id {
+            store::set_ticket_card(&mut w.tx, t.id, channel, None).await?;
+            t.card_channel_id = Some(channel);
+            w.post(channel, &t, &render::ticket_card(&t, &Pings::none(), &[]), true)
+                .await?;
+        }
+        self.finish(w).await?;
+        Ok(render::problem_opened(ticket_ref(&t)))
+    }
+
+    /// `/problem link id incident` (or unlink): an incident belongs to at most one problem.
+    pub async fn problem_link(&self, call: &Call, id: &str, incident: &str, link: bool) -> Result<String> {
+        let inc_ref = TicketRef::parse_as(incident, TicketKind::Incident)?;
+        let mut w = self.begin_problems(call).await?;
+        let p = w.problem(id).await?;
+        let inc = w.ticket_in_guild(TicketKind::Incident, inc_ref).await?;
+        let (pid, iid) = (ticket_ref(&p), ticket_ref(&inc));
+        if link {
+            if TicketState::parse(&p.state).is_some_and(TicketState::is_final) {
+                return Err(ServiceError::user(format!(
+                    "{pid} is {}: link incidents to an open problem.",
+                    p.state
+                )));
+            }
+            match inc.problem_id {
+                Some(other) if other == p.id => {
+                    return Err(ServiceError::user(format!("{iid} is linked to {pid} already.")))
+                }
+                Some(other) => {
+                    let other = store::get_ticket(&mut w.tx, other).await?;
+                    return Err(ServiceError::user(format!(
+                        "{iid} belongs to {} already: an incident belongs to one problem. Unlink it there first.",
+                        ticket_ref(&other)
+                    )));
+                }
+                None => {}
+            }
+            store::set_incident_problem(&mut w.tx, inc.id, Some(p.id)).await?;
+        } else {
+            if inc.problem_id != Some(p.id) {
+                return Err(ServiceError::user(format!("{iid} is not linked to {pid}.")));
+            }
+            store::set_incident_problem(&mut w.tx, inc.id, None).await?;
+        }
+        let action = if link { "problem-link" } else { "problem-unlink" };
+        w.audit(Some(p.id), action, None, Some(iid.to_string()), None).await?;
+        w.audit(Some(inc.id), action, None, Some(pid.to_string()), None).await?;
+        self.finish(w).await?;
+        Ok(render::problem_linked(pid, iid, link))
+    }
+
+    /// `/problem rca id cause`.
+    pub async fn problem_rca(&self, call: &Call, id: &str, cause: &str) -> Result<String> {
+        let cause = text::required("cause", cause, MAX_DETAILS_CHARS)?;
+        let mut w = self.begin_problems(call).await?;
+        let p = w.problem(id).await?;
+        let pid = ticket_ref(&p);
+        if !is_open(&p) {
+            return Err(ServiceError::user(format!(
+                "{pid} is {}: its findings are settled.",
+                p.state
+            )));
+        }
+        store::set_problem_findings(&mut w.tx, p.id, Some(&cause), None, None).await?;
+        w.audit(Some(p.id), "rca", p.cause.clone(), Some(cause), None).await?;
+        self.finish(w).await?;
+        Ok(format!("The root cause of {pid} is recorded."))
+    }
+
+    /// `/problem workaround id text`: recorded, and posted on every linked open incident's
+    /// timeline, telling each incident's assignee and reporter.
+    pub async fn problem_workaround(&self, call: &Call, id: &str, workaround: &str) -> Result<String> {
+        let workaround = text::required("workaround", workaround, MAX_DETAILS_CHARS)?;
+        let mut w = self.begin_problems(call).await?;
+        let p = w.problem(id).await?;
+        let pid = ticket_ref(&p);
+        if !is_open(&p) {
+            return Err(ServiceError::user(format!(
+                "{pid} is {}: its findings are settled.",
+                p.state
+            )));
+        }
+        store::set_problem_findings(&mut w.tx, p.id, None, Some(&workaround), None).await?;
+        w.audit(
+            Some(p.id),
+            "workaround",
+            p.workaround.clone(),
+            Some(workaround.clone()),
+            None,
+        )
+        .await?;
+        let mut told = 0;
+        for inc in store::list_problem_incidents(&mut w.tx, p.id).await? {
+            if !is_open(&inc) {
+                continue;
+            }
+            let note = render::workaround_note(pid, &workaround);
+            store::insert_comment(&mut w.tx, w.guild_id, inc.id, w.user_id, &note, true, w.now).await?;
+            w.audit(Some(inc.id), "workaround", None, None, Some(note.clone()))
+                .await?;
+            let text = render::workaround_dm(ticket_ref(&inc), &inc.title, pid, &workaround);
+            let mut people = vec![inc.requester_id];
+            people.extend(inc.assignee_id.filter(|a| *a != inc.requester_id));
+            for person in people {
+                w.dm(&inc, person, &text).await?;
+            }
+            told += 1;
+        }
+        self.finish(w).await?;
+        Ok(render::workaround_done(pid, told))
+    }
+
+    /// `/problem known-error id`: needs a cause and a workaround; publishes a known-error article.
+    pub async fn problem_known_error(&self, call: &Call, id: &str) -> Result<String> {
+        let mut w = self.begin_problems(call).await?;
+        let mut p = w.problem(id).await?;
+        let pid = ticket_ref(&p);
+        let (Some(cause), Some(workaround)) = (p.cause.clone(), p.workaround.clone()) else {
+            return Err(ServiceError::user(render::known_error_needs(pid)));
+        };
+        let before = p.clone();
+        w.change_state(&mut p, Action::KnownError, None).await?;
+        let body = render::known_error_body(pid, &cause, &workaround);
+        let title = text::truncate(&format!("Known error: {}", p.title), 100);
+        let text = ArticleText {
+            title: &title,
+            symptoms: p.details.as_deref().unwrap_or_default(),
+            body: &body,
+            tags: "known-error",
+        };
+        let review_by = w.now + REVIEW_DAYS * DAY_MS;
+        let a = store::insert_article(&mut w.tx, w.guild_id, &text, w.user_id, w.now, review_by).await?;
+        store::set_article_problem(&mut w.tx, a.id, p.id).await?;
+        let kb = KbRef(u32::try_from(a.number).unwrap_or(0));
+        w.audit(Some(p.id), "known-error-article", None, Some(kb.to_string()), None)
+            .await?;
+        w.save(&before, &mut p).await?;
+        self.finish(w).await?;
+        Ok(render::known_error_done(pid, kb))
+    }
+
+    /// `/problem resolve id fix`: resolved; its linked open incidents are listed with a question.
+    pub async fn problem_resolve(&self, call: &Call, id: &str, fix: &str) -> Result<Value> {
+        let fix = text::required("fix", fix, MAX_DETAILS_CHARS)?;
+        let mut w = self.begin_problems(call).await?;
+        let mut p = w.problem(id).await?;
+        let pid = ticket_ref(&p);
+        let before = p.clone();
+        w.change_state(&mut p, Action::Resolve, Some(fix.clone())).await?;
+        store::set_problem_findings(&mut w.tx, p.id, None, None, Some(&fix)).await?;
+        p.fix = Some(fix.clone());
+        p.resolution_note = Some(fix.clone());
+        p.resolved_at = Some(w.now);
+        w.save(&before, &mut p).await?;
+        let open: Vec<TicketRow> = store::list_problem_incidents(&mut w.tx, p.id)
+            .await?
+            .into_iter()
+            .filter(is_open)
+            .collect();
+        self.finish(w).await?;
+        Ok(render::problem_resolved(pid, &open))
+    }
+
+    /// The buttons of `/problem resolve`: resolve the linked open incidents too, or leave them.
+    pub async fn problem_settle(&self, call: &Call, button: ProblemButton) -> Result<String> {
+        let mut w = self.begin_problems(call).await?;
+        let p = w.problem(&button.problem.to_string()).await?;
+        let pid = ticket_ref(&p);
+        if !button.settle {
+            self.finish(w).await?;
+            return Ok(render::left_open(pid));
+        }
+        let fix = p.fix.clone().unwrap_or_default();
+        let mut resolved = 0;
+        for inc in store::list_problem_incidents(&mut w.tx, p.id).await? {
+            if w.settle_incident(inc, pid, &fix).await? {
+                resolved += 1;
+            }
+        }
+        w.audit(Some(p.id), "problem-settle", None, Some(resolved.to_string()), None)
+            .await?;
+        self.finish(w).await?;
+        Ok(render::settled(pid, resolved))
+    }
+
+    /// `/problem list [state]`.
+    pub async fn problem_list(&self, call: &Call, state: Option<&str>) -> Result<Value> {
+        let mut w = self.begin_problems(call).await?;
+        let rows = store::list_problems(&mut w.tx, w.guild_id, state).await?;
+        self.finish(w).await?;
+        Ok(render::ticket_list(
+            "Problems",
+            &rows,
+            "No problems in that state.",
+            self.now_ms(),
+        ))
+    }
+
+    /// The fields `/ticket show` adds for a problem (findings, linked incidents) or for an
+    /// incident that belongs to one.
+    pub(super) async fn problem_fields(&self, conn: &mut sqlx::SqliteConnection, t: &TicketRow) -> Result<Vec<Value>> {
+        if t.kind == TicketKind::Problem.as_str() {
+            let incidents = store::list_problem_incidents(conn, t.id).await?;
+            return Ok(render::problem_fields(t, &incidents));
+        }
+        match t.problem_id {
+            Some(p) => {
+                let p = store::get_ticket(conn, p).await?;
+                Ok(vec![render::field(
+                    "Problem",
+                    format!("{} · {}", ticket_ref(&p), p.title),
+                    false,
+                )])
+            }
+            None => Ok(Vec::new()),
+        }
+    }
+}
