@@ -124,6 +124,9 @@ pub async fn component(desk: &Desk, http: &serenity::all::Http, c: &ComponentInt
             let picked = picked.ok_or_else(|| ServiceError::user("Pick a ticket from the list."))?;
             return data(desk.ticket_card_for(&call, &picked).await);
         }
+        if let Some(notice) = render::recurrence_button(&c.data.custom_id) {
+            return reply(desk.recurrence_problem(&call, notice).await);
+        }
         if let Some(button) = render::ProblemButton::parse(&c.data.custom_id) {
             return reply(desk.problem_settle(&call, button).await);
         }

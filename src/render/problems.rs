@@ -120,6 +120,46 @@ pub fn problem_fields(t: &TicketRow, incidents: &[TicketRow]) -> Vec<Value> {
     fields
 }
 
+/// The notice that a service keeps having incidents, with **Create problem**.
+pub fn recurrence_notice(notice: i64, service: &str, incidents: &[TicketRow], pings: &super::Pings) -> Value {
+    let lines: Vec<String> = incidents
+        .iter()
+        .map(|t| format!("{} · {} · {}", ticket_ref(t), t.state, truncate(&t.title, 60)))
+        .collect();
+    let text = format!(
+        "🔁 {} incidents of **{}** in the last 7 days, none linked to a problem:\n{}",
+        incidents.len(),
+        truncate(service, 80),
+        fit_lines(&lines, 1200)
+    );
+    let mut v = super::notice(&text, pings);
+    v["components"] = json!([{ "type": 1, "components": [
+        { "type": 2, "style": 1, "label": "Create problem", "custom_id": format!("recur:{notice}") },
+    ] }]);
+    v
+}
+
+/// The title of a problem opened from a recurrence notice.
+pub fn recurring_title(service: &str) -> String {
+    truncate(&format!("Recurring incidents: {service}"), 100)
+}
+
+/// **Create problem** done.
+pub fn recurrence_problem_opened(p: TicketRef, linked: &[TicketRef]) -> String {
+    let list: Vec<String> = linked.iter().map(ToString::to_string).collect();
+    format!("{p} is open with {} linked: {}.", linked.len(), list.join(", "))
+}
+
+/// **Create problem** clicked again.
+pub fn recurrence_done_already(p: TicketRef) -> String {
+    format!("{p} was opened from this notice already.")
+}
+
+/// The `custom_id` of a recurrence notice's button, if it is one: the notice's id.
+pub fn recurrence_button(custom_id: &str) -> Option<i64> {
+    custom_id.strip_prefix("recur:")?.parse().ok().filter(|n: &i64| *n > 0)
+}
+
 /// A button of `/problem resolve`: `prb-settle:<n>` or `prb-keep:<n>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProblemButton {

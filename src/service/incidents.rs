@@ -263,6 +263,7 @@ impl Work {
             self.post(channel, &t, &render::ticket_card(&t, &pings, &[]), true)
                 .await?;
         }
+        self.check_recurrence(&t).await?;
         Ok((t, paged))
     }
 }

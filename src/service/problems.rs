@@ -16,6 +16,10 @@ use crate::render::{self, ticket_ref, Pings, ProblemButton};
 use crate::store::{self, ArticleText, NewTicket, TicketRow};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
+/// Incidents of one service that make it a recurrence.
+pub const RECURRENCE_COUNT: usize = 3;
+/// The window they fall in.
+pub const RECURRENCE_WINDOW_MS: i64 = 7 * DAY_MS;
 /// Longest service name.
 const MAX_SERVICE_CHARS: usize = 80;
 
@@ -81,32 +85,7 @@ impl Desk {
         let details = text::optional("details", details, MAX_DETAILS_CHARS)?;
         let service = text::optional("service", service, MAX_SERVICE_CHARS)?;
         let mut w = self.begin_problems(call).await?;
-        let mut t = store::insert_ticket(
-            &mut w.tx,
-            &NewTicket {
-                guild_id: w.guild_id,
-                kind: TicketKind::Problem.as_str(),
-                title: &title,
-                details: details.as_deref(),
-                catalog_item: None,
-                service: service.as_deref(),
-                state: TicketState::initial(TicketKind::Problem).as_str(),
-                priority: i64::from(Priority::P3.number()),
-                impact: None,
-                urgency: None,
-                requester_id: w.user_id,
-                at: w.now,
-            },
-        )
-        .await?;
-        w.audit(Some(t.id), "created", None, Some(t.state.clone()), Some(title.clone()))
-            .await?;
-        if let Some(channel) = w.settings.incidents_channel_id {
-            store::set_ticket_card(&mut w.tx, t.id, channel, None).await?;
-            t.card_channel_id = Some(channel);
-            w.post(channel, &t, &render::ticket_card(&t, &Pings::none(), &[]), true)
-                .await?;
-        }
+        let t = w.open_problem(&title, details.as_deref(), service.as_deref()).await?;
         self.finish(w).await?;
         Ok(render::problem_opened(ticket_ref(&t)))
     }
@@ -317,5 +296,119 @@ impl Desk {
             }
             None => Ok(Vec::new()),
         }
+    }
+}
+
+impl Work {
+    /// Opens a problem: stored and audited, its card in the incidents channel.
+    async fn open_problem(&mut self, title: &str, details: Option<&str>, service: Option<&str>) -> Result<TicketRow> {
+        let mut t = store::insert_ticket(
+            &mut self.tx,
+            &NewTicket {
+                guild_id: self.guild_id,
+                kind: TicketKind::Problem.as_str(),
+                title,
+                details,
+                catalog_item: None,
+                service,
+                state: TicketState::initial(TicketKind::Problem).as_str(),
+                priority: i64::from(Priority::P3.number()),
+                impact: None,
+                urgency: None,
+                requester_id: self.user_id,
+                at: self.now,
+            },
+        )
+        .await?;
+        self.audit(
+            Some(t.id),
+            "created",
+            None,
+            Some(t.state.clone()),
+            Some(title.to_owned()),
+        )
+        .await?;
+        if let Some(channel) = self.settings.incidents_channel_id {
+            store::set_ticket_card(&mut self.tx, t.id, channel, None).await?;
+            t.card_channel_id = Some(channel);
+            self.post(channel, &t, &render::ticket_card(&t, &Pings::none(), &[]), true)
+                .await?;
+        }
+        Ok(t)
+    }
+
+    /// After an incident of a service opens: when the service has had
+    /// [`RECURRENCE_COUNT`] or more incidents in [`RECURRENCE_WINDOW_MS`], none linked to a
+    /// problem, the incident managers are told — once per service and window — with a
+    /// **Create problem** button.
+    pub(super) async fn check_recurrence(&mut self, t: &TicketRow) -> Result<()> {
+        let Some(service) = t.service.as_deref().filter(|s| !s.trim().is_empty()) else {
+            return Ok(());
+        };
+        let since = self.now - RECURRENCE_WINDOW_MS;
+        let recent = store::unlinked_incidents_of_service(&mut self.tx, self.guild_id, service, since).await?;
+        if recent.len() < RECURRENCE_COUNT {
+            return Ok(());
+        }
+        let ids: Vec<String> = recent.iter().map(|i| i.id.to_string()).collect();
+        let Some(notice) =
+            store::note_recurrence(&mut self.tx, self.guild_id, service, &ids.join(","), self.now, since).await?
+        else {
+            return Ok(()); // told already in this window
+        };
+        let Some(channel) = self.settings.incidents_channel_id else {
+            return Ok(());
+        };
+        let pings = self
+            .settings
+            .incident_manager_role_id
+            .map_or_else(Pings::none, Pings::role);
+        let body = render::recurrence_notice(notice, service, &recent, &pings);
+        self.audit(
+            Some(t.id),
+            "recurrence",
+            None,
+            Some(service.to_owned()),
+            Some(ids.join(",")),
+        )
+        .await?;
+        self.post(channel, t, &body, false).await
+    }
+}
+
+impl Desk {
+    /// **Create problem** under a recurrence notice: a problem with the notice's incidents
+    /// linked (those still without one); once.
+    pub async fn recurrence_problem(&self, call: &Call, notice: i64) -> Result<String> {
+        let mut w = self.begin_problems(call).await?;
+        let Some((service, incidents, made)) = store::get_recurrence(&mut w.tx, notice, w.guild_id).await? else {
+            return Err(ServiceError::user(render::ALREADY_CHOSEN));
+        };
+        if let Some(p) = made {
+            let p = store::get_ticket(&mut w.tx, p).await?;
+            return Err(ServiceError::user(render::recurrence_done_already(ticket_ref(&p))));
+        }
+        let title = render::recurring_title(&service);
+        let p = w.open_problem(&title, None, Some(&service)).await?;
+        let mut linked = Vec::new();
+        for id in incidents.split(',').filter_map(|s| s.parse::<i64>().ok()) {
+            let inc = store::get_ticket(&mut w.tx, id).await?;
+            if inc.guild_id != w.guild_id || inc.problem_id.is_some() {
+                continue;
+            }
+            store::set_incident_problem(&mut w.tx, inc.id, Some(p.id)).await?;
+            w.audit(
+                Some(inc.id),
+                "problem-link",
+                None,
+                Some(ticket_ref(&p).to_string()),
+                None,
+            )
+            .await?;
+            linked.push(ticket_ref(&inc));
+        }
+        store::set_recurrence_problem(&mut w.tx, notice, p.id).await?;
+        self.finish(w).await?;
+        Ok(render::recurrence_problem_opened(ticket_ref(&p), &linked))
     }
 }

@@ -240,3 +240,73 @@ pub async fn list_problems(
     .fetch_all(conn)
     .await
 }
+
+/// A guild's incidents of `service` (any case) opened since `since` and linked to no problem.
+pub async fn unlinked_incidents_of_service(
+    conn: &mut SqliteConnection,
+    guild_id: i64,
+    service: &str,
+    since: i64,
+) -> Result<Vec<TicketRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT * FROM tickets INDEXED BY tickets_created
+         WHERE guild_id = ? AND kind = 'incident' AND created_at >= ? AND problem_id IS NULL
+           AND lower(service) = lower(?) AND parent_id IS NULL
+         ORDER BY number LIMIT 25",
+    )
+    .bind(guild_id)
+    .bind(since)
+    .bind(service)
+    .fetch_all(conn)
+    .await
+}
+
+/// Records that the incident managers are told of a recurring service; `Some(id)` when they
+/// are to be told now (never for this service, or not since `since`).
+pub async fn note_recurrence(
+    conn: &mut SqliteConnection,
+    guild_id: i64,
+    service: &str,
+    incidents: &str,
+    at: i64,
+    since: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO recurrence_notices (guild_id, service_key, service, incidents, noticed_at) VALUES (?, lower(?), ?, ?, ?)
+         ON CONFLICT (guild_id, service_key) DO UPDATE SET incidents = excluded.incidents, noticed_at = excluded.noticed_at,
+                                                        service = excluded.service, problem_id = NULL
+           WHERE recurrence_notices.noticed_at < ?
+         RETURNING id",
+    )
+    .bind(guild_id)
+    .bind(service)
+    .bind(service)
+    .bind(incidents)
+    .bind(at)
+    .bind(since)
+    .fetch_optional(conn)
+    .await
+}
+
+/// A recurrence notice of a guild: (service, incident ids, the problem created from it).
+pub async fn get_recurrence(
+    conn: &mut SqliteConnection,
+    id: i64,
+    guild_id: i64,
+) -> Result<Option<(String, String, Option<i64>)>, sqlx::Error> {
+    sqlx::query_as("SELECT service, incidents, problem_id FROM recurrence_notices WHERE id = ? AND guild_id = ?")
+        .bind(id)
+        .bind(guild_id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Remembers the problem a recurrence notice's button created.
+pub async fn set_recurrence_problem(conn: &mut SqliteConnection, id: i64, problem: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE recurrence_notices SET problem_id = ? WHERE id = ?")
+        .bind(problem)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

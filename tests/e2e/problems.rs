@@ -167,3 +167,82 @@ async fn a_problem_links_its_incidents_becomes_a_known_error_and_settles_them_wh
     assert!(done.contains("PRB-1"), "{done}");
     desk.fake.assert_valid();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_with_three_unlinked_incidents_in_a_week_is_named_once_with_a_create_problem_button() {
+    let mut desk = TestDesk::start().await;
+    desk.setup_basics(&ada()).await;
+    let im_role = 1_220_000_000_000_000_009_u64;
+    desk.cmd(
+        &ada(),
+        "setup",
+        Some("role"),
+        &[s("purpose", "incident-manager"), r("role", im_role)],
+    )
+    .await;
+    let report = |title: &'static str, day: i64| {
+        let opts = [
+            s("title", title),
+            s("impact", "low"),
+            s("urgency", "low"),
+            s("service", "Wi-Fi"),
+        ];
+        (opts, day)
+    };
+    for (title, day) in [
+        ("Wi-Fi slow in hall", 0),
+        ("No Wi-Fi in room 2", 2),
+        ("Wi-Fi keeps dropping", 3),
+        ("Wi-Fi down again", 4),
+    ] {
+        let (opts, _) = report(title, day);
+        if day > 0 {
+            desk.clock.advance(chrono::Duration::days(1));
+        }
+        desk.cmd(&bob(), "incident", Some("new"), &opts).await;
+    }
+    desk.drain().await;
+    let notices: Vec<Value> = desk
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.path == format!("/channels/{INCIDENTS}/messages") && text(&r.body).contains("none linked to a problem")
+        })
+        .map(|r| r.body)
+        .collect();
+    assert_eq!(notices.len(), 1, "told once, at the third: {notices:?}");
+    assert!(
+        text(&notices[0]).contains("3 incidents of **Wi-Fi**"),
+        "{}",
+        text(&notices[0])
+    );
+    assert_eq!(
+        notices[0]["allowed_mentions"]["roles"],
+        serde_json::json!([im_role.to_string()])
+    );
+    let button = custom_ids(&notices[0])[0].clone();
+    let click = |user: User| {
+        let id = desk.fake.snowflake();
+        desk.send(button_on_reply(id, GUILD, &user, &button, INCIDENTS, 1))
+    };
+    let refused = text(&click(mia()).await);
+    assert!(
+        refused.contains("Only service desk agents and incident managers"),
+        "{refused}"
+    );
+    let made = text(&click(bob()).await);
+    assert!(
+        made.contains("PRB-1 is open with 3 linked: INC-1, INC-2, INC-3"),
+        "{made}"
+    );
+    let again = text(&click(bob()).await);
+    assert!(again.contains("PRB-1 was opened from this notice already"), "{again}");
+    let db = desk.db().await;
+    let linked: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets WHERE problem_id IS NOT NULL")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(linked, 3);
+    desk.fake.assert_valid();
+}
