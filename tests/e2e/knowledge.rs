@@ -77,8 +77,18 @@ async fn articles_are_written_by_agents_found_best_first_and_voted_on_once_each(
     let found = text(&desk.cmd(&mia(), "kb", Some("search"), &[s("query", "printer")]).await);
     let (one, two) = (found.find("KB-1").unwrap(), found.find("KB-2").unwrap());
     assert!(one < two, "{found}");
-    let stemmed = text(&desk.cmd(&mia(), "kb", Some("search"), &[s("query", "printing")]).await);
-    assert!(stemmed.contains("KB-1"), "Porter stemming: {stemmed}");
+    for query in ["printing", "printers"] {
+        let stemmed = text(&desk.cmd(&mia(), "kb", Some("search"), &[s("query", query)]).await);
+        assert!(stemmed.contains("KB-1"), "Porter stemming, {query}: {stemmed}");
+    }
+    let elsewhere = desk
+        .cmd_in(OTHER_GUILD, &ada(), "kb", Some("search"), &[s("query", "printer")], &[])
+        .await;
+    assert!(
+        text(&elsewhere).contains("No article matches"),
+        "another server's articles: {}",
+        text(&elsewhere)
+    );
     let ac = autocomplete(
         desk.fake.snowflake(),
         GUILD,

@@ -131,6 +131,35 @@ async fn a_problem_links_its_incidents_becomes_a_known_error_and_settles_them_wh
     assert_eq!(state_of(&mut desk, "incident", 2).await, "closed");
     assert_eq!(state_of(&mut desk, "problem", 1).await, "resolved");
 
+    // Resolved without settling: PRB-2's incident stays open.
+    desk.report_p1(&mia(), "Printing fails on floor 2").await;
+    problem(&desk, "link", &[s("id", "PRB-2"), s("incident", "INC-3")]).await;
+    let id = desk.fake.snowflake();
+    let opts = [s("id", "PRB-2"), s("fix", "Rolled back the driver")];
+    desk.send(slash(id, GUILD, &bob(), "problem", Some("resolve"), &opts, &[]))
+        .await;
+    let click = desk.fake.snowflake();
+    let kept = text(
+        &desk
+            .send(button_on_reply(click, GUILD, &bob(), "prb-keep:2", GENERAL, id))
+            .await,
+    );
+    assert!(kept.contains("PRB-2's incidents stay as they are"), "{kept}");
+    assert_eq!(state_of(&mut desk, "incident", 3).await, "triggered");
+    let reopened = desk
+        .cmd(
+            &bob(),
+            "ticket",
+            Some("reopen"),
+            &[s("id", "PRB-2"), s("reason", "Came back")],
+        )
+        .await;
+    assert!(
+        text(&reopened).contains("PRB-2 is reopened and investigating again"),
+        "{}",
+        text(&reopened)
+    );
+
     // The /ticket commands work on problems as on every kind.
     let shown = text(&desk.cmd(&bob(), "problem", Some("show"), &[s("id", "1")]).await);
     for part in [
