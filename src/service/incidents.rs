@@ -287,14 +287,16 @@ impl Desk {
             details: text::optional("details", details, MAX_DETAILS_CHARS)?,
             service: text::optional("service", service, MAX_SERVICE_CHARS)?,
         };
+        let typed = format!("{} {}", held.title, held.details.as_deref().unwrap_or_default());
+        let found = self.find_articles(call.actor.guild_id, &typed).await?;
         let mut w = self.begin(call).await?;
+        w.articles = Some(found);
         if let Some(question) = self.ask_same_issue(&mut w, call, &held).await? {
             self.finish(w).await?;
             return Ok(Intake::Asked(question));
         }
         let responder = w.standing.is_agent || w.standing.is_incident_manager || w.actor_on_call().await?;
         if !responder {
-            let typed = format!("{} {}", held.title, held.details.as_deref().unwrap_or_default());
             let draft = serde_json::to_string(&held).unwrap_or_default();
             if let Some(offer) = w.offer_articles(call, "incident", &typed, &draft).await? {
                 self.finish(w).await?;
@@ -389,6 +391,12 @@ impl Desk {
             self.finish(w).await?;
             return Ok(render::KB_SOLVED.to_owned());
         }
+        // The ticket's card offers agents the articles its member was offered (read by id).
+        let mut offered = Vec::new();
+        for id in &ids {
+            offered.extend(store::get_article(&mut w.tx, *id).await?);
+        }
+        w.articles = Some(offered);
         let bad = |e: serde_json::Error| ServiceError::Internal(sqlx::Error::Decode(Box::new(e)));
         let message = if kind == "incident" {
             let held: HeldIncident = serde_json::from_str(&draft).map_err(bad)?;

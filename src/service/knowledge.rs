@@ -59,17 +59,11 @@ fn searchable(a: &ArticleRow) -> String {
 }
 
 impl Work {
-    /// Published articles that match `typed` well enough to offer (at most three), best first.
-    pub(super) async fn matching_articles(&mut self, typed: &str) -> Result<Vec<ArticleRow>> {
-        let Some(query) = knowledge::fts_query(typed).filter(|_| self.settings.kb_published > 0) else {
-            return Ok(Vec::new());
-        };
-        let found = store::search_articles(&mut self.tx, self.guild_id, &query, OFFER_CANDIDATES).await?;
-        Ok(found
-            .into_iter()
-            .filter(|a| knowledge::worth_offering(typed, &searchable(a)))
-            .take(knowledge::MAX_OFFERED)
-            .collect())
+    /// The articles found for this use-case before its write began ([`Desk::find_articles`]):
+    /// a search over a large knowledge base takes milliseconds, and the writer is shared, so it
+    /// never runs inside the write.
+    pub(super) async fn matching_articles(&mut self, _typed: &str) -> Result<Vec<ArticleRow>> {
+        Ok(self.articles.clone().unwrap_or_default())
     }
 
     /// Offers the articles that match what a member typed, holding their ticket until they
@@ -129,6 +123,21 @@ impl Work {
 }
 
 impl Desk {
+    /// Published articles of a guild that match `typed` well enough to offer (at most three),
+    /// best first; read on a connection of its own, outside any write.
+    pub(super) async fn find_articles(&self, guild_id: i64, typed: &str) -> Result<Vec<ArticleRow>> {
+        let Some(query) = knowledge::fts_query(typed) else {
+            return Ok(Vec::new());
+        };
+        let mut conn = self.pool.acquire().await?;
+        let found = store::search_articles(&mut conn, guild_id, &query, OFFER_CANDIDATES).await?;
+        Ok(found
+            .into_iter()
+            .filter(|a| knowledge::worth_offering(typed, &searchable(a)))
+            .take(knowledge::MAX_OFFERED)
+            .collect())
+    }
+
     async fn begin_kb_edit(&self, call: &Call) -> Result<Work> {
         let w = self.begin(call).await?;
         if !w.standing.is_agent {

@@ -322,6 +322,8 @@ struct Work {
     source: Option<String>,
     /// See [`Desk::with_fold_window`].
     fold_window_ms: i64,
+    /// Knowledge articles matching this use-case's text, found before it began.
+    articles: Option<Vec<store::ArticleRow>>,
 }
 
 impl Work {
@@ -351,6 +353,7 @@ impl Work {
             timer_ops: std::collections::BTreeMap::new(),
             source: None,
             fold_window_ms: major::FOLD_WINDOW_MS,
+            articles: None,
         }
     }
 

@@ -339,10 +339,12 @@ impl Desk {
             summary: text::required("summary", summary, MAX_SUMMARY_CHARS)?,
             details: text::optional("details", details, MAX_DETAILS_CHARS)?,
         };
+        let typed = format!("{} {}", held.summary, held.details.as_deref().unwrap_or_default());
+        let found = self.find_articles(call.actor.guild_id, &typed).await?;
         let mut w = self.begin(call).await?;
+        w.articles = Some(found);
         w.catalog_item(&held.item).await?;
         if !w.standing.is_agent {
-            let typed = format!("{} {}", held.summary, held.details.as_deref().unwrap_or_default());
             let draft = serde_json::to_string(&held).unwrap_or_default();
             if let Some(offer) = w.offer_articles(call, "request", &typed, &draft).await? {
                 self.finish(w).await?;

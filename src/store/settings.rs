@@ -31,9 +31,6 @@ pub struct SettingsRow {
     pub work_end: String,
     /// How long a resolved ticket waits before closing itself.
     pub autoclose_after: String,
-    /// Published knowledge articles (read with the settings, so a guild without any spends no
-    /// search on a new ticket).
-    pub kb_published: i64,
 }
 
 /// The guild's settings, or the defaults if it has none yet.
@@ -41,9 +38,8 @@ pub async fn get_settings(conn: &mut SqliteConnection, guild_id: i64) -> Result<
     let row: Option<SettingsRow> = sqlx::query_as(
         "SELECT guild_id, triage_channel_id, incidents_channel_id, cab_channel_id, agent_role_id,
                 incident_manager_role_id, cab_role_id, change_manager_role_id, timezone, work_days,
-                work_start, work_end, autoclose_after,
-                (SELECT count(*) FROM kb_articles WHERE guild_id = ?1 AND state = 'published') AS kb_published
-         FROM guild_settings WHERE guild_id = ?1",
+                work_start, work_end, autoclose_after
+         FROM guild_settings WHERE guild_id = ?",
     )
     .bind(guild_id)
     .fetch_optional(conn)
