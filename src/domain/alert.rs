@@ -666,6 +666,8 @@ pub struct Raised {
     pub service: Option<String>,
     /// Link buttons: (label, URL), at most five.
     pub links: Vec<(String, String)>,
+    /// The alert's name (`alertname`), for recurrence when no service is named.
+    pub alert_name: Option<String>,
 }
 
 /// Reads the incident a notification raises: title from `summary` (common annotations, then
@@ -724,6 +726,7 @@ pub fn raised(n: &Notification, max_title: usize, max_details: usize) -> Raised 
         priority: severity_priority(label("severity").as_deref()),
         service: label("service").map(|s| cut(&s, 80)),
         links,
+        alert_name: label("alertname").map(|s| cut(&s, 80)),
     }
 }
 
@@ -765,6 +768,7 @@ pub fn raised_by_event(e: &Event, max_title: usize, max_details: usize) -> Raise
         priority: severity_priority(p.map(|p| p.severity.as_str())),
         service: p.and_then(|p| p.component.clone()).map(|s| cut(&s, 80)),
         links,
+        alert_name: p.and_then(|p| p.class.clone()).map(|s| cut(&s, 80)),
     }
 }
 

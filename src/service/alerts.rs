@@ -467,7 +467,16 @@ impl Work {
             requester: 0,
             alert: Some((&source.name, status, links)),
         };
-        Ok(self.open_incident(&draft).await?.0)
+        let mut t = self.open_incident(&draft).await?.0;
+        if let Some(name) = &r.alert_name {
+            store::set_ticket_alert_name(&mut self.tx, t.id, name).await?;
+            t.alert_name = Some(name.clone());
+            // open_incident looked for a recurrence before the name was known.
+            if t.service.is_none() {
+                self.check_recurrence(&t).await?;
+            }
+        }
+        Ok(t)
     }
 
     /// Arms the resolve after the source's grace (or resolves now, with no grace).

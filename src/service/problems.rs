@@ -342,7 +342,13 @@ impl Work {
     /// problem, the incident managers are told — once per service and window — with a
     /// **Create problem** button.
     pub(super) async fn check_recurrence(&mut self, t: &TicketRow) -> Result<()> {
-        let Some(service) = t.service.as_deref().filter(|s| !s.trim().is_empty()) else {
+        // The service, or (an alert that names none) the alert's name.
+        let Some(service) = t
+            .service
+            .as_deref()
+            .or(t.alert_name.as_deref())
+            .filter(|s| !s.trim().is_empty())
+        else {
             return Ok(());
         };
         let since = self.now - RECURRENCE_WINDOW_MS;

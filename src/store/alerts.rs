@@ -335,3 +335,13 @@ pub async fn set_ticket_alerting(
         .await?;
     Ok(())
 }
+
+/// Remembers the name of the alert that raised an incident.
+pub async fn set_ticket_alert_name(conn: &mut SqliteConnection, ticket_id: i64, name: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE tickets SET alert_name = ? WHERE id = ?")
+        .bind(name)
+        .bind(ticket_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -241,7 +241,8 @@ pub async fn list_problems(
     .await
 }
 
-/// A guild's incidents of `service` (any case) opened since `since` and linked to no problem.
+/// A guild's incidents of `service` (any case; or, with no service, of that alert name) opened
+/// since `since` and linked to no problem.
 pub async fn unlinked_incidents_of_service(
     conn: &mut SqliteConnection,
     guild_id: i64,
@@ -251,11 +252,13 @@ pub async fn unlinked_incidents_of_service(
     sqlx::query_as(
         "SELECT * FROM tickets INDEXED BY tickets_created
          WHERE guild_id = ? AND kind = 'incident' AND created_at >= ? AND problem_id IS NULL
-           AND lower(service) = lower(?) AND parent_id IS NULL
+           AND (lower(service) = lower(?) OR (service IS NULL AND lower(alert_name) = lower(?)))
+           AND parent_id IS NULL
          ORDER BY number LIMIT 25",
     )
     .bind(guild_id)
     .bind(since)
+    .bind(service)
     .bind(service)
     .fetch_all(conn)
     .await

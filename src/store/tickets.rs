@@ -77,6 +77,8 @@ pub struct TicketRow {
     pub workaround: Option<String>,
     /// A problem's fix.
     pub fix: Option<String>,
+    /// The alert that raised an incident (`alertname`), if monitoring did.
+    pub alert_name: Option<String>,
 }
 
 /// What a new ticket starts with.

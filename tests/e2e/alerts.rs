@@ -819,3 +819,34 @@ async fn alert_text_pings_nobody_and_is_cut_to_discords_limits() {
     // The fake checks every body against Discord's limits (embed title, fields, content).
     desk.fake.assert_valid();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_alert_firing_for_three_groups_in_a_week_is_a_recurrence() {
+    let mut desk = monitored().await;
+    let token = add_source(&desk, "prom", "alertmanager", &[]).await;
+    for (i, instance) in [
+        "https://a.example.org",
+        "https://b.example.org",
+        "https://c.example.org",
+        "https://d.example.org",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut body = sample(ALERTMANAGER);
+        body["groupKey"] = json!(format!("{{}}:{{instance=\"{instance}\"}}"));
+        body["alerts"][0]["fingerprint"] = json!(format!("f{i}"));
+        post_am(&desk, &token, &body).await;
+        settle(&mut desk).await;
+    }
+    let notices: Vec<Value> = posts_in(&desk, INCIDENTS)
+        .into_iter()
+        .filter(|b| text(b).contains("none linked to a problem"))
+        .collect();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(
+        text(&notices[0]).contains("3 incidents of **ProbeFailure**"),
+        "{}",
+        text(&notices[0])
+    );
+}
