@@ -7,7 +7,7 @@
 //!    the slowest, and (desk) that every incident exists once;
 //! 3. resident memory idle and after the storm.
 //!
-//! `cargo bench --bench load` (or `-- --secs 10 --storm 2000` for a shorter run, `--only servicedesk`
+//! `cargo bench --bench load` (or `-- --secs 10 --storm 2000` for a shorter run, `--storm 2000,5000` is the default, `--only servicedesk`
 //! for one bot, `--settle 30` to read memory longer after the storm).
 
 #[allow(dead_code)]
@@ -173,16 +173,79 @@ async fn setup(bot: &Bot, admin: &User) {
     }
 }
 
+/// One storm of `size` `/incident new` in one second: its first-response line, and (desk) how
+/// long until every incident was stored, each once.
+async fn storm_run(bot: &Bot, admin: &User, name: &str, size: usize) -> Vec<String> {
+    let tag = format!("Storm{size}");
+    let payloads: Vec<Value> = (0..size)
+        .map(|i| {
+            let id = bot.fake.snowflake();
+            let title = format!("{tag} {i}");
+            slash(
+                id,
+                GUILD,
+                admin,
+                "incident",
+                Some("new"),
+                &[s("title", &title), s("impact", "high"), s("urgency", "high")],
+                &[],
+            )
+        })
+        .collect();
+    let began = Instant::now();
+    let (mut lat, missing) = drive(&bot.fake, payloads, size as u64, Duration::from_secs(120)).await;
+    let within = lat.iter().filter(|d| **d <= Duration::from_secs(3)).count();
+    let mut lines = vec![format!(
+        "storm {size} in 1s: first response within 3 s: {within}/{size}  p50 {:>7.1} ms  p99 {:>7.1} ms  slowest {:>7.1} ms  unanswered {missing}",
+        pct(&mut lat, 0.5),
+        pct(&mut lat, 0.99),
+        pct(&mut lat, 1.0)
+    )];
+    if name == "servicedesk" {
+        let pool = servicedesk::store::connect(&bot.db_url).await.unwrap();
+        let like = format!("{tag} %");
+        let count = |sql: &'static str| {
+            let (pool, like) = (pool.clone(), like.clone());
+            async move {
+                sqlx::query_scalar::<_, i64>(sql)
+                    .bind(like)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        let mut done = 0;
+        while began.elapsed() < Duration::from_secs(300) {
+            done = count("SELECT count(*) FROM tickets WHERE title LIKE ?").await;
+            if done as usize >= size {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        let distinct = count("SELECT count(DISTINCT title) FROM tickets WHERE title LIKE ?").await;
+        lines.push(format!(
+            "storm {size} incidents stored: {done} ({distinct} distinct) after {:.1} s",
+            began.elapsed().as_secs_f64()
+        ));
+        pool.close().await;
+    }
+    lines
+}
+
 fn main() {
     let secs = arg("--secs", 30);
-    let storm = arg("--storm", 5000) as usize;
+    let storms: Vec<usize> = text_arg("--storm")
+        .unwrap_or_else(|| "2000,5000".into())
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async move {
         let admin = User::admin(1_000_000_000_000_000_001, "ada");
-        println!("load benchmark: {secs} s per rate, storm of {storm}; {} cores", std::thread::available_parallelism().map_or(0, |c| c.get()));
+        println!("load benchmark: {secs} s per rate, storms of {storms:?}; {} cores", std::thread::available_parallelism().map_or(0, |c| c.get()));
         let mut results: Vec<(String, String)> = Vec::new();
         let only = text_arg("--only");
         let settle = arg("--settle", 10);
@@ -211,39 +274,11 @@ fn main() {
                 println!("{name:<12} {line}");
                 results.push((name.into(), line));
             }
-            let payloads: Vec<Value> = (0..storm)
-                .map(|i| {
-                    let id = bot.fake.snowflake();
-                    slash(id, GUILD, &admin, "incident", Some("new"), &[s("title", &format!("Storm {i}")), s("impact", "high"), s("urgency", "high")], &[])
-                })
-                .collect();
-            let began = Instant::now();
-            let (mut lat, missing) = drive(&bot.fake, payloads, storm as u64, Duration::from_secs(120)).await;
-            let within = lat.iter().filter(|d| **d <= Duration::from_secs(3)).count();
-            let line = format!(
-                "storm {storm} in 1s: first response within 3 s: {within}/{storm}  p50 {:>7.1} ms  slowest {:>7.1} ms  unanswered {missing}",
-                pct(&mut lat, 0.5),
-                pct(&mut lat, 1.0)
-            );
-            println!("{name:<12} {line}");
-            results.push((name.into(), line));
-            if name == "servicedesk" {
-                let pool = servicedesk::store::connect(&bot.db_url).await.unwrap();
-                let mut done = 0;
-                while began.elapsed() < Duration::from_secs(300) {
-                    done = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM tickets WHERE title LIKE 'Storm %'").fetch_one(&pool).await.unwrap();
-                    if done as usize >= storm {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(250)).await;
+            for &size in &storms {
+                for line in storm_run(&bot, &admin, name, size).await {
+                    println!("{name:<12} {line}");
+                    results.push((name.into(), line));
                 }
-                let distinct: i64 = sqlx::query_scalar("SELECT count(DISTINCT title) FROM tickets WHERE title LIKE 'Storm %'").fetch_one(&pool).await.unwrap();
-                let line = format!(
-                    "storm incidents stored: {done} ({distinct} distinct) after {:.1} s",
-                    began.elapsed().as_secs_f64()
-                );
-                println!("{name:<12} {line}");
-                results.push((name.into(), line));
             }
             let after = rss_mb(pid);
             let peak = peak_rss_mb(pid);
