@@ -190,6 +190,7 @@ impl Desk {
                 urgency: None,
                 requester_id: w.user_id,
                 at: w.now,
+                card_channel_id: None,
             },
         )
         .await?;

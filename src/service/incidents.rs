@@ -49,17 +49,20 @@ fn state_of(t: &TicketRow) -> TicketState {
 impl Work {
     pub(super) async fn policy(&mut self, p: Priority) -> Result<Policy> {
         let d = default_policy(p);
-        Ok(
-            match store::get_escalation(&mut self.tx, self.guild_id, i64::from(p.number())).await? {
-                Some((delay, ack, rounds)) => Policy {
-                    delay: SlaDuration::parse(&delay).unwrap_or(d.delay),
-                    ack_timeout: SlaDuration::parse(&ack).unwrap_or(d.ack_timeout),
-                    rounds: u8::try_from(rounds).unwrap_or(d.rounds),
-                    escalates: d.escalates,
-                },
-                None => d,
+        let custom = self
+            .config
+            .escalations
+            .iter()
+            .find(|(n, ..)| *n == i64::from(p.number()));
+        Ok(match custom {
+            Some((_, delay, ack, rounds)) => Policy {
+                delay: SlaDuration::parse(delay).unwrap_or(d.delay),
+                ack_timeout: SlaDuration::parse(ack).unwrap_or(d.ack_timeout),
+                rounds: u8::try_from(*rounds).unwrap_or(d.rounds),
+                escalates: d.escalates,
             },
-        )
+            None => d,
+        })
     }
 
     /// The instant `d` after now, in `d`'s calendar.
@@ -224,6 +227,7 @@ impl Work {
                 urgency: d.urgency.map(Level::as_str),
                 requester_id: d.requester,
                 at: self.now,
+                card_channel_id: channel,
             },
         )
         .await?;
@@ -252,10 +256,6 @@ impl Work {
             esc_escalates: Some(policy.escalates),
             ..Paging::default()
         };
-        if let Some(channel) = channel {
-            store::set_ticket_card(&mut self.tx, t.id, channel, None).await?;
-            t.card_channel_id = Some(channel);
-        }
         self.page_from_top(&t, &mut paging, true).await?;
         let paged = paging.paged_user_id;
         if let Some(channel) = channel {
@@ -653,6 +653,7 @@ impl Desk {
     pub async fn oncall_add(&self, call: &Call, level: i64, user: i64) -> Result<String> {
         let level = level_arg(level)?;
         let mut w = self.begin_oncall_edit(call).await?;
+        w.configuring();
         if !store::insert_oncall_member(&mut w.tx, w.guild_id, level, user).await? {
             return Err(ServiceError::user(format!(
                 "<@{user}> is already in level {level}'s rotation."
@@ -676,6 +677,7 @@ impl Desk {
     pub async fn oncall_remove(&self, call: &Call, level: i64, user: i64) -> Result<String> {
         let level = level_arg(level)?;
         let mut w = self.begin_oncall_edit(call).await?;
+        w.configuring();
         if !store::delete_oncall_member(&mut w.tx, w.guild_id, level, user).await? {
             return Err(ServiceError::user(format!(
                 "<@{user}> is not in level {level}'s rotation."
@@ -702,6 +704,7 @@ impl Desk {
         let mut w = self.begin_oncall_edit(call).await?;
         let tz = w.calendar().await?.tz();
         let start_at = calendar::parse_local(start, tz).map_err(|e| ServiceError::user(e.to_string()))?;
+        w.configuring();
         store::set_rotation(&mut w.tx, w.guild_id, level, hours, to_millis(start_at)).await?;
         w.audit(
             None,
@@ -736,6 +739,7 @@ impl Desk {
         if e - s > Duration::days(366) {
             return Err(ServiceError::user("An override lasts at most a year."));
         }
+        w.configuring();
         store::insert_override(&mut w.tx, w.guild_id, level, user, to_millis(s), to_millis(e), w.now).await?;
         w.audit(
             None,
@@ -767,6 +771,7 @@ impl Desk {
             return Err(ServiceError::user("Rounds run from 0 to 9."));
         }
         let mut w = self.begin_oncall_edit(call).await?;
+        w.configuring();
         store::set_escalation(
             &mut w.tx,
             w.guild_id,

@@ -7,6 +7,7 @@
 mod access;
 mod alerts;
 mod changes;
+mod config;
 mod deliveries;
 mod incidents;
 mod knowledge;
@@ -136,6 +137,8 @@ pub struct Desk {
     rates: Arc<alerts::Rates>,
     /// How long an update DM waits for later updates to fold into it.
     fold_window_ms: i64,
+    /// Guilds' configuration in memory.
+    config: Arc<config::ConfigCache>,
 }
 
 impl Desk {
@@ -153,6 +156,7 @@ impl Desk {
             events_wake: Arc::new(Notify::new()),
             rates: Arc::default(),
             fold_window_ms: major::FOLD_WINDOW_MS,
+            config: Arc::default(),
         }
     }
 
@@ -189,28 +193,20 @@ impl Desk {
     /// Starts a write: takes the write lock and claims the interaction id (so a re-delivery is
     /// refused as [`ServiceError::Duplicate`] and its transaction rolls back).
     async fn begin(&self, call: &Call) -> Result<Work> {
-        let mut tx = self.writer.turn().await?;
+        let (mut tx, fresh) = self.writer.turn_claiming(&claim(call, self.now_ms())).await?;
         let now = self.now_ms();
-        let fresh = store::claim_interaction(
-            &mut tx,
-            call.interaction_id,
-            Some(call.actor.guild_id),
-            call.actor.user_id,
-            now,
-        )
-        .await?;
         if !fresh {
             return Err(redelivered(tx, call.interaction_id).await);
         }
-        let settings = store::get_settings(&mut tx, call.actor.guild_id).await?;
-        let standing = Standing::of(&call.actor, &settings);
+        let config = self.config_of(&mut tx, call.actor.guild_id, now).await?;
+        let standing = Standing::of(&call.actor, &config.settings);
         let mut w = Work::new(
             tx,
             call.actor.guild_id,
             call.actor.user_id,
             Some(call.interaction_id),
             now,
-            settings,
+            config,
             standing,
         );
         w.fold_window_ms = self.fold_window_ms;
@@ -220,13 +216,14 @@ impl Desk {
     /// Starts a write by the desk itself (a timer firing): no interaction, no actor.
     async fn begin_system(&self, guild_id: i64) -> Result<Work> {
         let mut tx = self.writer.turn().await?;
-        let settings = store::get_settings(&mut tx, guild_id).await?;
+        let now = self.now_ms();
+        let config = self.config_of(&mut tx, guild_id, now).await?;
         let standing = Standing {
             is_agent: true,
             is_admin: false,
             is_incident_manager: false,
         };
-        let mut w = Work::new(tx, guild_id, 0, None, self.now_ms(), settings, standing);
+        let mut w = Work::new(tx, guild_id, 0, None, now, config, standing);
         w.fold_window_ms = self.fold_window_ms;
         Ok(w)
     }
@@ -235,28 +232,49 @@ impl Desk {
     /// returns the actor's settings and standing.
     async fn begin_read(&self, call: &Call) -> Result<(SettingsRow, Standing)> {
         // The claim is a write: it goes through the group commit like any other.
-        let mut turn = self.writer.turn().await?;
-        let fresh = store::claim_interaction(
-            &mut turn,
-            call.interaction_id,
-            Some(call.actor.guild_id),
-            call.actor.user_id,
-            self.now_ms(),
-        )
-        .await?;
+        let (mut turn, fresh) = self.writer.turn_claiming(&claim(call, self.now_ms())).await?;
         if !fresh {
             return Err(redelivered(turn, call.interaction_id).await);
         }
-        let settings = store::get_settings(&mut turn, call.actor.guild_id).await?;
+        let settings = self
+            .config_of(&mut turn, call.actor.guild_id, self.now_ms())
+            .await?
+            .settings
+            .clone();
         turn.finish().await?;
         let standing = Standing::of(&call.actor, &settings);
         Ok((settings, standing))
     }
 
+    /// A guild's configuration: from memory, or loaded on `conn` (the writer's, so it includes
+    /// whatever the batch changed) and kept.
+    async fn config_of(
+        &self,
+        conn: &mut store::SqliteConnection,
+        guild_id: i64,
+        now: i64,
+    ) -> Result<Arc<store::GuildConfig>> {
+        if let Some(config) = self.config.get(guild_id) {
+            return Ok(config);
+        }
+        let generation = self.config.generation();
+        let config = Arc::new(store::load_guild_config(conn, guild_id, now).await?);
+        self.config.put(guild_id, config.clone(), generation);
+        Ok(config)
+    }
+
     async fn finish(&self, mut work: Work) -> Result<()> {
-        work.flush().await?;
+        let config_changed = work.config_changed;
+        let done = match work.flush().await {
+            Ok(()) => work.tx.finish_released().await.map_err(ServiceError::from),
+            Err(e) => Err(e),
+        };
+        if config_changed {
+            // Committed or not, what memory holds may now be wrong.
+            self.config.forget();
+        }
+        done?;
         let (queued, timers) = (work.queued, work.timers_changed);
-        work.tx.finish().await?;
         if queued {
             self.outbox_wake.notify_one();
         }
@@ -264,6 +282,16 @@ impl Desk {
             self.timers_wake.notify_one();
         }
         Ok(())
+    }
+}
+
+/// The claim of a call's interaction id, received at `at`.
+fn claim(call: &Call, at: i64) -> store::Claim {
+    store::Claim {
+        interaction_id: call.interaction_id,
+        guild_id: Some(call.actor.guild_id),
+        user_id: call.actor.user_id,
+        at,
     }
 }
 
@@ -306,6 +334,10 @@ struct Work {
     interaction_id: Option<i64>,
     now: i64,
     settings: SettingsRow,
+    /// The guild's configuration as this use-case began (see [`config`]).
+    config: Arc<store::GuildConfig>,
+    /// This use-case wrote configuration: memory forgets it when the use-case ends.
+    config_changed: bool,
     standing: Standing,
     queued: bool,
     timers_changed: bool,
@@ -333,7 +365,7 @@ impl Work {
         user_id: i64,
         interaction_id: Option<i64>,
         now: i64,
-        settings: SettingsRow,
+        config: Arc<store::GuildConfig>,
         standing: Standing,
     ) -> Work {
         Work {
@@ -342,7 +374,9 @@ impl Work {
             user_id,
             interaction_id,
             now,
-            settings,
+            settings: config.settings.clone(),
+            config,
+            config_changed: false,
             standing,
             queued: false,
             timers_changed: false,
@@ -357,34 +391,34 @@ impl Work {
         }
     }
 
+    /// Says this use-case writes configuration (settings, holidays, SLA targets, escalation,
+    /// on-call), so memory forgets the old configuration when it ends. Every such write is
+    /// preceded by it (a unit test of [`config`] reads the sources to check).
+    fn configuring(&mut self) {
+        self.config_changed = true;
+    }
+
     /// Writes what this use-case buffered: its audit rows and outbox messages in order, and for
     /// each timer key the last thing asked of it (schedule or cancel).
     async fn flush(&mut self) -> Result<()> {
-        if !self.audits.is_empty() {
-            store::insert_audits(&mut self.tx, &self.audits).await?;
-            self.audits.clear();
-        }
-        if !self.outbox.is_empty() {
-            store::insert_outboxes(&mut self.tx, &self.outbox).await?;
-            self.outbox.clear();
-            self.queued = true;
-        }
-        if !self.timer_ops.is_empty() {
-            let (mut set, mut cancel) = (Vec::new(), Vec::new());
-            for (key, op) in std::mem::take(&mut self.timer_ops) {
-                match op {
-                    Some(timer) => set.push(timer),
-                    None => cancel.push(key),
-                }
+        let (mut set, mut cancel) = (Vec::new(), Vec::new());
+        for (key, op) in std::mem::take(&mut self.timer_ops) {
+            match op {
+                Some(timer) => set.push(timer),
+                None => cancel.push(key),
             }
-            if !cancel.is_empty() {
-                store::delete_timers(&mut self.tx, &cancel).await?;
-            }
-            if !set.is_empty() {
-                store::upsert_timers(&mut self.tx, &set).await?;
-            }
-            self.timers_changed = true;
         }
+        let effects = store::Effects {
+            audits: &self.audits,
+            outbox: &self.outbox,
+            cancel: &cancel,
+            set: &set,
+        };
+        store::write_effects(&mut self.tx, effects).await?;
+        self.queued |= !self.outbox.is_empty();
+        self.timers_changed |= !(set.is_empty() && cancel.is_empty());
+        self.audits.clear();
+        self.outbox.clear();
         Ok(())
     }
 

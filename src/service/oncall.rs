@@ -17,7 +17,8 @@ impl Work {
     /// asks several times).
     pub(super) async fn oncall_levels(&mut self) -> Result<Vec<OnCallLevel>> {
         if self.oncall.is_none() {
-            self.oncall = Some(load_levels(&mut self.tx, self.guild_id, self.now).await?);
+            let c = &self.config;
+            self.oncall = Some(levels_of(&c.oncall_members, &c.rotations, &c.overrides, self.now));
         }
         Ok(self.oncall.clone().unwrap_or_default())
     }
@@ -49,7 +50,17 @@ pub(super) async fn load_levels(conn: &mut sqlx::SqliteConnection, guild: i64, n
     let members = store::list_guild_oncall_members(conn, guild).await?;
     let rotations = store::list_guild_rotations(conn, guild).await?;
     let overrides = store::list_guild_overrides(conn, guild, now).await?;
-    Ok((1..=i64::from(MAX_LEVELS))
+    Ok(levels_of(&members, &rotations, &overrides, now))
+}
+
+/// The domain's levels from a schedule's rows (overrides that ended by `now` left out).
+fn levels_of(
+    members: &[(i64, i64)],
+    rotations: &[(i64, i64, i64)],
+    overrides: &[(i64, i64, i64, i64)],
+    now: i64,
+) -> Vec<OnCallLevel> {
+    (1..=i64::from(MAX_LEVELS))
         .map(|level| {
             let (turn_hours, start) = rotations
                 .iter()
@@ -67,7 +78,7 @@ pub(super) async fn load_levels(conn: &mut sqlx::SqliteConnection, guild: i64, n
                 },
                 overrides: overrides
                     .iter()
-                    .filter(|(l, ..)| *l == level)
+                    .filter(|(l, _, _, end)| *l == level && *end > now)
                     .map(|(_, u, s, e)| Override {
                         user: u64::try_from(*u).unwrap_or(0),
                         start: from_millis(*s),
@@ -76,5 +87,5 @@ pub(super) async fn load_levels(conn: &mut sqlx::SqliteConnection, guild: i64, n
                     .collect(),
             }
         })
-        .collect())
+        .collect()
 }

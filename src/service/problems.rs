@@ -302,7 +302,7 @@ impl Desk {
 impl Work {
     /// Opens a problem: stored and audited, its card in the incidents channel.
     async fn open_problem(&mut self, title: &str, details: Option<&str>, service: Option<&str>) -> Result<TicketRow> {
-        let mut t = store::insert_ticket(
+        let t = store::insert_ticket(
             &mut self.tx,
             &NewTicket {
                 guild_id: self.guild_id,
@@ -317,6 +317,7 @@ impl Work {
                 urgency: None,
                 requester_id: self.user_id,
                 at: self.now,
+                card_channel_id: self.settings.incidents_channel_id,
             },
         )
         .await?;
@@ -328,9 +329,7 @@ impl Work {
             Some(title.to_owned()),
         )
         .await?;
-        if let Some(channel) = self.settings.incidents_channel_id {
-            store::set_ticket_card(&mut self.tx, t.id, channel, None).await?;
-            t.card_channel_id = Some(channel);
+        if let Some(channel) = t.card_channel_id {
             self.post(channel, &t, &render::ticket_card(&t, &Pings::none(), &[]), true)
                 .await?;
         }

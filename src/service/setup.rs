@@ -100,6 +100,7 @@ impl Desk {
         if old == Some(value) {
             return Err(ServiceError::user(format!("{shown} is already set to that.")));
         }
+        w.configuring();
         store::set_setting_id(&mut w.tx, w.guild_id, column, value, w.now).await?;
         w.audit(
             None,

@@ -72,20 +72,23 @@ impl Work {
     /// The guild's business calendar (loaded once per transaction).
     pub(super) async fn calendar(&mut self) -> Result<Calendar> {
         if self.calendar.is_none() {
-            let holidays = store::list_holidays(&mut self.tx, self.guild_id).await?;
-            self.calendar = Some(calendar_of(&self.settings, &holidays));
+            self.calendar = Some(calendar_of(&self.settings, &self.config.holidays));
         }
         Ok(self.calendar.clone().unwrap_or_else(Calendar::default_business))
     }
 
     /// The targets in force for a kind and priority (the guild's, else SPEC's defaults).
     pub(super) async fn targets(&mut self, kind: TicketKind, p: Priority) -> Result<Targets> {
-        let custom = store::get_sla_target(&mut self.tx, self.guild_id, kind.as_str(), i64::from(p.number())).await?;
+        let custom = self
+            .config
+            .sla_targets
+            .iter()
+            .find(|(k, n, ..)| k == kind.as_str() && *n == i64::from(p.number()));
         let defaults = sla::default_targets(kind, p);
         Ok(match custom {
-            Some((respond, resolve)) => Targets {
-                respond: SlaDuration::parse(&respond).unwrap_or(defaults.respond),
-                resolve: SlaDuration::parse(&resolve).unwrap_or(defaults.resolve),
+            Some((_, _, respond, resolve)) => Targets {
+                respond: SlaDuration::parse(respond).unwrap_or(defaults.respond),
+                resolve: SlaDuration::parse(resolve).unwrap_or(defaults.resolve),
             },
             None => defaults,
         })
@@ -107,8 +110,15 @@ impl Work {
         Ok(())
     }
 
-    async fn start_clock(&mut self, t: &TicketRow, kind: ClockKind, cycle: i64, target: SlaDuration) -> Result<()> {
-        let cal = self.calendar().await?;
+    /// A new clock of `kind` for `t`, as stored and as the domain sees it.
+    fn new_clock(
+        &self,
+        t: &TicketRow,
+        kind: ClockKind,
+        cycle: i64,
+        target: SlaDuration,
+        cal: &Calendar,
+    ) -> (ClockRow, SlaClock) {
         let c = SlaClock::start(from_millis(self.now), target);
         let mut row = ClockRow {
             id: 0,
@@ -125,17 +135,31 @@ impl Work {
             warned_at: None,
             breached_at: None,
         };
-        write_back(&mut row, &c, &cal);
-        row.id = store::insert_clock(&mut self.tx, &row).await?;
+        write_back(&mut row, &c, cal);
+        (row, c)
+    }
+
+    async fn start_clock(&mut self, t: &TicketRow, kind: ClockKind, cycle: i64, target: SlaDuration) -> Result<()> {
+        let cal = self.calendar().await?;
+        let (mut row, c) = self.new_clock(t, kind, cycle, target, &cal);
+        row.id = store::insert_clocks(&mut self.tx, std::slice::from_ref(&row)).await?[0];
         self.sync_timers(&row, &c, &cal).await
     }
 
-    /// Starts both clocks of a new ticket.
+    /// Starts both clocks of a new ticket (in one statement).
     pub(super) async fn start_clocks(&mut self, t: &TicketRow) -> Result<()> {
         let p = Priority::from_number(t.priority).unwrap_or(Priority::P4);
         let targets = self.targets(kind_of(t), p).await?;
-        for kind in ClockKind::ALL {
-            self.start_clock(t, kind, 1, targets.of(kind)).await?;
+        let cal = self.calendar().await?;
+        let clocks: Vec<(ClockRow, SlaClock)> = ClockKind::ALL
+            .iter()
+            .map(|kind| self.new_clock(t, *kind, 1, targets.of(*kind), &cal))
+            .collect();
+        let rows: Vec<ClockRow> = clocks.iter().map(|(r, _)| r.clone()).collect();
+        let ids = store::insert_clocks(&mut self.tx, &rows).await?;
+        for ((mut row, c), id) in clocks.into_iter().zip(ids) {
+            row.id = id;
+            self.sync_timers(&row, &c, &cal).await?;
         }
         Ok(())
     }
@@ -327,6 +351,7 @@ impl Desk {
             "{} {}–{} ({})",
             w.settings.work_days, w.settings.work_start, w.settings.work_end, w.settings.timezone
         );
+        w.configuring();
         store::set_hours(
             &mut w.tx,
             w.guild_id,
@@ -358,6 +383,7 @@ impl Desk {
         let mut w = self.begin(call).await?;
         super::setup::require_admin(w.standing)?;
         let day_text = day.format("%Y-%m-%d").to_string();
+        w.configuring();
         store::upsert_holiday(&mut w.tx, w.guild_id, &day_text, &name).await?;
         w.audit(None, "holiday", None, Some(day_text.clone()), Some(name.clone()))
             .await?;
@@ -386,6 +412,7 @@ impl Desk {
         let mut w = self.begin(call).await?;
         super::setup::require_admin(w.standing)?;
         let old = w.targets(kind, p).await?;
+        w.configuring();
         store::set_sla_target(
             &mut w.tx,
             w.guild_id,
@@ -415,6 +442,7 @@ impl Desk {
         let mut w = self.begin(call).await?;
         super::setup::require_admin(w.standing)?;
         let old = w.settings.autoclose_after.clone();
+        w.configuring();
         store::set_autoclose(&mut w.tx, w.guild_id, &after.to_string(), w.now).await?;
         w.audit(
             None,

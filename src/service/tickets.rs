@@ -808,6 +808,7 @@ impl Work {
                 urgency: None,
                 requester_id: self.user_id,
                 at: self.now,
+                card_channel_id: channel,
             },
         )
         .await?;
@@ -824,8 +825,6 @@ impl Work {
         self.attach_suggestions(&mut t, &typed).await?;
         let id = ticket_ref(&t);
         let message = if let Some(channel) = channel {
-            store::set_ticket_card(&mut self.tx, t.id, channel, None).await?;
-            t.card_channel_id = Some(channel);
             self.post(channel, &t, &render::ticket_card(&t, &Pings::none(), &[]), true)
                 .await?;
             format!(

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::sla::{calendar_of, warn_key};
+use super::sla::warn_key;
 use super::Work;
 use super::{Desk, Result};
 use crate::clock::from_millis;
@@ -127,8 +127,7 @@ impl Desk {
             Some(clock.target.clone()),
         )
         .await?;
-        let holidays = store::list_holidays(&mut w.tx, w.guild_id).await?;
-        let cal = calendar_of(&w.settings, &holidays);
+        let cal = w.calendar().await?;
         let id = ticket_ref(&t);
         let due = clock.due_at.map(render::due).unwrap_or_default();
         let text = if breach {

@@ -107,25 +107,31 @@ pub struct OutboxRow {
 /// Queues messages, in order (their ids, and so their delivery order, follow the slice).
 pub async fn insert_outboxes(conn: &mut SqliteConnection, rows: &[NewOutbox]) -> Result<(), sqlx::Error> {
     for chunk in rows.chunks(super::ROWS_PER_INSERT) {
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO outbox (guild_id, op, channel_id, user_id, ticket_id, is_card, payload, created_at, next_attempt_at, rank, fold_key) ",
-        );
-        q.push_values(chunk, |mut b, m| {
-            b.push_bind(m.guild_id)
-                .push_bind(m.op.as_str())
-                .push_bind(m.channel_id)
-                .push_bind(m.user_id)
-                .push_bind(m.ticket_id)
-                .push_bind(m.is_card)
-                .push_bind(m.payload.as_str())
-                .push_bind(m.at)
-                .push_bind(m.at + m.delay_ms)
-                .push_bind(m.rank)
-                .push_bind(m.fold_key.as_deref());
-        });
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
+        push_outboxes(&mut q, chunk);
         q.build().execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// One INSERT of outbox rows onto `q`.
+pub(super) fn push_outboxes<'a>(q: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite>, rows: &'a [NewOutbox]) {
+    q.push(
+        "INSERT INTO outbox (guild_id, op, channel_id, user_id, ticket_id, is_card, payload, created_at, next_attempt_at, rank, fold_key) ",
+    );
+    q.push_values(rows, |mut b, m| {
+        b.push_bind(m.guild_id)
+            .push_bind(m.op.as_str())
+            .push_bind(m.channel_id)
+            .push_bind(m.user_id)
+            .push_bind(m.ticket_id)
+            .push_bind(m.is_card)
+            .push_bind(m.payload.as_str())
+            .push_bind(m.at)
+            .push_bind(m.at + m.delay_ms)
+            .push_bind(m.rank)
+            .push_bind(m.fold_key.as_deref());
+    });
 }
 
 /// The next pending message of each target (a channel, or a user for DMs): the lowest rank,

@@ -203,3 +203,52 @@ pub async fn find_catalog_item(
         .fetch_optional(conn)
         .await
 }
+
+/// Everything the desk reads of a guild's configuration on almost every use-case, loaded in one
+/// go so the service can keep it in memory: settings, holidays, SLA targets, escalation policies
+/// and the on-call schedule.
+#[derive(Debug, Clone, Default)]
+pub struct GuildConfig {
+    /// The settings row (or the defaults).
+    pub settings: SettingsRow,
+    /// `(YYYY-MM-DD, name)`, in date order.
+    pub holidays: Vec<(String, String)>,
+    /// SLA target overrides: `(kind, priority, respond, resolve)`.
+    pub sla_targets: Vec<(String, i64, String, String)>,
+    /// Escalation policy overrides: `(priority, delay, ack timeout, rounds)`.
+    pub escalations: Vec<(i64, String, String, i64)>,
+    /// Rotation members: `(level, user)` in rotation order.
+    pub oncall_members: Vec<(i64, i64)>,
+    /// Rotations: `(level, turn_hours, start_at)`.
+    pub rotations: Vec<(i64, i64, i64)>,
+    /// Overrides ending after the moment this was loaded: `(level, user, start, end)`.
+    pub overrides: Vec<(i64, i64, i64, i64)>,
+}
+
+/// Loads a guild's configuration; overrides that ended by `now` are left out.
+pub async fn load_guild_config(
+    conn: &mut SqliteConnection,
+    guild_id: i64,
+    now: i64,
+) -> Result<GuildConfig, sqlx::Error> {
+    let settings = get_settings(conn, guild_id).await?;
+    let holidays = super::list_holidays(conn, guild_id).await?;
+    let sla_targets = sqlx::query_as("SELECT kind, priority, respond, resolve FROM sla_targets WHERE guild_id = ?")
+        .bind(guild_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let escalations =
+        sqlx::query_as("SELECT priority, delay, ack_timeout, rounds FROM escalation_policies WHERE guild_id = ?")
+            .bind(guild_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(GuildConfig {
+        settings,
+        holidays,
+        sla_targets,
+        escalations,
+        oncall_members: super::list_guild_oncall_members(conn, guild_id).await?,
+        rotations: super::list_guild_rotations(conn, guild_id).await?,
+        overrides: super::list_guild_overrides(conn, guild_id, now).await?,
+    })
+}

@@ -35,27 +35,45 @@ pub struct ClockRow {
     pub breached_at: Option<i64>,
 }
 
-/// Inserts a new clock; returns its id.
-pub async fn insert_clock(conn: &mut SqliteConnection, c: &ClockRow) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+
+/// Inserts several clocks in one statement; returns their ids in the order given. Clocks of one
+/// call must differ in ticket, clock or cycle (the table's unique key).
+pub async fn insert_clocks(conn: &mut SqliteConnection, clocks: &[ClockRow]) -> Result<Vec<i64>, sqlx::Error> {
+    if clocks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = sqlx::QueryBuilder::new(
         "INSERT INTO sla_clocks (guild_id, ticket_id, clock, cycle, target, started_at, paused_seconds, paused_since,
-                                 stopped_at, due_at, warned_at, breached_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(c.guild_id)
-    .bind(c.ticket_id)
-    .bind(&c.clock)
-    .bind(c.cycle)
-    .bind(&c.target)
-    .bind(c.started_at)
-    .bind(c.paused_seconds)
-    .bind(c.paused_since)
-    .bind(c.stopped_at)
-    .bind(c.due_at)
-    .bind(c.warned_at)
-    .bind(c.breached_at)
-    .fetch_one(conn)
-    .await
+                                 stopped_at, due_at, warned_at, breached_at) ",
+    );
+    q.push_values(clocks, |mut b, c| {
+        b.push_bind(c.guild_id)
+            .push_bind(c.ticket_id)
+            .push_bind(&c.clock)
+            .push_bind(c.cycle)
+            .push_bind(&c.target)
+            .push_bind(c.started_at)
+            .push_bind(c.paused_seconds)
+            .push_bind(c.paused_since)
+            .push_bind(c.stopped_at)
+            .push_bind(c.due_at)
+            .push_bind(c.warned_at)
+            .push_bind(c.breached_at);
+    });
+    // SQLite does not promise RETURNING's order: match the rows back by their key.
+    q.push(" RETURNING id, ticket_id, clock, cycle");
+    let rows: Vec<(i64, i64, String, i64)> = q.build_query_as().fetch_all(conn).await?;
+    clocks
+        .iter()
+        .map(|c| {
+            rows.iter()
+                .find(|(_, t, k, n)| *t == c.ticket_id && *k == c.clock && *n == c.cycle)
+                .map(|(id, ..)| *id)
+                .ok_or_else(|| {
+                    sqlx::Error::Protocol(format!("clock {} of ticket {} not returned", c.clock, c.ticket_id))
+                })
+        })
+        .collect()
 }
 
 /// Writes back a clock's mutable fields.
@@ -248,32 +266,44 @@ pub struct NewTimer {
 /// be distinct within one call.
 pub async fn upsert_timers(conn: &mut SqliteConnection, timers: &[NewTimer]) -> Result<(), sqlx::Error> {
     for chunk in timers.chunks(super::ROWS_PER_INSERT) {
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO timers (guild_id, key, kind, ticket_id, due_at, payload) ",
-        );
-        q.push_values(chunk, |mut b, t| {
-            b.push_bind(t.guild_id)
-                .push_bind(t.key.as_str())
-                .push_bind(t.kind.as_str())
-                .push_bind(t.ticket_id)
-                .push_bind(t.due_at)
-                .push_bind(t.payload.as_deref());
-        });
-        q.push(" ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at, kind = excluded.kind, payload = excluded.payload");
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
+        push_timer_upserts(&mut q, chunk);
         q.build().execute(&mut *conn).await?;
     }
     Ok(())
 }
 
+/// One upsert of timers onto `q`.
+pub(super) fn push_timer_upserts<'a>(q: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite>, timers: &'a [NewTimer]) {
+    q.push("INSERT INTO timers (guild_id, key, kind, ticket_id, due_at, payload) ");
+    q.push_values(timers, |mut b, t| {
+        b.push_bind(t.guild_id)
+            .push_bind(t.key.as_str())
+            .push_bind(t.kind.as_str())
+            .push_bind(t.ticket_id)
+            .push_bind(t.due_at)
+            .push_bind(t.payload.as_deref());
+    });
+    q.push(
+        " ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at, kind = excluded.kind, payload = excluded.payload",
+    );
+}
+
+/// One DELETE of timers by key onto `q`.
+pub(super) fn push_timer_deletes<'a>(q: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite>, keys: &'a [String]) {
+    q.push("DELETE FROM timers WHERE key IN (");
+    let mut list = q.separated(", ");
+    for k in keys {
+        list.push_bind(k.as_str());
+    }
+    q.push(")");
+}
+
 /// Cancels the timers with these keys (those that exist).
 pub async fn delete_timers(conn: &mut SqliteConnection, keys: &[String]) -> Result<(), sqlx::Error> {
     for chunk in keys.chunks(super::ROWS_PER_INSERT) {
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("DELETE FROM timers WHERE key IN (");
-        let mut list = q.separated(", ");
-        for k in chunk {
-            list.push_bind(k.as_str());
-        }
-        q.push(")");
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
+        push_timer_deletes(&mut q, chunk);
         q.build().execute(&mut *conn).await?;
     }
     Ok(())

@@ -108,6 +108,8 @@ pub struct NewTicket<'a> {
     pub requester_id: i64,
     /// Now (unix ms).
     pub at: i64,
+    /// Where its card will be posted, if known when it is raised.
+    pub card_channel_id: Option<i64>,
 }
 
 /// Takes the next number of a kind in a guild (REQ-1, REQ-2 …). Call inside the transaction
@@ -126,16 +128,22 @@ pub async fn next_ticket_number(conn: &mut SqliteConnection, guild_id: i64, kind
 
 /// Inserts a ticket with the next number; returns it as stored.
 pub async fn insert_ticket(conn: &mut SqliteConnection, t: &NewTicket<'_>) -> Result<TicketRow, sqlx::Error> {
-    let number = next_ticket_number(conn, t.guild_id, t.kind).await?;
+    // The number and the row in one round trip to SQLite: two statements in one query.
     sqlx::query_as(
-        "INSERT INTO tickets (guild_id, kind, number, title, details, catalog_item, service, state, priority,
-                              impact, urgency, requester_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        "INSERT INTO ticket_counters (guild_id, kind, last) VALUES (?, ?, 1)
+         ON CONFLICT (guild_id, kind) DO UPDATE SET last = last + 1;
+         INSERT INTO tickets (guild_id, kind, number, title, details, catalog_item, service, state, priority,
+                              impact, urgency, requester_id, created_at, updated_at, card_channel_id)
+         VALUES (?, ?, (SELECT last FROM ticket_counters WHERE guild_id = ? AND kind = ?),
+                 ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          RETURNING *",
     )
     .bind(t.guild_id)
     .bind(t.kind)
-    .bind(number)
+    .bind(t.guild_id)
+    .bind(t.kind)
+    .bind(t.guild_id)
+    .bind(t.kind)
     .bind(t.title)
     .bind(t.details)
     .bind(t.catalog_item)
@@ -147,6 +155,7 @@ pub async fn insert_ticket(conn: &mut SqliteConnection, t: &NewTicket<'_>) -> Re
     .bind(t.requester_id)
     .bind(t.at)
     .bind(t.at)
+    .bind(t.card_channel_id)
     .fetch_one(conn)
     .await
 }

@@ -16,6 +16,10 @@ use tokio::sync::{watch, Mutex, OwnedMutexGuard};
 
 use crate::telemetry::Metrics;
 
+/// Releases a turn's savepoint: the end of a use-case's last query before
+/// [`Turn::finish_released`].
+pub const RELEASE: &str = "RELEASE SAVEPOINT turn";
+
 /// Most use-cases in one commit.
 pub const MAX_BATCH: usize = 64;
 /// Oldest a batch may get before it commits even with work queued behind it.
@@ -72,6 +76,16 @@ impl Writer {
 
     /// Waits for a turn: the shared transaction (opened if needed) with a fresh savepoint.
     pub async fn turn(&self) -> Result<Turn, sqlx::Error> {
+        Ok(self.open(None).await?.0)
+    }
+
+    /// A turn whose first statement claims an interaction id, in the same round trip to SQLite
+    /// as its savepoint; `false` if the id was claimed before (a re-delivery).
+    pub async fn turn_claiming(&self, claim: &super::Claim) -> Result<(Turn, bool), sqlx::Error> {
+        self.open(Some(claim)).await
+    }
+
+    async fn open(&self, claim: Option<&super::Claim>) -> Result<(Turn, bool), sqlx::Error> {
         self.queued.fetch_add(1, Ordering::SeqCst);
         let mut guard = self.slot.clone().lock_owned().await;
         let prepared = async {
@@ -83,9 +97,26 @@ impl Writer {
                 guard.done = watch::channel(None).0;
             }
             let tx = guard.tx.as_mut().expect("open transaction");
-            sqlx::query("SAVEPOINT turn").execute(&mut **tx).await?;
+            let fresh = match claim {
+                None => {
+                    sqlx::query("SAVEPOINT turn").execute(&mut **tx).await?;
+                    true
+                }
+                Some(c) => sqlx::query_scalar::<_, i64>(
+                    "SAVEPOINT turn;
+                     INSERT INTO interactions (id, guild_id, user_id, received_at) VALUES (?, ?, ?, ?)
+                     ON CONFLICT (id) DO NOTHING RETURNING id",
+                )
+                .bind(c.interaction_id)
+                .bind(c.guild_id)
+                .bind(c.user_id)
+                .bind(c.at)
+                .fetch_optional(&mut **tx)
+                .await?
+                .is_some(),
+            };
             guard.dirty = true;
-            Ok::<(), sqlx::Error>(())
+            Ok::<bool, sqlx::Error>(fresh)
         }
         .await;
         if let Err(e) = prepared {
@@ -98,10 +129,12 @@ impl Writer {
             self.queued.fetch_sub(1, Ordering::SeqCst);
             return Err(e);
         }
-        Ok(Turn {
+        let fresh = prepared.unwrap_or(true);
+        let turn = Turn {
             guard: Some(guard),
             writer: self.clone(),
-        })
+        };
+        Ok((turn, fresh))
     }
 }
 
@@ -142,11 +175,19 @@ impl Turn {
     pub async fn finish(mut self) -> Result<(), sqlx::Error> {
         let mut guard = self.guard.take().expect("turn held");
         let tx = guard.tx.as_mut().expect("open transaction");
-        let released = sqlx::query("RELEASE SAVEPOINT turn").execute(&mut **tx).await;
+        let released = sqlx::query(RELEASE).execute(&mut **tx).await;
         if let Err(e) = released {
             self.guard = Some(guard);
             return Err(e); // Drop rolls the savepoint back
         }
+        self.guard = Some(guard);
+        self.finish_released().await
+    }
+
+    /// Like [`Turn::finish`], when the use-case's last query ended with [`RELEASE`] (and
+    /// succeeded): one round trip fewer.
+    pub async fn finish_released(mut self) -> Result<(), sqlx::Error> {
+        let mut guard = self.guard.take().expect("turn held");
         guard.dirty = false;
         guard.members += 1;
         let mut rx = guard.done.subscribe();

@@ -30,6 +30,7 @@ fn new_ticket(guild: i64, kind: &str) -> NewTicket<'_> {
         urgency: None,
         requester_id: 7,
         at: 0,
+        card_channel_id: None,
     }
 }
 
