@@ -500,10 +500,10 @@ impl Work {
         self.change_state(&mut t, Action::Acknowledge, Some(format!("by monitoring ({source})")))
             .await?;
         self.responded(&mut t);
-        let mut paging = store::get_paging(&mut self.tx, t.id).await?;
+        let mut paging = self.paging(t.id).await?;
         paging.acknowledged_at = Some(self.now);
         paging.last_update_at = Some(self.now);
-        store::set_paging(&mut self.tx, t.id, &paging).await?;
+        self.write_paging(t.id, &paging);
         let text = render::monitor_acknowledged(ticket_ref(&t), &t.title, source);
         self.post_notice(&t, &text, Pings::none()).await?;
         self.save(&before, &mut t).await?;

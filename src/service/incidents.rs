@@ -148,7 +148,7 @@ impl Work {
             delay.filter(|_| escalates && more),
         )
         .await?;
-        store::set_paging(&mut self.tx, t.id, paging).await?;
+        self.write_paging(t.id, paging);
         Ok(())
     }
 
@@ -167,7 +167,7 @@ impl Work {
         if from == to {
             return Ok(());
         }
-        let mut paging = store::get_paging(&mut self.tx, t.id).await?;
+        let mut paging = self.paging(t.id).await?;
         let ack_timeout = paging
             .esc_ack_timeout
             .as_deref()
@@ -212,9 +212,8 @@ impl Work {
     /// Returns it and whom it paged.
     pub(super) async fn open_incident(&mut self, d: &Draft<'_>) -> Result<(TicketRow, Option<i64>)> {
         let channel = self.settings.incidents_channel_id;
-        let mut t = store::insert_ticket(
-            &mut self.tx,
-            &NewTicket {
+        let mut t = self
+            .open_ticket(&NewTicket {
                 guild_id: self.guild_id,
                 kind: TicketKind::Incident.as_str(),
                 title: d.title,
@@ -228,9 +227,8 @@ impl Work {
                 requester_id: d.requester,
                 at: self.now,
                 card_channel_id: channel,
-            },
-        )
-        .await?;
+            })
+            .await?;
         if let Some((source, status, links)) = &d.alert {
             store::set_ticket_alerting(&mut self.tx, t.id, source, *status, links.as_deref()).await?;
             t.alert_source = Some((*source).to_owned());
@@ -245,7 +243,6 @@ impl Work {
             Some(d.title.to_owned()),
         )
         .await?;
-        self.start_clocks(&t).await?;
         let typed = format!("{} {}", d.title, d.details.unwrap_or_default());
         self.attach_suggestions(&mut t, &typed).await?;
         let policy = self.policy(d.priority).await?;
@@ -432,7 +429,7 @@ impl Desk {
         let mut w = self.begin(call).await?;
         let mut t = self.incident_for(&mut w, id).await?;
         let id = ticket_ref(&t);
-        let mut paging = store::get_paging(&mut w.tx, t.id).await?;
+        let mut paging = w.paging(t.id).await?;
         let allowed = w.standing.is_agent || paging.paged_user_id == Some(w.user_id) || w.actor_on_call().await?;
         if !allowed {
             return Err(ServiceError::user(format!(
@@ -453,7 +450,7 @@ impl Desk {
         paging.acknowledged_by = Some(w.user_id);
         paging.acknowledged_at = Some(w.now);
         paging.last_update_at = Some(w.now);
-        store::set_paging(&mut w.tx, t.id, &paging).await?;
+        w.write_paging(t.id, &paging);
         let text = format!("✅ {id} “{}” is acknowledged by <@{}>.", t.title, w.user_id);
         w.post_notice(&t, &text, Pings::none()).await?;
         let timeout = paging.esc_ack_timeout.clone().unwrap_or_default();
@@ -487,9 +484,9 @@ impl Desk {
             )));
         }
         w.audit(Some(t.id), "update", None, None, Some(note.clone())).await?;
-        let mut paging = store::get_paging(&mut w.tx, t.id).await?;
+        let mut paging = w.paging(t.id).await?;
         paging.last_update_at = Some(w.now);
-        store::set_paging(&mut w.tx, t.id, &paging).await?;
+        w.write_paging(t.id, &paging);
         if state_of(&t) == TicketState::Acknowledged && paging.esc_escalates.unwrap_or(false) {
             let timeout = paging
                 .esc_ack_timeout
@@ -528,7 +525,7 @@ impl Desk {
                 t.state
             )));
         }
-        let mut paging = store::get_paging(&mut w.tx, t.id).await?;
+        let mut paging = w.paging(t.id).await?;
         let staffed: Vec<bool> = w.on_call_now().await?.iter().map(Option::is_some).collect();
         let current = match (paging.page_level, paging.page_round) {
             (Some(l), Some(r)) => Some(Page {
@@ -572,7 +569,7 @@ impl Desk {
         if state_of(&t) != TicketState::Triggered {
             return Ok(());
         }
-        let mut paging = store::get_paging(&mut w.tx, t.id).await?;
+        let mut paging = w.paging(t.id).await?;
         let staffed: Vec<bool> = w.on_call_now().await?.iter().map(Option::is_some).collect();
         let rounds = u8::try_from(paging.esc_rounds.unwrap_or(0)).unwrap_or(0);
         let current = Page {

@@ -356,6 +356,8 @@ struct Work {
     fold_window_ms: i64,
     /// Knowledge articles matching this use-case's text, found before it began.
     articles: Option<Vec<store::ArticleRow>>,
+    /// Incidents' paging state as this use-case left it, written by [`Work::flush`].
+    paging_writes: std::collections::BTreeMap<i64, store::Paging>,
 }
 
 impl Work {
@@ -388,7 +390,21 @@ impl Work {
             source: None,
             fold_window_ms: major::FOLD_WINDOW_MS,
             articles: None,
+            paging_writes: std::collections::BTreeMap::new(),
         }
+    }
+
+    /// An incident's paging state, as this use-case left it so far.
+    async fn paging(&mut self, ticket_id: i64) -> Result<store::Paging> {
+        if let Some(p) = self.paging_writes.get(&ticket_id) {
+            return Ok(p.clone());
+        }
+        Ok(store::get_paging(&mut self.tx, ticket_id).await?)
+    }
+
+    /// Stores an incident's paging state when this use-case finishes.
+    fn write_paging(&mut self, ticket_id: i64, paging: &store::Paging) {
+        self.paging_writes.insert(ticket_id, paging.clone());
     }
 
     /// Says this use-case writes configuration (settings, holidays, SLA targets, escalation,
@@ -408,7 +424,9 @@ impl Work {
                 None => cancel.push(key),
             }
         }
+        let paging: Vec<(i64, store::Paging)> = std::mem::take(&mut self.paging_writes).into_iter().collect();
         let effects = store::Effects {
+            paging: &paging,
             audits: &self.audits,
             outbox: &self.outbox,
             cancel: &cancel,

@@ -113,7 +113,7 @@ impl Work {
     /// A new clock of `kind` for `t`, as stored and as the domain sees it.
     fn new_clock(
         &self,
-        t: &TicketRow,
+        ticket_id: i64,
         kind: ClockKind,
         cycle: i64,
         target: SlaDuration,
@@ -123,7 +123,7 @@ impl Work {
         let mut row = ClockRow {
             id: 0,
             guild_id: self.guild_id,
-            ticket_id: t.id,
+            ticket_id,
             clock: kind.as_str().to_owned(),
             cycle,
             target: target.to_string(),
@@ -141,27 +141,29 @@ impl Work {
 
     async fn start_clock(&mut self, t: &TicketRow, kind: ClockKind, cycle: i64, target: SlaDuration) -> Result<()> {
         let cal = self.calendar().await?;
-        let (mut row, c) = self.new_clock(t, kind, cycle, target, &cal);
+        let (mut row, c) = self.new_clock(t.id, kind, cycle, target, &cal);
         row.id = store::insert_clocks(&mut self.tx, std::slice::from_ref(&row)).await?[0];
         self.sync_timers(&row, &c, &cal).await
     }
 
-    /// Starts both clocks of a new ticket (in one statement).
-    pub(super) async fn start_clocks(&mut self, t: &TicketRow) -> Result<()> {
-        let p = Priority::from_number(t.priority).unwrap_or(Priority::P4);
-        let targets = self.targets(kind_of(t), p).await?;
+    /// Stores a new request or incident with both its clocks started, in one round trip to
+    /// SQLite, and schedules the clocks' reminders.
+    pub(super) async fn open_ticket(&mut self, new: &store::NewTicket<'_>) -> Result<TicketRow> {
+        let kind = TicketKind::from_name(new.kind).unwrap_or(TicketKind::Request);
+        let p = Priority::from_number(new.priority).unwrap_or(Priority::P4);
+        let targets = self.targets(kind, p).await?;
         let cal = self.calendar().await?;
         let clocks: Vec<(ClockRow, SlaClock)> = ClockKind::ALL
             .iter()
-            .map(|kind| self.new_clock(t, *kind, 1, targets.of(*kind), &cal))
+            .map(|kind| self.new_clock(0, *kind, 1, targets.of(*kind), &cal))
             .collect();
         let rows: Vec<ClockRow> = clocks.iter().map(|(r, _)| r.clone()).collect();
-        let ids = store::insert_clocks(&mut self.tx, &rows).await?;
+        let (t, ids) = store::insert_ticket_with_clocks(&mut self.tx, new, &rows).await?;
         for ((mut row, c), id) in clocks.into_iter().zip(ids) {
-            row.id = id;
+            (row.id, row.ticket_id) = (id, t.id);
             self.sync_timers(&row, &c, &cal).await?;
         }
-        Ok(())
+        Ok(t)
     }
 
     /// Applies `change` to the ticket's current clocks of `which` and re-syncs their timers.

@@ -793,9 +793,8 @@ impl Work {
         let item = self.catalog_item(&held.item).await?;
         let summary = &held.summary;
         let channel = self.settings.triage_channel_id;
-        let mut t = store::insert_ticket(
-            &mut self.tx,
-            &NewTicket {
+        let mut t = self
+            .open_ticket(&NewTicket {
                 guild_id: self.guild_id,
                 kind: TicketKind::Request.as_str(),
                 title: summary,
@@ -809,9 +808,8 @@ impl Work {
                 requester_id: self.user_id,
                 at: self.now,
                 card_channel_id: channel,
-            },
-        )
-        .await?;
+            })
+            .await?;
         self.audit(
             Some(t.id),
             "created",
@@ -820,7 +818,6 @@ impl Work {
             Some(summary.clone()),
         )
         .await?;
-        self.start_clocks(&t).await?;
         let typed = format!("{summary} {}", held.details.as_deref().unwrap_or_default());
         self.attach_suggestions(&mut t, &typed).await?;
         let id = ticket_ref(&t);

@@ -213,6 +213,8 @@ pub async fn insert_audits(conn: &mut SqliteConnection, rows: &[NewAudit<'_>]) -
 /// What a use-case writes as it ends, after its own statements.
 #[derive(Debug, Clone, Copy)]
 pub struct Effects<'a> {
+    /// Incidents' paging state to store.
+    pub paging: &'a [(i64, Paging)],
     /// Audit rows, in order.
     pub audits: &'a [NewAudit<'a>],
     /// Outbox messages, in order.
@@ -228,7 +230,10 @@ pub struct Effects<'a> {
 /// when each list fits one statement, as it nearly always does; else statement by statement.
 pub async fn write_effects(conn: &mut SqliteConnection, e: Effects<'_>) -> Result<(), sqlx::Error> {
     let lists = [e.audits.len(), e.outbox.len(), e.cancel.len(), e.set.len()];
-    if lists.iter().any(|n| *n > ROWS_PER_INSERT) {
+    if lists.iter().any(|n| *n > ROWS_PER_INSERT) || e.paging.len() > ROWS_PER_INSERT {
+        for (ticket_id, p) in e.paging {
+            set_paging(&mut *conn, *ticket_id, p).await?;
+        }
         insert_audits(&mut *conn, e.audits).await?;
         insert_outboxes(&mut *conn, e.outbox).await?;
         delete_timers(&mut *conn, e.cancel).await?;
@@ -237,6 +242,10 @@ pub async fn write_effects(conn: &mut SqliteConnection, e: Effects<'_>) -> Resul
         return Ok(());
     }
     let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
+    for (ticket_id, p) in e.paging {
+        oncall::push_paging_update(&mut q, *ticket_id, p);
+        q.push(";\n");
+    }
     if !e.audits.is_empty() {
         push_audits(&mut q, e.audits);
         q.push(";\n");

@@ -198,23 +198,34 @@ pub async fn get_paging(conn: &mut SqliteConnection, ticket_id: i64) -> Result<P
 
 /// Stores an incident's paging state.
 pub async fn set_paging(conn: &mut SqliteConnection, ticket_id: i64, p: &Paging) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE tickets SET esc_delay = ?, esc_ack_timeout = ?, esc_rounds = ?, esc_escalates = ?, page_level = ?,
-                page_round = ?, paged_user_id = ?, acknowledged_by = ?, acknowledged_at = ?, last_update_at = ?
-         WHERE id = ?",
-    )
-    .bind(&p.esc_delay)
-    .bind(&p.esc_ack_timeout)
-    .bind(p.esc_rounds)
-    .bind(p.esc_escalates)
-    .bind(p.page_level)
-    .bind(p.page_round)
-    .bind(p.paged_user_id)
-    .bind(p.acknowledged_by)
-    .bind(p.acknowledged_at)
-    .bind(p.last_update_at)
-    .bind(ticket_id)
-    .execute(conn)
-    .await?;
+    let mut q = sqlx::QueryBuilder::new("");
+    push_paging_update(&mut q, ticket_id, p);
+    q.build().execute(conn).await?;
     Ok(())
+}
+
+/// One UPDATE of an incident's paging state onto `q`.
+pub(super) fn push_paging_update<'a>(q: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite>, ticket_id: i64, p: &'a Paging) {
+    q.push("UPDATE tickets SET esc_delay = ")
+        .push_bind(p.esc_delay.as_deref())
+        .push(", esc_ack_timeout = ")
+        .push_bind(p.esc_ack_timeout.as_deref())
+        .push(", esc_rounds = ")
+        .push_bind(p.esc_rounds)
+        .push(", esc_escalates = ")
+        .push_bind(p.esc_escalates)
+        .push(", page_level = ")
+        .push_bind(p.page_level)
+        .push(", page_round = ")
+        .push_bind(p.page_round)
+        .push(", paged_user_id = ")
+        .push_bind(p.paged_user_id)
+        .push(", acknowledged_by = ")
+        .push_bind(p.acknowledged_by)
+        .push(", acknowledged_at = ")
+        .push_bind(p.acknowledged_at)
+        .push(", last_update_at = ")
+        .push_bind(p.last_update_at)
+        .push(" WHERE id = ")
+        .push_bind(ticket_id);
 }

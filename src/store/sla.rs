@@ -35,21 +35,59 @@ pub struct ClockRow {
     pub breached_at: Option<i64>,
 }
 
-
 /// Inserts several clocks in one statement; returns their ids in the order given. Clocks of one
 /// call must differ in ticket, clock or cycle (the table's unique key).
 pub async fn insert_clocks(conn: &mut SqliteConnection, clocks: &[ClockRow]) -> Result<Vec<i64>, sqlx::Error> {
     if clocks.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = sqlx::QueryBuilder::new(
+    let mut q = sqlx::QueryBuilder::new("");
+    push_clocks(&mut q, clocks, None);
+    q.push(" RETURNING id, ticket_id, clock, cycle");
+    let rows: Vec<(i64, i64, String, i64)> = q.build_query_as().fetch_all(conn).await?;
+    clocks
+        .iter()
+        .map(|c| {
+            let mine: Vec<(i64, String, i64)> = rows
+                .iter()
+                .filter(|(_, t, ..)| *t == c.ticket_id)
+                .map(|(id, _, k, n)| (*id, k.clone(), *n))
+                .collect();
+            Ok(match_clock_ids(std::slice::from_ref(c), &mine, c.ticket_id)?[0])
+        })
+        .collect()
+}
+
+/// One INSERT of clocks onto `q`; with `new_ticket`, each clock's ticket is the one that
+/// ticket's number names (inserted earlier in the same query), not the rows' `ticket_id`.
+pub(super) fn push_clocks<'a>(
+    q: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite>,
+    clocks: &'a [ClockRow],
+    new_ticket: Option<&'a super::NewTicket<'a>>,
+) {
+    q.push(
         "INSERT INTO sla_clocks (guild_id, ticket_id, clock, cycle, target, started_at, paused_seconds, paused_since,
                                  stopped_at, due_at, warned_at, breached_at) ",
     );
     q.push_values(clocks, |mut b, c| {
-        b.push_bind(c.guild_id)
-            .push_bind(c.ticket_id)
-            .push_bind(&c.clock)
+        b.push_bind(c.guild_id);
+        match new_ticket {
+            Some(t) => {
+                b.push("(SELECT id FROM tickets WHERE guild_id = ");
+                b.push_bind_unseparated(t.guild_id);
+                b.push_unseparated(" AND kind = ");
+                b.push_bind_unseparated(t.kind);
+                b.push_unseparated(" AND number = (SELECT last FROM ticket_counters WHERE guild_id = ");
+                b.push_bind_unseparated(t.guild_id);
+                b.push_unseparated(" AND kind = ");
+                b.push_bind_unseparated(t.kind);
+                b.push_unseparated("))");
+            }
+            None => {
+                b.push_bind(c.ticket_id);
+            }
+        }
+        b.push_bind(&c.clock)
             .push_bind(c.cycle)
             .push_bind(&c.target)
             .push_bind(c.started_at)
@@ -60,18 +98,23 @@ pub async fn insert_clocks(conn: &mut SqliteConnection, clocks: &[ClockRow]) -> 
             .push_bind(c.warned_at)
             .push_bind(c.breached_at);
     });
-    // SQLite does not promise RETURNING's order: match the rows back by their key.
-    q.push(" RETURNING id, ticket_id, clock, cycle");
-    let rows: Vec<(i64, i64, String, i64)> = q.build_query_as().fetch_all(conn).await?;
+}
+
+/// The ids of `clocks` (of one ticket) from what RETURNING gave, `(id, clock, cycle)`: SQLite
+/// does not promise RETURNING's order, so each is matched by its key.
+pub(super) fn match_clock_ids(
+    clocks: &[ClockRow],
+    returned: &[(i64, String, i64)],
+    ticket_id: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
     clocks
         .iter()
         .map(|c| {
-            rows.iter()
-                .find(|(_, t, k, n)| *t == c.ticket_id && *k == c.clock && *n == c.cycle)
+            returned
+                .iter()
+                .find(|(_, k, n)| *k == c.clock && *n == c.cycle)
                 .map(|(id, ..)| *id)
-                .ok_or_else(|| {
-                    sqlx::Error::Protocol(format!("clock {} of ticket {} not returned", c.clock, c.ticket_id))
-                })
+                .ok_or_else(|| sqlx::Error::Protocol(format!("clock {} of ticket {ticket_id} not returned", c.clock)))
         })
         .collect()
 }

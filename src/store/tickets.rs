@@ -128,36 +128,61 @@ pub async fn next_ticket_number(conn: &mut SqliteConnection, guild_id: i64, kind
 
 /// Inserts a ticket with the next number; returns it as stored.
 pub async fn insert_ticket(conn: &mut SqliteConnection, t: &NewTicket<'_>) -> Result<TicketRow, sqlx::Error> {
-    // The number and the row in one round trip to SQLite: two statements in one query.
-    sqlx::query_as(
-        "INSERT INTO ticket_counters (guild_id, kind, last) VALUES (?, ?, 1)
-         ON CONFLICT (guild_id, kind) DO UPDATE SET last = last + 1;
+    Ok(insert_ticket_with_clocks(conn, t, &[]).await?.0)
+}
+
+/// Inserts a ticket with the next number and its first SLA clocks (their `ticket_id` is the new
+/// ticket's, whatever the rows say), in one round trip to SQLite: the number, the row and the
+/// clocks are three statements of one query. Returns the ticket as stored and the clocks' ids in
+/// the order given.
+pub async fn insert_ticket_with_clocks(
+    conn: &mut SqliteConnection,
+    t: &NewTicket<'_>,
+    clocks: &[super::ClockRow],
+) -> Result<(TicketRow, Vec<i64>), sqlx::Error> {
+    use sqlx::{FromRow, Row};
+    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO ticket_counters (guild_id, kind, last) VALUES (");
+    q.push_bind(t.guild_id).push(", ").push_bind(t.kind);
+    q.push(
+        ", 1) ON CONFLICT (guild_id, kind) DO UPDATE SET last = last + 1;
          INSERT INTO tickets (guild_id, kind, number, title, details, catalog_item, service, state, priority,
-                              impact, urgency, requester_id, created_at, updated_at, card_channel_id)
-         VALUES (?, ?, (SELECT last FROM ticket_counters WHERE guild_id = ? AND kind = ?),
-                 ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         RETURNING *",
-    )
-    .bind(t.guild_id)
-    .bind(t.kind)
-    .bind(t.guild_id)
-    .bind(t.kind)
-    .bind(t.guild_id)
-    .bind(t.kind)
-    .bind(t.title)
-    .bind(t.details)
-    .bind(t.catalog_item)
-    .bind(t.service)
-    .bind(t.state)
-    .bind(t.priority)
-    .bind(t.impact)
-    .bind(t.urgency)
-    .bind(t.requester_id)
-    .bind(t.at)
-    .bind(t.at)
-    .bind(t.card_channel_id)
-    .fetch_one(conn)
-    .await
+                              impact, urgency, requester_id, created_at, updated_at, card_channel_id) VALUES (",
+    );
+    q.push_bind(t.guild_id).push(", ").push_bind(t.kind);
+    q.push(", (SELECT last FROM ticket_counters WHERE guild_id = ")
+        .push_bind(t.guild_id);
+    q.push(" AND kind = ").push_bind(t.kind).push("), ");
+    let mut values = q.separated(", ");
+    values
+        .push_bind(t.title)
+        .push_bind(t.details)
+        .push_bind(t.catalog_item)
+        .push_bind(t.service)
+        .push_bind(t.state)
+        .push_bind(t.priority)
+        .push_bind(t.impact)
+        .push_bind(t.urgency)
+        .push_bind(t.requester_id)
+        .push_bind(t.at)
+        .push_bind(t.at)
+        .push_bind(t.card_channel_id);
+    q.push(") RETURNING *");
+    if !clocks.is_empty() {
+        q.push(";\n");
+        super::sla::push_clocks(&mut q, clocks, Some(t));
+        q.push(" RETURNING id, clock, cycle");
+    }
+    let rows = q.build().fetch_all(conn).await?;
+    let (first, rest) = rows
+        .split_first()
+        .ok_or_else(|| sqlx::Error::Protocol("the new ticket was not returned".into()))?;
+    let ticket = TicketRow::from_row(first)?;
+    let returned: Vec<(i64, String, i64)> = rest
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+    let ids = super::sla::match_clock_ids(clocks, &returned, ticket.id)?;
+    Ok((ticket, ids))
 }
 
 /// Finds a ticket by its human id, inside one guild only.

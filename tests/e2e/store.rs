@@ -100,6 +100,55 @@ async fn ticket_numbers_count_per_guild_and_kind() {
 }
 
 #[tokio::test]
+async fn a_ticket_and_its_clocks_go_in_one_query_and_each_clock_names_its_own_ticket() {
+    let (pool, _dir) = fresh().await;
+    let mut c = pool.acquire().await.unwrap();
+    let clock = |name: &str| store::ClockRow {
+        id: 0,
+        guild_id: 0,
+        ticket_id: 999,
+        clock: name.into(),
+        cycle: 1,
+        target: "4h".into(),
+        started_at: 0,
+        paused_seconds: 0,
+        paused_since: None,
+        stopped_at: None,
+        due_at: Some(14_400_000),
+        warned_at: None,
+        breached_at: None,
+    };
+    let clocks = [clock("response"), clock("resolution")];
+    let mut made = vec![];
+    for (g, k) in [(1, "request"), (2, "request"), (1, "incident"), (1, "request")] {
+        let mut clocks = clocks.clone();
+        for c in &mut clocks {
+            c.guild_id = g;
+        }
+        let (t, ids) = store::insert_ticket_with_clocks(&mut c, &new_ticket(g, k), &clocks)
+            .await
+            .unwrap();
+        assert_eq!(ids.len(), 2);
+        made.push((t, ids));
+    }
+    assert_eq!(made.iter().map(|(t, _)| t.number).collect::<Vec<_>>(), vec![1, 1, 1, 2]);
+    for (t, ids) in &made {
+        for (id, name) in ids.iter().zip(["response", "resolution"]) {
+            let row = store::get_clock(&mut c, *id).await.unwrap().unwrap();
+            assert_eq!(
+                (row.ticket_id, row.clock.as_str(), row.guild_id),
+                (t.id, name, t.guild_id)
+            );
+        }
+    }
+    // Without clocks, the same query still returns the ticket.
+    let (t, ids) = store::insert_ticket_with_clocks(&mut c, &new_ticket(1, "incident"), &[])
+        .await
+        .unwrap();
+    assert_eq!((t.number, ids.len()), (2, 0));
+}
+
+#[tokio::test]
 async fn an_interaction_id_is_claimed_once() {
     let (pool, _dir) = fresh().await;
     let mut c = pool.acquire().await.unwrap();
