@@ -13,7 +13,10 @@ use crate::domain::sla::{target_seconds, ClockKind, WARN_PERCENT};
 use crate::domain::timer::TimerKind;
 use crate::domain::{Action, TicketState};
 use crate::render::{self, ticket_ref, Pings};
-use crate::store::{self, TimerRow};
+use crate::store::{self, ClockRow, TimerRow};
+
+/// Fewest SLA reminders of a guild in one pass that fire as a batch.
+const MIN_BATCH: usize = 2;
 
 impl Desk {
     /// The earliest due time of any timer.
@@ -47,8 +50,11 @@ impl Desk {
                 }
             }
         }
+        // Round after round, each lane's next SLA reminder fires in its guild's batch; what is
+        // left (other kinds, lone reminders, failed batches) fires lane by lane below.
+        while self.fire_reminder_batches(&mut lanes).await > 0 {}
         let mut running = tokio::task::JoinSet::new();
-        for lane in lanes {
+        for lane in lanes.into_iter().filter(|l| !l.is_empty()) {
             let desk = self.clone();
             running.spawn(async move {
                 for timer in lane {
@@ -65,6 +71,44 @@ impl Desk {
             });
         }
         super::join_lanes(running, "timer").await.map(|()| n)
+    }
+
+    /// Takes each lane's first timer when it is an SLA reminder and fires those of a guild
+    /// together (see [`Desk::fire_sla_batch`]): after downtime, or a morning when many tickets
+    /// breach at once, hundreds of reminders cost a handful of queries instead of six each. A
+    /// batch that fails gives its timers back to their lanes, to fire one by one. Returns how
+    /// many fired.
+    async fn fire_reminder_batches(&self, lanes: &mut [Vec<TimerRow>]) -> usize {
+        let mut fired = 0;
+        let mut by_guild: std::collections::BTreeMap<i64, Vec<usize>> = std::collections::BTreeMap::new();
+        for (i, lane) in lanes.iter().enumerate() {
+            if matches!(
+                lane.first().map(|t| t.kind),
+                Some(TimerKind::SlaWarn | TimerKind::SlaBreach)
+            ) {
+                by_guild.entry(lane[0].guild_id).or_default().push(i);
+            }
+        }
+        for (guild, members) in by_guild.into_iter().filter(|(_, m)| m.len() >= MIN_BATCH) {
+            for chunk in members.chunks(store::ROWS_PER_INSERT) {
+                let heads: Vec<TimerRow> = chunk.iter().map(|i| lanes[*i][0].clone()).collect();
+                match self.fire_sla_batch(guild, &heads).await {
+                    Ok(()) => {
+                        fired += heads.len();
+                        for (i, timer) in chunk.iter().zip(&heads) {
+                            lanes[*i].remove(0);
+                            let lag_ms = u64::try_from(self.now_ms() - timer.due_at).unwrap_or(0);
+                            self.metrics
+                                .timer_fired(timer.kind.as_str(), std::time::Duration::from_millis(lag_ms));
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(guild, error = %e, "a batch of SLA reminders failed; firing them one by one")
+                    }
+                }
+            }
+        }
+        fired
     }
 
     /// Fires one timer in the transaction that takes it, so it fires once: one function per kind.
@@ -89,34 +133,72 @@ impl Desk {
 
     /// An SLA warning (75 %) or breach notice (100 %), once per clock and cycle.
     async fn fire_sla_reminder(&self, w: &mut Work, timer: &TimerRow) -> Result<()> {
-        let breach = timer.kind == TimerKind::SlaBreach;
-        let clock_id = timer
-            .payload
-            .as_deref()
-            .and_then(|p| p.parse::<i64>().ok())
-            .unwrap_or(0);
-        let Some(mut clock) = store::get_clock(&mut w.tx, clock_id).await? else {
+        let Some(clock) = store::get_clock(&mut w.tx, clock_of(timer)).await? else {
             return Ok(());
         };
-        if clock.stopped_at.is_some() || clock.paused_since.is_some() {
-            return Ok(()); // stale: the clock moved on
-        }
-        let sent = if breach { clock.breached_at } else { clock.warned_at };
-        if sent.is_some() {
-            return Ok(()); // already sent once for this cycle
-        }
-        if breach {
-            clock.breached_at = Some(w.now);
-            // A breach also settles the warning: never warn after breaching.
-            if clock.warned_at.is_none() {
-                clock.warned_at = Some(w.now);
-                w.cancel_timer(warn_key(clock.id));
-            }
-        } else {
-            clock.warned_at = Some(w.now);
-        }
+        let Some(clock) = mark_reminder(w, timer, clock) else {
+            return Ok(());
+        };
         store::update_clock(&mut w.tx, &clock).await?;
         let t = store::get_ticket(&mut w.tx, clock.ticket_id).await?;
+        self.announce_reminder(w, timer.kind == TimerKind::SlaBreach, &clock, &t)
+            .await
+    }
+
+    /// Several tickets' SLA reminders of one guild, fired in one transaction with a handful of
+    /// queries for the lot: taken together, their clocks and tickets read together, the clocks
+    /// written back together, the notices with the other effects. `timers` hold at most one per
+    /// ticket (a ticket's next reminder waits for this one).
+    async fn fire_sla_batch(&self, guild_id: i64, timers: &[TimerRow]) -> Result<()> {
+        let mut w = self.begin_system(guild_id).await?;
+        let ids: Vec<i64> = timers.iter().map(|t| t.id).collect();
+        let taken: std::collections::HashSet<i64> = store::take_timers(&mut w.tx, &ids).await?.into_iter().collect();
+        let timers: Vec<&TimerRow> = timers.iter().filter(|t| taken.contains(&t.id)).collect();
+        let clock_ids: Vec<i64> = timers.iter().map(|t| clock_of(t)).collect();
+        let mut clocks: std::collections::HashMap<i64, ClockRow> = store::get_clocks(&mut w.tx, &clock_ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        let mut marked = Vec::new();
+        for timer in timers {
+            let Some(clock) = clocks.remove(&clock_of(timer)) else {
+                continue;
+            };
+            if let Some(clock) = mark_reminder(&mut w, timer, clock) {
+                marked.push((timer.kind == TimerKind::SlaBreach, clock));
+            }
+        }
+        let clock_rows: Vec<ClockRow> = marked.iter().map(|(_, c)| c.clone()).collect();
+        store::update_clocks(&mut w.tx, &clock_rows).await?;
+        let ticket_ids: Vec<i64> = clock_rows.iter().map(|c| c.ticket_id).collect();
+        let tickets: std::collections::HashMap<i64, store::TicketRow> = store::get_tickets(&mut w.tx, &ticket_ids)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect();
+        for (breach, clock) in &marked {
+            if let Some(t) = tickets.get(&clock.ticket_id) {
+                self.announce_reminder(&mut w, *breach, clock, t).await?;
+            }
+        }
+        self.finish(w).await?;
+        tracing::debug!(
+            guild = guild_id,
+            reminders = marked.len(),
+            "SLA reminders fired as one batch"
+        );
+        Ok(())
+    }
+
+    /// Records and posts an SLA reminder of `clock` (already marked sent) on `t`.
+    async fn announce_reminder(
+        &self,
+        w: &mut Work,
+        breach: bool,
+        clock: &ClockRow,
+        t: &store::TicketRow,
+    ) -> Result<()> {
         let kind = ClockKind::parse(&clock.clock).unwrap_or(ClockKind::Resolution);
         let action = if breach { "sla-breach" } else { "sla-warning" };
         w.audit(
@@ -128,7 +210,7 @@ impl Desk {
         )
         .await?;
         let cal = w.calendar().await?;
-        let id = ticket_ref(&t);
+        let id = ticket_ref(t);
         let due = clock.due_at.map(render::due).unwrap_or_default();
         let text = if breach {
             format!(
@@ -154,7 +236,7 @@ impl Desk {
             (None, Some(role)) => Pings::role(role),
             (None, None) => Pings::none(),
         };
-        w.post_actionable_notice(&t, &text, pings).await?;
+        w.post_actionable_notice(t, &text, pings).await?;
         tracing::info!(ticket = %id, clock = kind.as_str(), breach, "SLA reminder");
         Ok(())
     }
@@ -181,4 +263,37 @@ impl Desk {
         tracing::info!(ticket = %id, "auto-closed");
         Ok(())
     }
+}
+
+/// The clock an SLA reminder timer is for (its payload).
+fn clock_of(timer: &TimerRow) -> i64 {
+    timer
+        .payload
+        .as_deref()
+        .and_then(|p| p.parse::<i64>().ok())
+        .unwrap_or(0)
+}
+
+/// Marks `clock` as having sent the reminder `timer` is for, or `None` when that is stale (the
+/// clock stopped or paused) or was sent already for this cycle.
+fn mark_reminder(w: &mut Work, timer: &TimerRow, mut clock: ClockRow) -> Option<ClockRow> {
+    let breach = timer.kind == TimerKind::SlaBreach;
+    if clock.stopped_at.is_some() || clock.paused_since.is_some() {
+        return None; // stale: the clock moved on
+    }
+    let sent = if breach { clock.breached_at } else { clock.warned_at };
+    if sent.is_some() {
+        return None; // already sent once for this cycle
+    }
+    if breach {
+        clock.breached_at = Some(w.now);
+        // A breach also settles the warning: never warn after breaching.
+        if clock.warned_at.is_none() {
+            clock.warned_at = Some(w.now);
+            w.cancel_timer(warn_key(clock.id));
+        }
+    } else {
+        clock.warned_at = Some(w.now);
+    }
+    Some(clock)
 }

@@ -267,6 +267,31 @@ pub async fn write_effects(conn: &mut SqliteConnection, e: Effects<'_>) -> Resul
     Ok(())
 }
 
+/// Rows of `table` (a name written in this module's callers, never user text) by id, those that
+/// exist, in no particular order: one query per [`ROWS_PER_INSERT`] ids.
+async fn rows_by_id<T>(conn: &mut SqliteConnection, table: &'static str, ids: &[i64]) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+{
+    let mut found = Vec::new();
+    for chunk in ids.chunks(ROWS_PER_INSERT) {
+        let mut q = sqlx::QueryBuilder::new(format!("SELECT * FROM {table} WHERE id"));
+        push_in(&mut q, chunk);
+        found.extend(q.build_query_as::<T>().fetch_all(&mut *conn).await?);
+    }
+    Ok(found)
+}
+
+/// ` IN (?, ?, …)` of `ids` onto `q`.
+pub(super) fn push_in<'a>(q: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite>, ids: &'a [i64]) {
+    q.push(" IN (");
+    let mut list = q.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    q.push(")");
+}
+
 /// One INSERT of audit rows onto `q`.
 fn push_audits<'a>(q: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite>, rows: &'a [NewAudit<'_>]) {
     q.push(

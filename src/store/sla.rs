@@ -121,21 +121,56 @@ pub(super) fn match_clock_ids(
 
 /// Writes back a clock's mutable fields.
 pub async fn update_clock(conn: &mut SqliteConnection, c: &ClockRow) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE sla_clocks SET target = ?, paused_seconds = ?, paused_since = ?, stopped_at = ?, due_at = ?,
-                warned_at = ?, breached_at = ? WHERE id = ?",
-    )
-    .bind(&c.target)
-    .bind(c.paused_seconds)
-    .bind(c.paused_since)
-    .bind(c.stopped_at)
-    .bind(c.due_at)
-    .bind(c.warned_at)
-    .bind(c.breached_at)
-    .bind(c.id)
-    .execute(conn)
-    .await?;
+    update_clocks(conn, std::slice::from_ref(c)).await
+}
+
+/// Writes back several clocks' mutable fields, one statement each, in one query per
+/// [`super::ROWS_PER_INSERT`].
+pub async fn update_clocks(conn: &mut SqliteConnection, clocks: &[ClockRow]) -> Result<(), sqlx::Error> {
+    for chunk in clocks.chunks(super::ROWS_PER_INSERT) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
+        for (i, c) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(";\n");
+            }
+            q.push("UPDATE sla_clocks SET target = ")
+                .push_bind(&c.target)
+                .push(", paused_seconds = ")
+                .push_bind(c.paused_seconds)
+                .push(", paused_since = ")
+                .push_bind(c.paused_since)
+                .push(", stopped_at = ")
+                .push_bind(c.stopped_at)
+                .push(", due_at = ")
+                .push_bind(c.due_at)
+                .push(", warned_at = ")
+                .push_bind(c.warned_at)
+                .push(", breached_at = ")
+                .push_bind(c.breached_at)
+                .push(" WHERE id = ")
+                .push_bind(c.id);
+        }
+        q.build().execute(&mut *conn).await?;
+    }
     Ok(())
+}
+
+/// Clocks by id (those that exist), in no particular order.
+pub async fn get_clocks(conn: &mut SqliteConnection, ids: &[i64]) -> Result<Vec<ClockRow>, sqlx::Error> {
+    super::rows_by_id(conn, "sla_clocks", ids).await
+}
+
+/// Takes several timers for firing; returns the ids of those still there (the others were fired
+/// or cancelled meanwhile).
+pub async fn take_timers(conn: &mut SqliteConnection, ids: &[i64]) -> Result<Vec<i64>, sqlx::Error> {
+    let mut taken = Vec::new();
+    for chunk in ids.chunks(super::ROWS_PER_INSERT) {
+        let mut q = sqlx::QueryBuilder::new("DELETE FROM timers WHERE id");
+        super::push_in(&mut q, chunk);
+        q.push(" RETURNING id");
+        taken.extend(q.build_query_scalar::<i64>().fetch_all(&mut *conn).await?);
+    }
+    Ok(taken)
 }
 
 /// The latest cycle of each clock of a ticket (response first).

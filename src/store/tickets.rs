@@ -208,6 +208,11 @@ pub async fn get_ticket(conn: &mut SqliteConnection, id: i64) -> Result<TicketRo
         .await
 }
 
+/// Tickets by row id (those that exist), in no particular order.
+pub async fn get_tickets(conn: &mut SqliteConnection, ids: &[i64]) -> Result<Vec<TicketRow>, sqlx::Error> {
+    super::rows_by_id(conn, "tickets", ids).await
+}
+
 /// Writes back the mutable fields of a ticket.
 pub async fn update_ticket(conn: &mut SqliteConnection, t: &TicketRow) -> Result<(), sqlx::Error> {
     sqlx::query(
