@@ -108,7 +108,7 @@ impl Work {
     }
 
     async fn post_cab(&mut self, t: &TicketRow, body: Value, is_card: bool) -> Result<()> {
-        if let Some(channel) = self.settings.cab_channel_id {
+        if let Some(channel) = self.config.settings.cab_channel_id {
             self.post(channel, t, &body, is_card).await?;
         }
         Ok(())
@@ -160,7 +160,7 @@ impl Desk {
         let rule = w.cab_rule(c.change_type).await?;
         let voters: Vec<i64> = cab_members.iter().copied().filter(|u| *u != w.user_id).collect();
         if c.change_type != ChangeType::Standard {
-            if w.settings.cab_role_id.is_none() {
+            if w.config.settings.cab_role_id.is_none() {
                 return Err(ServiceError::user(
                     "No CAB role is set up: ask an admin to run /setup role purpose:cab.",
                 ));
@@ -345,7 +345,8 @@ impl Desk {
         let mut w = self.begin(call).await?;
         let t = self.load_change(&mut w, id).await?;
         let manager = w.standing.is_admin
-            || w.settings
+            || w.config
+                .settings
                 .change_manager_role_id
                 .is_some_and(|r| call.actor.roles.contains(&r));
         if t.requester_id != w.user_id && !manager {
@@ -419,7 +420,8 @@ impl Desk {
         let reason = text::required("reason", reason, MAX_REASON_CHARS)?;
         let mut w = self.begin(call).await?;
         let manager = w.standing.is_admin
-            || w.settings
+            || w.config
+                .settings
                 .change_manager_role_id
                 .is_some_and(|r| call.actor.roles.contains(&r));
         if !manager {
@@ -682,11 +684,11 @@ impl Work {
             remind_at,
             None,
         );
-        if let Some(channel) = self.settings.cab_channel_id {
+        if let Some(channel) = self.config.settings.cab_channel_id {
             store::set_ticket_card(&mut self.tx, t.id, channel, None).await?;
             t.card_channel_id = Some(channel);
         }
-        let role = self.settings.cab_role_id;
+        let role = self.config.settings.cab_role_id;
         let body = render::vote_opened(render::change_card(t, &change, voters, &[]), voters, role);
         self.post_cab(t, body, true).await?;
         Ok(format!(

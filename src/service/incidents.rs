@@ -211,7 +211,7 @@ impl Work {
     /// force copied onto it, its card queued in the incidents channel and on call paged.
     /// Returns it and whom it paged.
     pub(super) async fn open_incident(&mut self, d: &Draft<'_>) -> Result<(TicketRow, Option<i64>)> {
-        let channel = self.settings.incidents_channel_id;
+        let channel = self.config.settings.incidents_channel_id;
         let mut t = self
             .open_ticket(&NewTicket {
                 guild_id: self.guild_id,
@@ -345,7 +345,7 @@ impl Desk {
         urgency: Level,
     ) -> Result<String> {
         let p = Priority::from_impact_urgency(impact, urgency);
-        let channel = w.settings.incidents_channel_id;
+        let channel = w.config.settings.incidents_channel_id;
         let requester = w.user_id;
         let draft = Draft {
             title: &held.title,
@@ -586,6 +586,7 @@ impl Desk {
                     t.title
                 );
                 let pings = w
+                    .config
                     .settings
                     .incident_manager_role_id
                     .map_or_else(Pings::none, Pings::role);

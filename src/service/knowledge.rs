@@ -283,10 +283,11 @@ impl Desk {
         if a.state != "published" || a.review_by > w.now {
             return Ok(());
         }
-        let Some(channel) = w.settings.triage_channel_id else {
+        let Some(channel) = w.config.settings.triage_channel_id else {
             return Ok(());
         };
         let pings = w
+            .config
             .settings
             .agent_role_id
             .map_or_else(render::Pings::none, render::Pings::role);

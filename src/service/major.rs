@@ -252,6 +252,7 @@ impl Desk {
         }
         let text = render::major_declared(id, &t.title, w.user_id, note.as_deref());
         let pings = w
+            .config
             .settings
             .incident_manager_role_id
             .map_or_else(Pings::none, Pings::role);

@@ -333,7 +333,6 @@ struct Work {
     user_id: i64,
     interaction_id: Option<i64>,
     now: i64,
-    settings: SettingsRow,
     /// The guild's configuration as this use-case began (see [`config`]).
     config: Arc<store::GuildConfig>,
     /// This use-case wrote configuration: memory forgets it when the use-case ends.
@@ -376,7 +375,6 @@ impl Work {
             user_id,
             interaction_id,
             now,
-            settings: config.settings.clone(),
             config,
             config_changed: false,
             standing,

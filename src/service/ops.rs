@@ -187,9 +187,9 @@ impl Desk {
             .iter()
             .filter(|(level, _)| *level == 1)
             .count();
-        let checklist = Checklist::of(&facts(&w.settings, catalog.len(), level1));
+        let checklist = Checklist::of(&facts(&w.config.settings, catalog.len(), level1));
         let failing = store::list_failing_channels(&mut w.tx, w.guild_id).await?;
-        let settings = w.settings.clone();
+        let settings = w.config.settings.clone();
         self.finish(w).await?;
         Ok(SettingsView {
             settings,
@@ -209,8 +209,8 @@ impl Desk {
         let has = |role: Option<i64>| role.is_some_and(|r| call.actor.roles.contains(&r));
         let audiences = Audiences {
             standing: w.standing,
-            cab: has(w.settings.cab_role_id),
-            change_manager: has(w.settings.change_manager_role_id),
+            cab: has(w.config.settings.cab_role_id),
+            change_manager: has(w.config.settings.change_manager_role_id),
             on_call: w.actor_on_call().await?,
         };
         self.finish(w).await?;

@@ -317,7 +317,7 @@ impl Work {
                 urgency: None,
                 requester_id: self.user_id,
                 at: self.now,
-                card_channel_id: self.settings.incidents_channel_id,
+                card_channel_id: self.config.settings.incidents_channel_id,
             },
         )
         .await?;
@@ -361,10 +361,11 @@ impl Work {
         else {
             return Ok(()); // told already in this window
         };
-        let Some(channel) = self.settings.incidents_channel_id else {
+        let Some(channel) = self.config.settings.incidents_channel_id else {
             return Ok(());
         };
         let pings = self
+            .config
             .settings
             .incident_manager_role_id
             .map_or_else(Pings::none, Pings::role);

@@ -96,7 +96,7 @@ impl Desk {
     async fn set_id(&self, call: &Call, column: SettingColumn, value: i64, shown: String) -> Result<String> {
         let mut w = self.begin(call).await?;
         require_admin(w.standing)?;
-        let old = column.get(&w.settings);
+        let old = column.get(&w.config.settings);
         if old == Some(value) {
             return Err(ServiceError::user(format!("{shown} is already set to that.")));
         }

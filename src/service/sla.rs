@@ -72,7 +72,7 @@ impl Work {
     /// The guild's business calendar (loaded once per transaction).
     pub(super) async fn calendar(&mut self) -> Result<Calendar> {
         if self.calendar.is_none() {
-            self.calendar = Some(calendar_of(&self.settings, &self.config.holidays));
+            self.calendar = Some(calendar_of(&self.config.settings, &self.config.holidays));
         }
         Ok(self.calendar.clone().unwrap_or_else(Calendar::default_business))
     }
@@ -142,7 +142,7 @@ impl Work {
     async fn start_clock(&mut self, t: &TicketRow, kind: ClockKind, cycle: i64, target: SlaDuration) -> Result<()> {
         let cal = self.calendar().await?;
         let (mut row, c) = self.new_clock(t.id, kind, cycle, target, &cal);
-        row.id = store::insert_clocks(&mut self.tx, std::slice::from_ref(&row)).await?[0];
+        row.id = store::insert_clock(&mut self.tx, &row).await?;
         self.sync_timers(&row, &c, &cal).await
     }
 
@@ -260,7 +260,7 @@ impl Work {
     }
 
     async fn schedule_autoclose(&mut self, t: &TicketRow) -> Result<()> {
-        let after = SlaDuration::parse(&self.settings.autoclose_after)
+        let after = SlaDuration::parse(&self.config.settings.autoclose_after)
             .unwrap_or(SlaDuration::new(7, crate::domain::duration::Unit::Days));
         let cal = self.calendar().await?;
         let due = calendar_for(after, &cal).add_business_seconds(from_millis(self.now), target_seconds(after, &cal));
@@ -351,7 +351,10 @@ impl Desk {
         super::setup::require_admin(w.standing)?;
         let old = format!(
             "{} {}–{} ({})",
-            w.settings.work_days, w.settings.work_start, w.settings.work_end, w.settings.timezone
+            w.config.settings.work_days,
+            w.config.settings.work_start,
+            w.config.settings.work_end,
+            w.config.settings.timezone
         );
         w.configuring();
         store::set_hours(
@@ -443,7 +446,7 @@ impl Desk {
         let after = SlaDuration::parse(after).map_err(|e| ServiceError::user(e.to_string()))?;
         let mut w = self.begin(call).await?;
         super::setup::require_admin(w.standing)?;
-        let old = w.settings.autoclose_after.clone();
+        let old = w.config.settings.autoclose_after.clone();
         w.configuring();
         store::set_autoclose(&mut w.tx, w.guild_id, &after.to_string(), w.now).await?;
         w.audit(

@@ -100,9 +100,9 @@ fn state_of(t: &TicketRow) -> TicketState {
 /// The channel where a kind's cards and notices go.
 fn notice_channel(w: &Work, kind: TicketKind) -> Option<i64> {
     match kind {
-        TicketKind::Incident | TicketKind::Problem => w.settings.incidents_channel_id,
-        TicketKind::Change => w.settings.cab_channel_id,
-        TicketKind::Request => w.settings.triage_channel_id,
+        TicketKind::Incident | TicketKind::Problem => w.config.settings.incidents_channel_id,
+        TicketKind::Change => w.config.settings.cab_channel_id,
+        TicketKind::Request => w.config.settings.triage_channel_id,
     }
 }
 
@@ -595,7 +595,7 @@ impl Work {
                 roles: target.roles.clone(),
                 is_admin: target.is_admin,
             },
-            &self.settings,
+            &self.config.settings,
         );
         if !target_standing.is_agent {
             return Err(ServiceError::user(format!(
@@ -792,7 +792,7 @@ impl Work {
     pub(super) async fn open_request(&mut self, held: &HeldRequest) -> Result<(TicketRow, String)> {
         let item = self.catalog_item(&held.item).await?;
         let summary = &held.summary;
-        let channel = self.settings.triage_channel_id;
+        let channel = self.config.settings.triage_channel_id;
         let mut t = self
             .open_ticket(&NewTicket {
                 guild_id: self.guild_id,

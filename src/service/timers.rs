@@ -231,7 +231,7 @@ impl Desk {
                 clock.target
             )
         };
-        let pings = match (t.assignee_id, w.settings.agent_role_id) {
+        let pings = match (t.assignee_id, w.config.settings.agent_role_id) {
             (Some(a), _) => Pings::user(a),
             (None, Some(role)) => Pings::role(role),
             (None, None) => Pings::none(),
@@ -249,14 +249,14 @@ impl Desk {
             return Ok(());
         }
         let before = t.clone();
-        let why = format!("closed automatically after {}", w.settings.autoclose_after);
+        let why = format!("closed automatically after {}", w.config.settings.autoclose_after);
         w.change_state(&mut t, Action::Close, Some(why)).await?;
         t.closed_at = Some(w.now);
         w.save(&before, &mut t).await?;
         let id = ticket_ref(&t);
         let text = format!(
             "Your ticket {id} “{}” was closed automatically {} after it was resolved. Raise a new request if you still need help.",
-            t.title, w.settings.autoclose_after
+            t.title, w.config.settings.autoclose_after
         );
         let requester = t.requester_id;
         w.dm(&t, requester, &text).await?;

@@ -135,6 +135,11 @@ pub struct Claim {
     pub at: i64,
 }
 
+/// Claims an interaction id (binds: id, guild, user, received at): a row comes back only when it
+/// was not claimed before.
+const CLAIM_SQL: &str = "INSERT INTO interactions (id, guild_id, user_id, received_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (id) DO NOTHING RETURNING id";
+
 /// Records that an interaction is being applied. `false` when it was applied before.
 pub async fn claim_interaction(
     conn: &mut SqliteConnection,
@@ -143,17 +148,25 @@ pub async fn claim_interaction(
     user_id: i64,
     at: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "INSERT INTO interactions (id, guild_id, user_id, received_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(interaction_id)
-    .bind(guild_id)
-    .bind(user_id)
-    .bind(at)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let claim = Claim {
+        interaction_id,
+        guild_id,
+        user_id,
+        at,
+    };
+    claim_with(conn, CLAIM_SQL, &claim).await
+}
+
+/// Runs `sql` (ending with [`CLAIM_SQL`]) for `claim`; `true` if the id was fresh.
+async fn claim_with(conn: &mut SqliteConnection, sql: &str, claim: &Claim) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query_scalar::<_, i64>(sql)
+        .bind(claim.interaction_id)
+        .bind(claim.guild_id)
+        .bind(claim.user_id)
+        .bind(claim.at)
+        .fetch_optional(conn)
+        .await?
+        .is_some())
 }
 
 /// Counts a re-delivery of an interaction that was applied already (for operators and tests).

@@ -35,27 +35,12 @@ pub struct ClockRow {
     pub breached_at: Option<i64>,
 }
 
-/// Inserts several clocks in one statement; returns their ids in the order given. Clocks of one
-/// call must differ in ticket, clock or cycle (the table's unique key).
-pub async fn insert_clocks(conn: &mut SqliteConnection, clocks: &[ClockRow]) -> Result<Vec<i64>, sqlx::Error> {
-    if clocks.is_empty() {
-        return Ok(Vec::new());
-    }
+/// Inserts a clock; returns its id.
+pub async fn insert_clock(conn: &mut SqliteConnection, clock: &ClockRow) -> Result<i64, sqlx::Error> {
     let mut q = sqlx::QueryBuilder::new("");
-    push_clocks(&mut q, clocks, None);
-    q.push(" RETURNING id, ticket_id, clock, cycle");
-    let rows: Vec<(i64, i64, String, i64)> = q.build_query_as().fetch_all(conn).await?;
-    clocks
-        .iter()
-        .map(|c| {
-            let mine: Vec<(i64, String, i64)> = rows
-                .iter()
-                .filter(|(_, t, ..)| *t == c.ticket_id)
-                .map(|(id, _, k, n)| (*id, k.clone(), *n))
-                .collect();
-            Ok(match_clock_ids(std::slice::from_ref(c), &mine, c.ticket_id)?[0])
-        })
-        .collect()
+    push_clocks(&mut q, std::slice::from_ref(clock), None);
+    q.push(" RETURNING id");
+    q.build_query_scalar().fetch_one(conn).await
 }
 
 /// One INSERT of clocks onto `q`; with `new_ticket`, each clock's ticket is the one that

@@ -20,6 +20,10 @@ use crate::telemetry::Metrics;
 /// [`Turn::finish_released`].
 pub const RELEASE: &str = "RELEASE SAVEPOINT turn";
 
+/// A turn's savepoint and its interaction claim, one query.
+static SAVEPOINT_AND_CLAIM: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("SAVEPOINT turn;\n{}", super::CLAIM_SQL));
+
 /// Most use-cases in one commit.
 pub const MAX_BATCH: usize = 64;
 /// Oldest a batch may get before it commits even with work queued behind it.
@@ -102,18 +106,7 @@ impl Writer {
                     sqlx::query("SAVEPOINT turn").execute(&mut **tx).await?;
                     true
                 }
-                Some(c) => sqlx::query_scalar::<_, i64>(
-                    "SAVEPOINT turn;
-                     INSERT INTO interactions (id, guild_id, user_id, received_at) VALUES (?, ?, ?, ?)
-                     ON CONFLICT (id) DO NOTHING RETURNING id",
-                )
-                .bind(c.interaction_id)
-                .bind(c.guild_id)
-                .bind(c.user_id)
-                .bind(c.at)
-                .fetch_optional(&mut **tx)
-                .await?
-                .is_some(),
+                Some(c) => super::claim_with(tx, &SAVEPOINT_AND_CLAIM, c).await?,
             };
             guard.dirty = true;
             Ok::<bool, sqlx::Error>(fresh)
