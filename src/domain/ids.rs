@@ -57,6 +57,18 @@ impl TicketKind {
     }
 }
 
+/// A stored kind name the desk does not know (the row cannot be read).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown ticket kind {0:?}")]
+pub struct UnknownKind(pub String);
+
+impl TryFrom<String> for TicketKind {
+    type Error = UnknownKind;
+    fn try_from(s: String) -> Result<TicketKind, UnknownKind> {
+        TicketKind::from_name(&s).ok_or(UnknownKind(s))
+    }
+}
+
 impl fmt::Display for TicketKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -551,7 +551,7 @@ impl Outbox {
             return Attempt::Fail("the ticket's card was never posted".into());
         };
         // Rendered now, from the ticket as it is: a burst of changes shows the latest state.
-        let body = if ticket.kind == "change" {
+        let body = if ticket.kind == crate::domain::TicketKind::Change {
             match self.change_card(&ticket).await {
                 Ok(b) => b,
                 Err(e) => return Attempt::Retry(0, format!("database: {e}")),
@@ -678,7 +678,7 @@ impl Outbox {
         else {
             return body;
         };
-        if ticket.kind == "change" {
+        if ticket.kind == crate::domain::TicketKind::Change {
             return body;
         }
         if let Ok(clocks) = self.card_clocks(ticket_id).await {

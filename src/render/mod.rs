@@ -89,10 +89,7 @@ impl Pings {
 
 /// The human id of a stored ticket.
 pub fn ticket_ref(t: &TicketRow) -> TicketRef {
-    TicketRef::new(
-        TicketKind::from_name(&t.kind).unwrap_or(TicketKind::Request),
-        u32::try_from(t.number).unwrap_or(0),
-    )
+    TicketRef::new(t.kind, u32::try_from(t.number).unwrap_or(0))
 }
 
 fn state_of(t: &TicketRow) -> TicketState {

@@ -160,7 +160,7 @@ impl Work {
 
     /// Keeps paging and its timers in step with an incident's change from `before` to `t`.
     pub(super) async fn follow_paging(&mut self, before: &TicketRow, t: &TicketRow) -> Result<()> {
-        if t.kind != TicketKind::Incident.as_str() {
+        if t.kind != TicketKind::Incident {
             return Ok(());
         }
         let (from, to) = (state_of(before), state_of(t));

@@ -102,7 +102,7 @@ impl Work {
     pub(super) async fn follow_duplicates(&mut self, before: &TicketRow, t: &TicketRow) -> Result<()> {
         let resolved_now = TicketState::parse(&t.state) == Some(TicketState::Resolved)
             && TicketState::parse(&before.state) != Some(TicketState::Resolved);
-        if !resolved_now || t.kind != TicketKind::Incident.as_str() {
+        if !resolved_now || t.kind != TicketKind::Incident {
             return Ok(());
         }
         let parent = ticket_ref(t);
@@ -345,7 +345,7 @@ impl Desk {
         conn: &mut sqlx::SqliteConnection,
         t: &TicketRow,
     ) -> Result<Vec<serde_json::Value>> {
-        if t.kind != TicketKind::Incident.as_str() {
+        if t.kind != TicketKind::Incident {
             return Ok(Vec::new());
         }
         let duplicates = store::list_duplicates(conn, t.id).await?;

@@ -281,7 +281,7 @@ impl Desk {
     /// The fields `/ticket show` adds for a problem (findings, linked incidents) or for an
     /// incident that belongs to one.
     pub(super) async fn problem_fields(&self, conn: &mut sqlx::SqliteConnection, t: &TicketRow) -> Result<Vec<Value>> {
-        if t.kind == TicketKind::Problem.as_str() {
+        if t.kind == TicketKind::Problem {
             let incidents = store::list_problem_incidents(conn, t.id).await?;
             return Ok(render::problem_fields(t, &incidents));
         }

@@ -49,10 +49,6 @@ fn write_back(r: &mut ClockRow, c: &SlaClock, cal: &Calendar) {
     r.due_at = c.due_at(cal).map(to_millis);
 }
 
-fn kind_of(t: &TicketRow) -> TicketKind {
-    TicketKind::from_name(&t.kind).unwrap_or(TicketKind::Request)
-}
-
 fn state_of(t: &TicketRow) -> TicketState {
     TicketState::parse(&t.state).unwrap_or(TicketState::New)
 }
@@ -191,7 +187,7 @@ impl Work {
     /// Moves the clocks (and auto-close) along with a ticket's change from `before` to `t`.
     pub(super) async fn follow_clocks(&mut self, before: &TicketRow, t: &TicketRow) -> Result<()> {
         use ClockKind::{Resolution, Response};
-        if t.kind == TicketKind::Problem.as_str() {
+        if t.kind == TicketKind::Problem {
             return Ok(()); // problems have no service levels: they are not what users wait on
         }
         if before.first_response_at.is_none() && t.first_response_at.is_some() {
@@ -219,7 +215,7 @@ impl Work {
                     // Reopened: a new resolution cycle with the full target.
                     self.cancel_timer(autoclose_key(t.id));
                     let p = Priority::from_number(t.priority).unwrap_or(Priority::P4);
-                    let targets = self.targets(kind_of(t), p).await?;
+                    let targets = self.targets(t.kind, p).await?;
                     let cycle = store::list_current_clocks(&mut self.tx, t.id)
                         .await?
                         .iter()
@@ -235,7 +231,7 @@ impl Work {
         if before.priority != t.priority {
             // Re-target the running clocks from when they started.
             let p = Priority::from_number(t.priority).unwrap_or(Priority::P4);
-            let targets = self.targets(kind_of(t), p).await?;
+            let targets = self.targets(t.kind, p).await?;
             self.retarget(t, targets).await?;
         }
         Ok(())

@@ -89,10 +89,6 @@ const HISTORY_ROWS: i64 = 200;
 /// Tickets listed by `/request mine` and `/queue`.
 const LIST_ROWS: i64 = 50;
 
-fn kind_of(t: &TicketRow) -> TicketKind {
-    TicketKind::from_name(&t.kind).unwrap_or(TicketKind::Request)
-}
-
 fn state_of(t: &TicketRow) -> TicketState {
     TicketState::parse(&t.state).unwrap_or(TicketState::New)
 }
@@ -119,7 +115,7 @@ impl Work {
     }
 
     pub(super) async fn post_notice(&mut self, t: &TicketRow, text: &str, pings: Pings) -> Result<()> {
-        if let Some(channel) = notice_channel(self, kind_of(t)) {
+        if let Some(channel) = notice_channel(self, t.kind) {
             self.post(channel, t, &render::notice(text, &pings), false).await?;
         }
         Ok(())
@@ -128,7 +124,7 @@ impl Work {
     /// A page in the incidents channel (an escalation, a re-page): ahead of everything queued
     /// there.
     pub(super) async fn post_page_notice(&mut self, t: &TicketRow, text: &str, pings: Pings) -> Result<()> {
-        if let Some(channel) = notice_channel(self, kind_of(t)) {
+        if let Some(channel) = notice_channel(self, t.kind) {
             let body = render::notice(text, &pings);
             self.post_ranked(channel, t, &body, false, store::RANK_PAGE).await?;
         }
@@ -138,7 +134,7 @@ impl Work {
     /// A notice that someone should act on: **Claim** while nobody has the ticket, and a link to
     /// its card (SLA warnings and breaches).
     pub(super) async fn post_actionable_notice(&mut self, t: &TicketRow, text: &str, pings: Pings) -> Result<()> {
-        if let Some(channel) = notice_channel(self, kind_of(t)) {
+        if let Some(channel) = notice_channel(self, t.kind) {
             let body = render::actionable_notice(t, text, &pings, self.guild_id);
             self.post(channel, t, &body, false).await?;
         }
@@ -221,7 +217,7 @@ impl Work {
         detail: Option<String>,
     ) -> Result<()> {
         let from = state_of(t);
-        let to = from.apply(kind_of(t), action, ticket_ref(t))?;
+        let to = from.apply(t.kind, action, ticket_ref(t))?;
         if from != to {
             t.state = to.as_str().to_owned();
             self.audit(
@@ -408,7 +404,7 @@ impl Desk {
             return Err(ServiceError::user(format!("Resolving tickets: {AGENTS_ONLY}")));
         }
         let id = ticket_ref(&t);
-        state_of(&t).apply(kind_of(&t), Action::Resolve, id)?;
+        state_of(&t).apply(t.kind, Action::Resolve, id)?;
         Ok(id)
     }
 
@@ -442,7 +438,7 @@ impl Desk {
         let op = validate(op)?;
         let mut w = self.begin(call).await?;
         let (mut t, responder) = w.load_visible(id).await?;
-        let kind = kind_of(&t);
+        let kind = t.kind;
         if kind == TicketKind::Change {
             return Err(ServiceError::user(format!(
                 "{id} is a change: use the /change commands for it."

@@ -2,6 +2,8 @@
 
 use sqlx::SqliteConnection;
 
+use crate::domain::TicketKind;
+
 /// A stored ticket (request, incident or change).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TicketRow {
@@ -9,8 +11,10 @@ pub struct TicketRow {
     pub id: i64,
     /// Tenant.
     pub guild_id: i64,
-    /// `request`, `incident` or `change`.
-    pub kind: String,
+    /// What kind of ticket; a stored name that does not decode fails the read (never a
+    /// fallback).
+    #[sqlx(try_from = "String")]
+    pub kind: TicketKind,
     /// Number within guild and kind.
     pub number: i64,
     /// Summary or title.
