@@ -155,6 +155,14 @@ impl ChangeState {
         ChangeState::ALL.into_iter().find(|c| c.as_str() == s)
     }
 
+    /// Not yet decided, done or withdrawn: someone still has work to do.
+    pub fn is_open(self) -> bool {
+        !matches!(
+            self,
+            ChangeState::Rejected | ChangeState::Expired | ChangeState::Completed | ChangeState::Cancelled
+        )
+    }
+
     /// The state after `action`, if allowed.
     pub fn next(self, action: ChangeAction) -> Option<ChangeState> {
         use ChangeAction as A;

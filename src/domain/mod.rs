@@ -23,4 +23,4 @@ pub mod vote;
 pub use duration::SlaDuration;
 pub use ids::{TicketKind, TicketRef};
 pub use priority::{Level, Priority};
-pub use ticket::{Action, HoldReason, TicketState, TransitionError};
+pub use ticket::{Action, HoldReason, Stage, TicketState, TransitionError, UnknownState};

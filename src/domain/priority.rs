@@ -97,6 +97,18 @@ impl Priority {
     }
 }
 
+/// A stored priority outside 1..=5 (the row cannot be read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("priority {0} is not between 1 and 5")]
+pub struct UnknownPriority(pub i64);
+
+impl TryFrom<i64> for Priority {
+    type Error = UnknownPriority;
+    fn try_from(n: i64) -> Result<Priority, UnknownPriority> {
+        Priority::from_number(n).ok_or(UnknownPriority(n))
+    }
+}
+
 impl fmt::Display for Priority {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "P{}", self.0)

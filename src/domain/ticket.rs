@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use super::change::ChangeState;
 use super::ids::{TicketKind, TicketRef};
 
 /// Where a request or incident stands.
@@ -57,6 +58,23 @@ pub enum Action {
     Cancel,
     /// A problem's cause and workaround are recorded: it is a known error.
     KnownError,
+}
+
+impl Action {
+    /// Every action.
+    pub const ALL: [Action; 11] = [
+        Action::Claim,
+        Action::Assign,
+        Action::Hold,
+        Action::Resume,
+        Action::Acknowledge,
+        Action::Retrigger,
+        Action::Resolve,
+        Action::Reopen,
+        Action::Close,
+        Action::Cancel,
+        Action::KnownError,
+    ];
 }
 
 /// Why a ticket is on hold.
@@ -160,6 +178,118 @@ impl TicketState {
     }
 }
 
+/// Where a stored ticket of any kind stands: changes have a lifecycle of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// A request, incident or problem.
+    Ticket(TicketState),
+    /// A change.
+    Change(ChangeState),
+}
+
+/// A stored state name that is not a state of the row's kind (the row cannot be read).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name:?} is not a state of a {kind}")]
+pub struct UnknownState {
+    /// The row's kind.
+    pub kind: TicketKind,
+    /// The stored name.
+    pub name: String,
+}
+
+impl Stage {
+    /// Decodes the stored name of a ticket of `kind`; no fallback.
+    pub fn decode(kind: TicketKind, name: &str) -> Result<Stage, UnknownState> {
+        let stage = match kind {
+            TicketKind::Change => ChangeState::parse(name).map(Stage::Change),
+            _ => TicketState::parse(name)
+                .filter(|s| TicketState::initial(kind) == *s || lifecycle_has(kind, *s))
+                .map(Stage::Ticket),
+        };
+        stage.ok_or_else(|| UnknownState {
+            kind,
+            name: name.to_owned(),
+        })
+    }
+
+    /// The stored and shown name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Ticket(s) => s.as_str(),
+            Stage::Change(s) => s.as_str(),
+        }
+    }
+
+    /// The state of a request, incident or problem; `None` for a change.
+    pub fn ticket(self) -> Option<TicketState> {
+        match self {
+            Stage::Ticket(s) => Some(s),
+            Stage::Change(_) => None,
+        }
+    }
+
+    /// The state of a change; `None` for the other kinds.
+    pub fn change(self) -> Option<ChangeState> {
+        match self {
+            Stage::Change(s) => Some(s),
+            Stage::Ticket(_) => None,
+        }
+    }
+
+    /// Someone still has work to do.
+    pub fn is_open(self) -> bool {
+        match self {
+            Stage::Ticket(s) => s.is_open(),
+            Stage::Change(s) => s.is_open(),
+        }
+    }
+
+    /// It never changes again.
+    pub fn is_final(self) -> bool {
+        match self {
+            Stage::Ticket(s) => s.is_final(),
+            Stage::Change(s) => !s.is_open(),
+        }
+    }
+}
+
+/// A stored state name of a request, incident or problem, read where the kind is known to be
+/// one of those (an alert group's incident); an unknown name fails the read.
+impl TryFrom<String> for TicketState {
+    type Error = UnknownState;
+    fn try_from(name: String) -> Result<TicketState, UnknownState> {
+        TicketState::parse(&name).ok_or(UnknownState {
+            kind: TicketKind::Incident,
+            name,
+        })
+    }
+}
+
+impl PartialEq<TicketState> for Stage {
+    fn eq(&self, other: &TicketState) -> bool {
+        *self == Stage::Ticket(*other)
+    }
+}
+
+impl PartialEq<ChangeState> for Stage {
+    fn eq(&self, other: &ChangeState) -> bool {
+        *self == Stage::Change(*other)
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether some transition of `kind`'s lifecycle leads into `state`.
+fn lifecycle_has(kind: TicketKind, state: TicketState) -> bool {
+    TicketState::ALL
+        .into_iter()
+        .any(|from| Action::ALL.into_iter().any(|a| next(kind, from, a) == Some(state)))
+}
+
 impl fmt::Display for TicketState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -246,21 +376,49 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const ACTIONS: [Action; 10] = [
-        Action::Claim,
-        Action::Assign,
-        Action::Hold,
-        Action::Resume,
-        Action::Acknowledge,
-        Action::Retrigger,
-        Action::Resolve,
-        Action::Reopen,
-        Action::Close,
-        Action::Cancel,
-    ];
-
     fn id() -> TicketRef {
         TicketRef::new(TicketKind::Request, 9)
+    }
+
+    #[test]
+    fn a_stored_state_decodes_only_as_a_state_of_its_kind() {
+        use crate::domain::change::ChangeState;
+        let ok = |k, n| Stage::decode(k, n).unwrap();
+        assert_eq!(ok(TicketKind::Request, "in progress"), TicketState::InProgress);
+        assert_eq!(ok(TicketKind::Incident, "triggered"), TicketState::Triggered);
+        assert_eq!(ok(TicketKind::Problem, "known-error"), TicketState::KnownError);
+        assert_eq!(ok(TicketKind::Change, "voting"), ChangeState::Voting);
+        // The same word is a change's own state on a change, a ticket's elsewhere.
+        assert_eq!(ok(TicketKind::Change, "cancelled"), ChangeState::Cancelled);
+        assert_eq!(ok(TicketKind::Request, "cancelled"), TicketState::Cancelled);
+        for (k, n) in [
+            (TicketKind::Request, "triggered"),
+            (TicketKind::Request, "known-error"),
+            (TicketKind::Incident, "new"),
+            (TicketKind::Change, "in progress"),
+            (TicketKind::Request, "Resolved"),
+            (TicketKind::Request, ""),
+        ] {
+            let err = Stage::decode(k, n).unwrap_err();
+            assert_eq!((err.kind, err.name.as_str()), (k, n));
+        }
+        // Every state a lifecycle can reach, and only those, reads back as itself.
+        for k in TicketKind::ALL {
+            if k == TicketKind::Change {
+                continue;
+            }
+            for s in TicketState::ALL {
+                let reachable = s == TicketState::initial(k)
+                    || TicketState::ALL
+                        .into_iter()
+                        .any(|f| Action::ALL.into_iter().any(|a| f.apply(k, a, id()) == Ok(s)));
+                assert_eq!(
+                    Stage::decode(k, s.as_str()).ok(),
+                    reachable.then_some(Stage::Ticket(s)),
+                    "{k} {s}"
+                );
+            }
+        }
     }
 
     #[test]
@@ -296,7 +454,7 @@ mod tests {
     fn final_states_allow_nothing() {
         for k in [TicketKind::Request, TicketKind::Incident] {
             for s in [TicketState::Closed, TicketState::Cancelled] {
-                for a in ACTIONS {
+                for a in Action::ALL {
                     assert!(s.apply(k, a, id()).is_err(), "{k} {s} {a:?}");
                 }
             }
@@ -325,14 +483,14 @@ mod tests {
 
     proptest! {
         #[test]
-        fn no_sequence_of_actions_leaves_the_request_table(actions in proptest::collection::vec(0usize..10, 0..40)) {
+        fn no_sequence_of_actions_leaves_the_request_table(actions in proptest::collection::vec(0usize..Action::ALL.len(), 0..40)) {
             let k = TicketKind::Request;
             let edges = request_edges();
             let mut s = TicketState::initial(k);
             for i in actions {
-                match s.apply(k, ACTIONS[i], id()) {
+                match s.apply(k, Action::ALL[i], id()) {
                     Ok(n) => {
-                        prop_assert!(edges.contains(&(s, n)), "{s} -> {n} by {:?}", ACTIONS[i]);
+                        prop_assert!(edges.contains(&(s, n)), "{s} -> {n} by {:?}", Action::ALL[i]);
                         s = n;
                     }
                     Err(e) => {
@@ -345,11 +503,11 @@ mod tests {
         }
 
         #[test]
-        fn incidents_never_reach_request_only_states(actions in proptest::collection::vec(0usize..10, 0..40)) {
+        fn incidents_never_reach_request_only_states(actions in proptest::collection::vec(0usize..Action::ALL.len(), 0..40)) {
             let k = TicketKind::Incident;
             let mut s = TicketState::initial(k);
             for i in actions {
-                if let Ok(n) = s.apply(k, ACTIONS[i], id()) {
+                if let Ok(n) = s.apply(k, Action::ALL[i], id()) {
                     prop_assert!(n != TicketState::New && n != TicketState::InProgress);
                     prop_assert!(!s.is_final());
                     s = n;

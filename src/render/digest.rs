@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::{priority_of, requester, ticket_ref, truncate, Pings};
+use super::{requester, ticket_ref, truncate, Pings};
 use crate::store::TicketRow;
 
 /// Most tickets one digest carries: two embeds of 30 lines stay inside Discord's 6,000
@@ -26,7 +26,7 @@ pub fn digest(tickets: &[TicketRow]) -> Value {
             format!(
                 "**{}** {} · {} · {}",
                 ticket_ref(t),
-                priority_of(t),
+                t.priority,
                 truncate(&t.title, TITLE_CHARS),
                 requester(t)
             )

@@ -92,14 +92,6 @@ pub fn ticket_ref(t: &TicketRow) -> TicketRef {
     TicketRef::new(t.kind, u32::try_from(t.number).unwrap_or(0))
 }
 
-fn state_of(t: &TicketRow) -> TicketState {
-    TicketState::parse(&t.state).unwrap_or(TicketState::New)
-}
-
-fn priority_of(t: &TicketRow) -> Priority {
-    Priority::from_number(t.priority).unwrap_or(Priority::P4)
-}
-
 /// A ticket's colour follows its priority (P1 red … P5 grey), so a triggered P1 never looks
 /// like a new P4; the state is in the text.
 pub fn colour(p: Priority) -> u32 {
@@ -167,12 +159,11 @@ fn title_of(t: &TicketRow) -> String {
 /// The embed that describes a ticket (its card, and `/ticket show`), with the due times of its
 /// running SLA clocks.
 pub fn ticket_embed(t: &TicketRow, clocks: &[CardClock]) -> Value {
-    let state = state_of(t);
-    let mut state_text = t.state.clone(); // changes have states of their own
+    let mut state_text = t.state.to_string();
     if let Some(reason) = &t.hold_reason {
         state_text = format!("{state_text} ({reason})");
     }
-    let p = priority_of(t);
+    let p = t.priority;
     let mut fields = vec![
         field("State", state_text, true),
         field("Priority", format!("{p} ({})", p.label()), true),
@@ -206,7 +197,7 @@ pub fn ticket_embed(t: &TicketRow, clocks: &[CardClock]) -> Value {
         fields.push(field(&format!("{} due", c.label), value, true));
     }
     if let Some(note) = &t.resolution_note {
-        if state == TicketState::Resolved || state == TicketState::Closed {
+        if t.state == TicketState::Resolved || t.state == TicketState::Closed {
             fields.push(field("Resolution", note, false));
         }
     }
@@ -224,13 +215,12 @@ fn button(label: &str, style: u8, custom_id: String, disabled: bool) -> Value {
 
 /// The buttons under a ticket's card, by kind and state; none once the ticket is finished.
 pub fn card_components(t: &TicketRow) -> Value {
-    let state = state_of(t);
-    if !state.is_open() {
+    if !t.state.is_open() {
         return json!([]);
     }
     let id = ticket_ref(t);
     let first = match id.kind {
-        Some(TicketKind::Incident) => button("Acknowledge", 1, format!("ack:{id}"), state != TicketState::Triggered),
+        Some(TicketKind::Incident) => button("Acknowledge", 1, format!("ack:{id}"), t.state != TicketState::Triggered),
         _ => button("Claim", 1, format!("claim:{id}"), t.assignee_id.is_some()),
     };
     let mut rows =
@@ -260,7 +250,7 @@ fn card_links(t: &TicketRow) -> Vec<Value> {
 /// The outbox renders it again at delivery, with the clocks as they are then.
 pub fn ticket_card(t: &TicketRow, pings: &Pings, clocks: &[CardClock]) -> Value {
     let id = ticket_ref(t);
-    let mut content = format!("**{id}** {}", state_of(t));
+    let mut content = format!("**{id}** {}", t.state);
     if t.major_at.is_some() {
         content = format!("🚨 **MAJOR** {content}");
     }
@@ -300,7 +290,7 @@ pub fn notice(text: &str, pings: &Pings) -> Value {
 pub fn actionable_notice(t: &TicketRow, text: &str, pings: &Pings, guild: i64) -> Value {
     let mut body = notice(text, pings);
     let id = ticket_ref(t);
-    if t.assignee_id.is_none() && state_of(t).is_open() {
+    if t.assignee_id.is_none() && t.state.is_open() {
         body["components"] = json!([{ "type": 1, "components": [button("Claim", 1, format!("claim:{id}"), false)] }]);
     }
     if let Some(channel) = t.card_channel_id {
@@ -376,7 +366,7 @@ pub fn sla_details(t: &TicketRow, sla: &[(String, String)]) -> Value {
     let embed = json!({
         "title": title_of(t),
         "description": description,
-        "color": colour(priority_of(t)),
+        "color": colour(t.priority),
         "fields": fields,
     });
     ephemeral_embeds("", vec![embed])
@@ -404,7 +394,7 @@ pub fn ticket_history(t: &TicketRow, rows: &[AuditRow]) -> Value {
     let embed = json!({
         "title": title_of(t),
         "description": fit_lines(&lines, MAX_EMBED_DESCRIPTION_CHARS),
-        "color": colour(priority_of(t)),
+        "color": colour(t.priority),
     });
     ephemeral_embeds("", vec![embed])
 }
@@ -414,7 +404,7 @@ pub fn ticket_line(t: &TicketRow, now_ms: i64) -> String {
     format!(
         "**{}** {} · {} · {} · {} · opened {} ago",
         ticket_ref(t),
-        priority_of(t),
+        t.priority,
         t.state,
         truncate(&t.title, 60),
         user_or(t.assignee_id, "unassigned"),

@@ -128,10 +128,6 @@ fn resolve_key(ticket: i64) -> String {
     format!("alertresolve:{ticket}")
 }
 
-fn is_open(state: &str) -> bool {
-    TicketState::parse(state).is_some_and(TicketState::is_open)
-}
-
 impl Desk {
     /// The rate counters (shared by clones of the desk).
     fn rates(&self) -> &Arc<Rates> {
@@ -384,7 +380,7 @@ impl Work {
     async fn on_notification(&mut self, source: &SourceRow, n: &Notification) -> Result<bool> {
         let incoming = alert::incoming(n);
         let latest = store::latest_group(&mut self.tx, source.id, &n.group_key).await?;
-        if let Some(group) = latest.as_ref().filter(|g| is_open(&g.state)) {
+        if let Some(group) = latest.as_ref().filter(|g| g.state.is_open()) {
             let known = store::list_instances(&mut self.tx, group.id).await?;
             let delta = alert::apply(&known, &incoming);
             if delta.is_noop() {
@@ -435,7 +431,7 @@ impl Work {
     async fn on_event(&mut self, source: &SourceRow, e: &Event) -> Result<bool> {
         let key = e.dedup_key.clone().unwrap_or_default();
         let latest = store::latest_group(&mut self.tx, source.id, &key).await?;
-        let open = latest.filter(|g| is_open(&g.state));
+        let open = latest.filter(|g| g.state.is_open());
         match (e.action, open) {
             (EventAction::Trigger, Some(_)) => Ok(false),
             (EventAction::Trigger, None) => {
@@ -493,7 +489,7 @@ impl Work {
     /// button. `false` if it was not waiting for an acknowledgement.
     async fn monitor_acknowledge(&mut self, ticket_id: i64, source: &str) -> Result<bool> {
         let mut t = store::get_ticket(&mut self.tx, ticket_id).await?;
-        if TicketState::parse(&t.state) != Some(TicketState::Triggered) {
+        if t.state != TicketState::Triggered {
             return Ok(false);
         }
         let before = t.clone();
@@ -513,7 +509,7 @@ impl Work {
     /// Resolves for monitoring, whoever had it; nothing if it is no longer open.
     async fn monitor_resolve(&mut self, ticket_id: i64, source: &str, by_event: bool) -> Result<()> {
         let mut t = store::get_ticket(&mut self.tx, ticket_id).await?;
-        if !is_open(&t.state) {
+        if !t.state.is_open() {
             return Ok(());
         }
         self.cancel_timer(resolve_key(t.id));

@@ -15,7 +15,7 @@ use crate::domain::sla::{calendar_for, target_seconds};
 use crate::domain::text::{self, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, MAX_REASON_CHARS, MAX_SUMMARY_CHARS};
 use crate::domain::timer::TimerKind;
 use crate::domain::vote::{default_rule, Ballot, CabRule, Mode, Outcome, Tally};
-use crate::domain::{Level, Priority, SlaDuration, TicketKind, TicketRef};
+use crate::domain::{Level, Priority, SlaDuration, Stage, TicketKind, TicketRef};
 use crate::render::{self, ticket_ref, Pings};
 use crate::store::{self, ChangeRow, NewTicket, TicketRow};
 
@@ -49,8 +49,11 @@ fn vote_reminder_key(ticket: i64) -> String {
 /// Share of the voting window after which those who have not voted get a DM.
 const REMIND_AT_PERCENT: i64 = 75;
 
-fn cstate(t: &TicketRow) -> ChangeState {
-    ChangeState::parse(&t.state).unwrap_or(ChangeState::New)
+/// A change's state; any other kind here is the desk's bug, never a fallback.
+fn cstate(t: &TicketRow) -> Result<ChangeState> {
+    t.state
+        .change()
+        .ok_or_else(|| ServiceError::broken(format!("ticket {} is not a change ({})", t.id, t.state)))
 }
 
 impl Work {
@@ -90,12 +93,12 @@ impl Work {
     }
 
     async fn move_change(&mut self, t: &mut TicketRow, action: ChangeAction, detail: Option<String>) -> Result<()> {
-        let from = cstate(t);
+        let from = cstate(t)?;
         let id = ticket_ref(t).to_string();
         let to = from
             .next(action)
             .ok_or_else(|| ServiceError::user(refusal(&id, from, action)))?;
-        t.state = to.as_str().to_owned();
+        t.state = Stage::Change(to);
         t.updated_at = self.now;
         self.audit(
             Some(t.id),
@@ -179,13 +182,13 @@ impl Desk {
             &mut w.tx,
             &NewTicket {
                 guild_id: w.guild_id,
-                kind: TicketKind::Change.as_str(),
+                kind: TicketKind::Change,
                 title: &title,
                 details: Some(&plan),
                 catalog_item: None,
                 service: None,
-                state: ChangeState::New.as_str(),
-                priority: i64::from(Priority::P3.number()),
+                state: Stage::Change(ChangeState::New),
+                priority: Priority::P3,
                 impact: None,
                 urgency: None,
                 requester_id: w.user_id,
@@ -194,8 +197,14 @@ impl Desk {
             },
         )
         .await?;
-        w.audit(Some(t.id), "created", None, Some(t.state.clone()), Some(title.clone()))
-            .await?;
+        w.audit(
+            Some(t.id),
+            "created",
+            None,
+            Some(t.state.to_string()),
+            Some(title.clone()),
+        )
+        .await?;
         let conflicts = w.conflicts(s, e, t.number).await?;
         let change = ChangeRow {
             change_type: Some(c.change_type.as_str().into()),
@@ -254,8 +263,8 @@ impl Desk {
         } else {
             ChangeAction::Reject
         };
-        if cstate(&t) != ChangeState::Voting {
-            return Err(ServiceError::user(refusal(&id.to_string(), cstate(&t), action)));
+        if cstate(&t)? != ChangeState::Voting {
+            return Err(ServiceError::user(refusal(&id.to_string(), cstate(&t)?, action)));
         }
         let voters = store::list_voters(&mut w.tx, t.id).await?;
         if !voters.contains(&w.user_id) {
@@ -304,7 +313,7 @@ impl Desk {
     /// Fires a vote deadline: a vote still open expires (never approved).
     pub(super) async fn fire_vote_deadline(&self, w: &mut Work, ticket_id: i64) -> Result<()> {
         let mut t = store::get_ticket(&mut w.tx, ticket_id).await?;
-        if cstate(&t) != ChangeState::Voting {
+        if cstate(&t)? != ChangeState::Voting {
             return Ok(());
         }
         w.settle(&mut t, Outcome::Open, true).await?;
@@ -316,7 +325,7 @@ impl Desk {
     /// who has not voted yet (once: the timer fires once, and not at all once decided).
     pub(super) async fn fire_vote_reminder(&self, w: &mut Work, ticket_id: i64) -> Result<()> {
         let t = store::get_ticket(&mut w.tx, ticket_id).await?;
-        if cstate(&t) != ChangeState::Voting {
+        if cstate(&t)? != ChangeState::Voting {
             return Ok(());
         }
         let voters = store::list_voters(&mut w.tx, t.id).await?;
@@ -572,10 +581,10 @@ impl Desk {
         if t.requester_id == call.actor.user_id {
             return Err(ServiceError::user(format!("You raised {r}, so you cannot vote on it.")));
         }
-        if cstate(&t) != ChangeState::Voting {
+        if cstate(&t)? != ChangeState::Voting {
             return Err(ServiceError::user(refusal(
                 &r.to_string(),
-                cstate(&t),
+                cstate(&t)?,
                 ChangeAction::Reject,
             )));
         }

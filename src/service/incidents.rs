@@ -11,14 +11,14 @@ use serde_json::Value;
 
 use super::major::{HeldIncident, Intake};
 use super::tickets::HeldRequest;
-use super::{Call, Desk, Result, ServiceError, Work};
+use super::{lifecycle, Call, Desk, Result, ServiceError, Work};
 use crate::clock::{from_millis, to_millis};
 use crate::domain::calendar;
 use crate::domain::oncall::{self, default_policy, Page, Policy, MAX_LEVELS};
 use crate::domain::sla::{calendar_for, target_seconds};
 use crate::domain::text::{self, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, MAX_SUMMARY_CHARS};
 use crate::domain::timer::TimerKind;
-use crate::domain::{Action, Level, Priority, SlaDuration, TicketKind, TicketRef, TicketState};
+use crate::domain::{Action, Level, Priority, SlaDuration, Stage, TicketKind, TicketRef, TicketState};
 use crate::render::{self, ticket_ref, Pings};
 use crate::store::{self, NewTicket, Paging, TicketRow};
 
@@ -40,10 +40,6 @@ fn level_arg(level: i64) -> Result<i64> {
             "Level {level} does not exist: levels run from 1 to {MAX_LEVELS}."
         )))
     }
-}
-
-fn state_of(t: &TicketRow) -> TicketState {
-    TicketState::parse(&t.state).unwrap_or(TicketState::New)
 }
 
 impl Work {
@@ -94,7 +90,7 @@ impl Work {
         paging.page_round = page.map(|p| i64::from(p.round));
         paging.paged_user_id = user;
         let pings = user.map_or_else(Pings::none, Pings::user);
-        let p = Priority::from_number(t.priority).unwrap_or(Priority::P3);
+        let p = t.priority;
         match (page, user) {
             (Some(page), Some(user)) => {
                 self.audit(
@@ -163,7 +159,7 @@ impl Work {
         if t.kind != TicketKind::Incident {
             return Ok(());
         }
-        let (from, to) = (state_of(before), state_of(t));
+        let (from, to) = (lifecycle(before)?, lifecycle(t)?);
         if from == to {
             return Ok(());
         }
@@ -215,13 +211,13 @@ impl Work {
         let mut t = self
             .open_ticket(&NewTicket {
                 guild_id: self.guild_id,
-                kind: TicketKind::Incident.as_str(),
+                kind: TicketKind::Incident,
                 title: d.title,
                 details: d.details,
                 catalog_item: None,
                 service: d.service,
-                state: TicketState::initial(TicketKind::Incident).as_str(),
-                priority: i64::from(d.priority.number()),
+                state: Stage::Ticket(TicketState::initial(TicketKind::Incident)),
+                priority: d.priority,
                 impact: d.impact.map(Level::as_str),
                 urgency: d.urgency.map(Level::as_str),
                 requester_id: d.requester,
@@ -239,7 +235,7 @@ impl Work {
             Some(t.id),
             "created",
             None,
-            Some(t.state.clone()),
+            Some(t.state.to_string()),
             Some(d.title.to_owned()),
         )
         .await?;
@@ -437,7 +433,7 @@ impl Desk {
             )));
         }
         let before = t.clone();
-        if state_of(&t).apply(TicketKind::Incident, Action::Acknowledge, id)? == state_of(&t) {
+        if lifecycle(&t)?.apply(TicketKind::Incident, Action::Acknowledge, id)? == lifecycle(&t)? {
             return Err(ServiceError::user(format!("{id} is already acknowledged.")));
         }
         w.change_state(&mut t, Action::Acknowledge, Some("acknowledged".into()))
@@ -477,7 +473,7 @@ impl Desk {
                 "Only whoever is on call or a service desk agent can post updates to {id}; use /ticket comment instead."
             )));
         }
-        if !state_of(&t).is_open() {
+        if !lifecycle(&t)?.is_open() {
             return Err(ServiceError::user(format!(
                 "{id} is {}: updates are for open incidents.",
                 t.state
@@ -487,7 +483,7 @@ impl Desk {
         let mut paging = w.paging(t.id).await?;
         paging.last_update_at = Some(w.now);
         w.write_paging(t.id, &paging);
-        if state_of(&t) == TicketState::Acknowledged && paging.esc_escalates.unwrap_or(false) {
+        if lifecycle(&t)? == TicketState::Acknowledged && paging.esc_escalates.unwrap_or(false) {
             let timeout = paging
                 .esc_ack_timeout
                 .as_deref()
@@ -519,7 +515,7 @@ impl Desk {
                 "Only whoever is on call, an incident manager or an agent can escalate {id}."
             )));
         }
-        if !matches!(state_of(&t), TicketState::Triggered | TicketState::Acknowledged) {
+        if !matches!(lifecycle(&t)?, TicketState::Triggered | TicketState::Acknowledged) {
             return Err(ServiceError::user(format!(
                 "{id} is {}: only triggered or acknowledged incidents escalate.",
                 t.state
@@ -552,7 +548,7 @@ impl Desk {
         )
         .await?;
         w.page(&t, &mut paging, Some(next), false).await?;
-        if state_of(&t) != TicketState::Triggered {
+        if lifecycle(&t)? != TicketState::Triggered {
             w.cancel_timer(escalate_key(t.id));
         }
         let who = paging
@@ -566,7 +562,7 @@ impl Desk {
     /// Fires an escalation timer: page the next level if still triggered.
     pub(super) async fn fire_escalation(&self, w: &mut Work, ticket_id: i64) -> Result<()> {
         let t = store::get_ticket(&mut w.tx, ticket_id).await?;
-        if state_of(&t) != TicketState::Triggered {
+        if lifecycle(&t)? != TicketState::Triggered {
             return Ok(());
         }
         let mut paging = w.paging(t.id).await?;
@@ -598,7 +594,7 @@ impl Desk {
     /// Fires an ack timeout: acknowledged but not updated for the timeout → triggered again.
     pub(super) async fn fire_ack_timeout(&self, w: &mut Work, ticket_id: i64) -> Result<()> {
         let mut t = store::get_ticket(&mut w.tx, ticket_id).await?;
-        if state_of(&t) != TicketState::Acknowledged {
+        if lifecycle(&t)? != TicketState::Acknowledged {
             return Ok(());
         }
         let before = t.clone();

@@ -29,10 +29,6 @@ pub(super) struct HeldIncident {
     pub service: Option<String>,
 }
 
-fn is_open(t: &TicketRow) -> bool {
-    TicketState::parse(&t.state).is_some_and(TicketState::is_open)
-}
-
 impl Work {
     /// A DM to `user` about `t` that later ones fold into while it waits ([`FOLD_WINDOW_MS`]):
     /// several quick updates reach a person as one message.
@@ -68,7 +64,7 @@ impl Work {
             ticket_id: Some(t.id),
             is_card: false,
             payload: body.to_string(),
-            rank: t.priority,
+            rank: t.rank(),
             at: 0,
             delay_ms: self.fold_window_ms,
             fold_key: Some(key),
@@ -100,14 +96,13 @@ impl Work {
     /// After `t` resolved: its duplicates reopened since are resolved with it, and its
     /// affected users told.
     pub(super) async fn follow_duplicates(&mut self, before: &TicketRow, t: &TicketRow) -> Result<()> {
-        let resolved_now = TicketState::parse(&t.state) == Some(TicketState::Resolved)
-            && TicketState::parse(&before.state) != Some(TicketState::Resolved);
+        let resolved_now = t.state == TicketState::Resolved && before.state != TicketState::Resolved;
         if !resolved_now || t.kind != TicketKind::Incident {
             return Ok(());
         }
         let parent = ticket_ref(t);
         for mut child in store::list_duplicates(&mut self.tx, t.id).await? {
-            if !is_open(&child) {
+            if !child.state.is_open() {
                 continue; // resolved, closed or cancelled: left as it is
             }
             let was = child.clone();
@@ -214,7 +209,7 @@ impl Desk {
                 "Only incident managers and whoever is on call can declare {id} a major incident."
             )));
         }
-        if !is_open(&t) {
+        if !t.state.is_open() {
             return Err(ServiceError::user(format!(
                 "{id} is {}: only open incidents become major.",
                 t.state
@@ -290,7 +285,7 @@ impl Desk {
         }
         let mut child = self.incident_in_guild(&mut w, c).await?;
         let parent = self.incident_in_guild(&mut w, p).await?;
-        if !is_open(&parent) {
+        if !parent.state.is_open() {
             return Err(ServiceError::user(format!(
                 "{p} is {}: link duplicates to an open incident.",
                 parent.state
@@ -307,7 +302,7 @@ impl Desk {
         if child.parent_id.is_some() {
             return Err(ServiceError::user(format!("{c} is linked as a duplicate already.")));
         }
-        if !is_open(&child) {
+        if !child.state.is_open() {
             return Err(ServiceError::user(format!(
                 "{c} is {}: only open incidents are linked.",
                 child.state

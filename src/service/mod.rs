@@ -29,8 +29,8 @@ use tokio::sync::Notify;
 use crate::clock::{to_millis, Clock};
 use crate::domain::ids::IdError;
 use crate::domain::text::TextError;
-use crate::domain::TransitionError;
-use crate::store::{self, NewAudit, NewOutbox, SettingsRow};
+use crate::domain::{TicketState, TransitionError};
+use crate::store::{self, NewAudit, NewOutbox, SettingsRow, TicketRow};
 
 pub use crate::domain::oncall::{default_policy, Policy};
 pub use crate::domain::vote::{default_rule, CabRule};
@@ -88,6 +88,20 @@ impl ServiceError {
     pub fn user(msg: impl Into<String>) -> ServiceError {
         ServiceError::User(msg.into())
     }
+
+    /// One of the desk's own rules broke (say, a change reached a request's lifecycle): logged
+    /// as an internal error, the user sees a reference only.
+    pub fn broken(what: impl Into<String>) -> ServiceError {
+        ServiceError::Internal(sqlx::Error::Protocol(what.into()))
+    }
+}
+
+/// The lifecycle state of a request, incident or problem. A change has a lifecycle of its own,
+/// so one here is the desk's bug, never a fallback.
+pub(crate) fn lifecycle(t: &TicketRow) -> Result<TicketState> {
+    t.state
+        .ticket()
+        .ok_or_else(|| ServiceError::broken(format!("ticket {} is a change ({})", t.id, t.state)))
 }
 
 macro_rules! user_errors {
@@ -497,7 +511,7 @@ impl Work {
         body: &serde_json::Value,
         is_card: bool,
     ) -> Result<()> {
-        self.post_ranked(channel, t, body, is_card, t.priority).await
+        self.post_ranked(channel, t, body, is_card, t.rank()).await
     }
 
     /// [`Work::post`] with an explicit rank ([`store::RANK_PAGE`] for pages).

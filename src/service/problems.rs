@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::{Call, Desk, Result, ServiceError, Work};
 use crate::domain::knowledge::{KbRef, REVIEW_DAYS};
 use crate::domain::text::{self, MAX_DETAILS_CHARS, MAX_SUMMARY_CHARS};
-use crate::domain::{Action, Priority, TicketKind, TicketRef, TicketState};
+use crate::domain::{Action, Priority, Stage, TicketKind, TicketRef, TicketState};
 use crate::render::{self, ticket_ref, Pings, ProblemButton};
 use crate::store::{self, ArticleText, NewTicket, TicketRow};
 
@@ -22,10 +22,6 @@ pub const RECURRENCE_COUNT: usize = 3;
 pub const RECURRENCE_WINDOW_MS: i64 = 7 * DAY_MS;
 /// Longest service name.
 const MAX_SERVICE_CHARS: usize = 80;
-
-fn is_open(t: &TicketRow) -> bool {
-    TicketState::parse(&t.state).is_some_and(TicketState::is_open)
-}
 
 impl Work {
     fn need_problem_manager(&self) -> Result<()> {
@@ -49,7 +45,7 @@ impl Work {
 
     /// Resolves an incident because its problem's fix is in (only an open one).
     async fn settle_incident(&mut self, mut inc: TicketRow, problem: TicketRef, fix: &str) -> Result<bool> {
-        if !is_open(&inc) {
+        if !inc.state.is_open() {
             return Ok(false);
         }
         let before = inc.clone();
@@ -98,7 +94,7 @@ impl Desk {
         let inc = w.ticket_in_guild(TicketKind::Incident, inc_ref).await?;
         let (pid, iid) = (ticket_ref(&p), ticket_ref(&inc));
         if link {
-            if TicketState::parse(&p.state).is_some_and(TicketState::is_final) {
+            if p.state.is_final() {
                 return Err(ServiceError::user(format!(
                     "{pid} is {}: link incidents to an open problem.",
                     p.state
@@ -137,7 +133,7 @@ impl Desk {
         let mut w = self.begin_problems(call).await?;
         let p = w.problem(id).await?;
         let pid = ticket_ref(&p);
-        if !is_open(&p) {
+        if !p.state.is_open() {
             return Err(ServiceError::user(format!(
                 "{pid} is {}: its findings are settled.",
                 p.state
@@ -156,7 +152,7 @@ impl Desk {
         let mut w = self.begin_problems(call).await?;
         let p = w.problem(id).await?;
         let pid = ticket_ref(&p);
-        if !is_open(&p) {
+        if !p.state.is_open() {
             return Err(ServiceError::user(format!(
                 "{pid} is {}: its findings are settled.",
                 p.state
@@ -173,7 +169,7 @@ impl Desk {
         .await?;
         let mut told = 0;
         for inc in store::list_problem_incidents(&mut w.tx, p.id).await? {
-            if !is_open(&inc) {
+            if !inc.state.is_open() {
                 continue;
             }
             let note = render::workaround_note(pid, &workaround);
@@ -237,7 +233,7 @@ impl Desk {
         let open: Vec<TicketRow> = store::list_problem_incidents(&mut w.tx, p.id)
             .await?
             .into_iter()
-            .filter(is_open)
+            .filter(|t| t.state.is_open())
             .collect();
         self.finish(w).await?;
         Ok(render::problem_resolved(pid, &open))
@@ -306,13 +302,13 @@ impl Work {
             &mut self.tx,
             &NewTicket {
                 guild_id: self.guild_id,
-                kind: TicketKind::Problem.as_str(),
+                kind: TicketKind::Problem,
                 title,
                 details,
                 catalog_item: None,
                 service,
-                state: TicketState::initial(TicketKind::Problem).as_str(),
-                priority: i64::from(Priority::P3.number()),
+                state: Stage::Ticket(TicketState::initial(TicketKind::Problem)),
+                priority: Priority::P3,
                 impact: None,
                 urgency: None,
                 requester_id: self.user_id,
@@ -325,7 +321,7 @@ impl Work {
             Some(t.id),
             "created",
             None,
-            Some(t.state.clone()),
+            Some(t.state.to_string()),
             Some(title.to_owned()),
         )
         .await?;

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::{Call, Desk, Result, ServiceError, Work};
+use super::{lifecycle, Call, Desk, Result, ServiceError, Work};
 use crate::clock::{from_millis, to_millis};
 use crate::domain::calendar::{self, Calendar};
 use crate::domain::duration::human_seconds;
@@ -47,10 +47,6 @@ fn write_back(r: &mut ClockRow, c: &SlaClock, cal: &Calendar) {
     r.paused_since = c.paused_since.map(to_millis);
     r.stopped_at = c.stopped_at.map(to_millis);
     r.due_at = c.due_at(cal).map(to_millis);
-}
-
-fn state_of(t: &TicketRow) -> TicketState {
-    TicketState::parse(&t.state).unwrap_or(TicketState::New)
 }
 
 /// The timer keys of a clock.
@@ -145,8 +141,7 @@ impl Work {
     /// Stores a new request or incident with both its clocks started, in one round trip to
     /// SQLite, and schedules the clocks' reminders.
     pub(super) async fn open_ticket(&mut self, new: &store::NewTicket<'_>) -> Result<TicketRow> {
-        let kind = TicketKind::from_name(new.kind).unwrap_or(TicketKind::Request);
-        let p = Priority::from_number(new.priority).unwrap_or(Priority::P4);
+        let (kind, p) = (new.kind, new.priority);
         let targets = self.targets(kind, p).await?;
         let cal = self.calendar().await?;
         let clocks: Vec<(ClockRow, SlaClock)> = ClockKind::ALL
@@ -187,13 +182,13 @@ impl Work {
     /// Moves the clocks (and auto-close) along with a ticket's change from `before` to `t`.
     pub(super) async fn follow_clocks(&mut self, before: &TicketRow, t: &TicketRow) -> Result<()> {
         use ClockKind::{Resolution, Response};
-        if t.kind == TicketKind::Problem {
-            return Ok(()); // problems have no service levels: they are not what users wait on
+        if matches!(t.kind, TicketKind::Problem | TicketKind::Change) {
+            return Ok(()); // no service levels: problems are not what users wait on, changes have windows
         }
         if before.first_response_at.is_none() && t.first_response_at.is_some() {
             self.with_clocks(t, &[Response], |c, cal, now| c.stop(cal, now)).await?;
         }
-        let (from, to) = (state_of(before), state_of(t));
+        let (from, to) = (lifecycle(before)?, lifecycle(t)?);
         if from != to {
             match to {
                 TicketState::OnHold => self.with_clocks(t, &[Resolution], |c, _, now| c.pause(now)).await?,
@@ -214,7 +209,7 @@ impl Work {
                 _ if from == TicketState::Resolved => {
                     // Reopened: a new resolution cycle with the full target.
                     self.cancel_timer(autoclose_key(t.id));
-                    let p = Priority::from_number(t.priority).unwrap_or(Priority::P4);
+                    let p = t.priority;
                     let targets = self.targets(t.kind, p).await?;
                     let cycle = store::list_current_clocks(&mut self.tx, t.id)
                         .await?
@@ -230,7 +225,7 @@ impl Work {
         }
         if before.priority != t.priority {
             // Re-target the running clocks from when they started.
-            let p = Priority::from_number(t.priority).unwrap_or(Priority::P4);
+            let p = t.priority;
             let targets = self.targets(t.kind, p).await?;
             self.retarget(t, targets).await?;
         }

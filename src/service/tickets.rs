@@ -4,9 +4,9 @@
 use serde_json::Value;
 
 use super::major::Intake;
-use super::{Actor, Call, Desk, Result, ServiceError, Standing, Work};
+use super::{lifecycle, Actor, Call, Desk, Result, ServiceError, Standing, Work};
 use crate::domain::text::{self, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, MAX_REASON_CHARS, MAX_SUMMARY_CHARS};
-use crate::domain::{Action, HoldReason, Priority, TicketKind, TicketRef, TicketState};
+use crate::domain::{Action, HoldReason, Priority, Stage, TicketKind, TicketRef, TicketState};
 use crate::render::{self, ticket_ref, Pings};
 use crate::store::{self, NewOutbox, NewTicket, OutboxOp, QueueFilter, TicketRow};
 
@@ -88,10 +88,6 @@ const SHOW_TIMELINE_ROWS: i64 = 8;
 const HISTORY_ROWS: i64 = 200;
 /// Tickets listed by `/request mine` and `/queue`.
 const LIST_ROWS: i64 = 50;
-
-fn state_of(t: &TicketRow) -> TicketState {
-    TicketState::parse(&t.state).unwrap_or(TicketState::New)
-}
 
 /// The channel where a kind's cards and notices go.
 fn notice_channel(w: &Work, kind: TicketKind) -> Option<i64> {
@@ -176,7 +172,7 @@ impl Work {
             ticket_id: Some(t.id),
             is_card: false,
             payload: body.to_string(),
-            rank: t.priority,
+            rank: t.rank(),
             at: 0,
             delay_ms: 0,
             fold_key: None,
@@ -200,7 +196,7 @@ impl Work {
                 ticket_id: Some(t.id),
                 is_card: false,
                 payload: "{}".into(),
-                rank: t.priority,
+                rank: t.rank(),
                 at: 0,
                 delay_ms: 0,
                 fold_key: None,
@@ -216,10 +212,10 @@ impl Work {
         action: Action,
         detail: Option<String>,
     ) -> Result<()> {
-        let from = state_of(t);
+        let from = lifecycle(t)?;
         let to = from.apply(t.kind, action, ticket_ref(t))?;
         if from != to {
-            t.state = to.as_str().to_owned();
+            t.state = Stage::Ticket(to);
             self.audit(
                 Some(t.id),
                 "state",
@@ -404,7 +400,7 @@ impl Desk {
             return Err(ServiceError::user(format!("Resolving tickets: {AGENTS_ONLY}")));
         }
         let id = ticket_ref(&t);
-        state_of(&t).apply(t.kind, Action::Resolve, id)?;
+        lifecycle(&t)?.apply(t.kind, Action::Resolve, id)?;
         Ok(id)
     }
 
@@ -564,7 +560,7 @@ impl Work {
         let id = cx.id;
         need_agent(cx.agent, "Claiming tickets")?;
         // The state first: a closed ticket is closed, whoever had it.
-        state_of(t).apply(cx.kind, Action::Claim, id)?;
+        lifecycle(t)?.apply(cx.kind, Action::Claim, id)?;
         match t.assignee_id {
             Some(a) if a == self.user_id => return Err(ServiceError::user(format!("{id} is already yours."))),
             Some(a) => {
@@ -703,8 +699,8 @@ impl Work {
     async fn op_priority(&mut self, t: &mut TicketRow, cx: &OpContext, p: Priority) -> Result<String> {
         let id = cx.id;
         need_agent(cx.agent, "Changing priority")?;
-        let old = Priority::from_number(t.priority).unwrap_or(Priority::P4);
-        if !state_of(t).is_open() {
+        let old = t.priority;
+        if !lifecycle(t)?.is_open() {
             return Err(ServiceError::user(format!(
                 "{id} is {}: only open tickets can change priority.",
                 t.state
@@ -713,9 +709,9 @@ impl Work {
         if old == p {
             return Err(ServiceError::user(format!("{id} is already {p}.")));
         }
-        t.priority = i64::from(p.number());
+        t.priority = p;
         // Its messages still queued (the card, notices) move to their new place in line.
-        store::rerank_pending(&mut self.tx, t.id, t.priority).await?;
+        store::rerank_pending(&mut self.tx, t.id, t.rank()).await?;
         self.audit(Some(t.id), "priority", Some(old.to_string()), Some(p.to_string()), None)
             .await?;
         Ok(format!("{id} is now {p} (was {old})."))
@@ -723,7 +719,7 @@ impl Work {
 
     async fn op_comment(&mut self, t: &mut TicketRow, cx: &OpContext, body: &str) -> Result<String> {
         let id = cx.id;
-        if state_of(t).is_final() {
+        if lifecycle(t)?.is_final() {
             return Err(ServiceError::user(format!(
                 "{id} is {}: it takes no more comments. Raise a new ticket if you need more help.",
                 t.state
@@ -750,7 +746,7 @@ impl Work {
             return Ok(format!("Your comment is on {id}."));
         }
         let mut extra = String::new();
-        if state_of(t) == TicketState::OnHold
+        if lifecycle(t)? == TicketState::OnHold
             && t.hold_reason.as_deref() == Some(HoldReason::AwaitingRequester.as_str())
         {
             self.change_state(t, Action::Resume, Some("the requester replied".into()))
@@ -792,13 +788,13 @@ impl Work {
         let mut t = self
             .open_ticket(&NewTicket {
                 guild_id: self.guild_id,
-                kind: TicketKind::Request.as_str(),
+                kind: TicketKind::Request,
                 title: summary,
                 details: held.details.as_deref(),
                 catalog_item: Some(&item),
                 service: None,
-                state: TicketState::initial(TicketKind::Request).as_str(),
-                priority: i64::from(Priority::P4.number()),
+                state: Stage::Ticket(TicketState::initial(TicketKind::Request)),
+                priority: Priority::P4,
                 impact: None,
                 urgency: None,
                 requester_id: self.user_id,
@@ -810,7 +806,7 @@ impl Work {
             Some(t.id),
             "created",
             None,
-            Some(t.state.clone()),
+            Some(t.state.to_string()),
             Some(summary.clone()),
         )
         .await?;

@@ -244,8 +244,7 @@ impl Desk {
     /// A resolved ticket that nobody reopened closes itself; the requester is told.
     async fn fire_autoclose(&self, w: &mut Work, ticket_id: i64) -> Result<()> {
         let mut t = store::get_ticket(&mut w.tx, ticket_id).await?;
-        let state = TicketState::parse(&t.state).unwrap_or(TicketState::New);
-        if state != TicketState::Resolved {
+        if t.state != TicketState::Resolved {
             return Ok(());
         }
         let before = t.clone();

@@ -3,6 +3,7 @@
 use sqlx::SqliteConnection;
 
 use crate::domain::alert::{AlertStatus, SourceKind, Tracked};
+use crate::domain::TicketState;
 
 /// A stored monitoring source (its token only as a SHA-256).
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -225,7 +226,8 @@ pub struct GroupRow {
     /// The incident.
     pub ticket_id: i64,
     /// The incident's state.
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: TicketState,
 }
 
 /// The latest group of `key` in a source (open or not).

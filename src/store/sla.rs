@@ -61,11 +61,11 @@ pub(super) fn push_clocks<'a>(
                 b.push("(SELECT id FROM tickets WHERE guild_id = ");
                 b.push_bind_unseparated(t.guild_id);
                 b.push_unseparated(" AND kind = ");
-                b.push_bind_unseparated(t.kind);
+                b.push_bind_unseparated(t.kind.as_str());
                 b.push_unseparated(" AND number = (SELECT last FROM ticket_counters WHERE guild_id = ");
                 b.push_bind_unseparated(t.guild_id);
                 b.push_unseparated(" AND kind = ");
-                b.push_bind_unseparated(t.kind);
+                b.push_bind_unseparated(t.kind.as_str());
                 b.push_unseparated("))");
             }
             None => {

@@ -1,11 +1,12 @@
 //! Tickets, their numbering and their comments.
 
-use sqlx::SqliteConnection;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
 
-use crate::domain::TicketKind;
+use crate::domain::{Priority, Stage, TicketKind};
 
-/// A stored ticket (request, incident or change).
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// A stored ticket (request, incident, problem or change).
+#[derive(Debug, Clone)]
 pub struct TicketRow {
     /// Row id; never shown to people (they see `REQ-7`).
     pub id: i64,
@@ -13,7 +14,6 @@ pub struct TicketRow {
     pub guild_id: i64,
     /// What kind of ticket; a stored name that does not decode fails the read (never a
     /// fallback).
-    #[sqlx(try_from = "String")]
     pub kind: TicketKind,
     /// Number within guild and kind.
     pub number: i64,
@@ -25,10 +25,10 @@ pub struct TicketRow {
     pub catalog_item: Option<String>,
     /// Affected service (incidents).
     pub service: Option<String>,
-    /// State name (see `domain::TicketState`).
-    pub state: String,
-    /// 1..=5.
-    pub priority: i64,
+    /// Where it stands; a stored name that is not a state of its kind fails the read.
+    pub state: Stage,
+    /// P1..P5; a stored number outside 1..=5 fails the read.
+    pub priority: Priority,
     /// Incident impact.
     pub impact: Option<String>,
     /// Incident urgency.
@@ -85,13 +85,72 @@ pub struct TicketRow {
     pub alert_name: Option<String>,
 }
 
+impl TicketRow {
+    /// Its place in a channel's delivery queue (the priority's number: P1 first).
+    pub fn rank(&self) -> i64 {
+        i64::from(self.priority.number())
+    }
+}
+
+/// Decoded by hand because a row's state is read in the light of its kind.
+impl<'r> sqlx::FromRow<'r, SqliteRow> for TicketRow {
+    fn from_row(row: &'r SqliteRow) -> sqlx::Result<TicketRow> {
+        let bad = |index: &str, e: Box<dyn std::error::Error + Send + Sync>| sqlx::Error::ColumnDecode {
+            index: index.to_owned(),
+            source: e,
+        };
+        let kind = TicketKind::try_from(row.try_get::<String, _>("kind")?).map_err(|e| bad("kind", e.into()))?;
+        let state = Stage::decode(kind, row.try_get("state")?).map_err(|e| bad("state", e.into()))?;
+        let priority = Priority::try_from(row.try_get::<i64, _>("priority")?).map_err(|e| bad("priority", e.into()))?;
+        Ok(TicketRow {
+            kind,
+            state,
+            priority,
+            id: row.try_get("id")?,
+            guild_id: row.try_get("guild_id")?,
+            number: row.try_get("number")?,
+            title: row.try_get("title")?,
+            details: row.try_get("details")?,
+            catalog_item: row.try_get("catalog_item")?,
+            service: row.try_get("service")?,
+            impact: row.try_get("impact")?,
+            urgency: row.try_get("urgency")?,
+            requester_id: row.try_get("requester_id")?,
+            assignee_id: row.try_get("assignee_id")?,
+            hold_reason: row.try_get("hold_reason")?,
+            resolution_note: row.try_get("resolution_note")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            first_response_at: row.try_get("first_response_at")?,
+            resolved_at: row.try_get("resolved_at")?,
+            closed_at: row.try_get("closed_at")?,
+            card_channel_id: row.try_get("card_channel_id")?,
+            card_message_id: row.try_get("card_message_id")?,
+            alert_source: row.try_get("alert_source")?,
+            alert_status: row.try_get("alert_status")?,
+            links: row.try_get("links")?,
+            parent_id: row.try_get("parent_id")?,
+            major_at: row.try_get("major_at")?,
+            thread_id: row.try_get("thread_id")?,
+            status_line: row.try_get("status_line")?,
+            in_digest: row.try_get("in_digest")?,
+            kb_suggestions: row.try_get("kb_suggestions")?,
+            problem_id: row.try_get("problem_id")?,
+            cause: row.try_get("cause")?,
+            workaround: row.try_get("workaround")?,
+            fix: row.try_get("fix")?,
+            alert_name: row.try_get("alert_name")?,
+        })
+    }
+}
+
 /// What a new ticket starts with.
 #[derive(Debug, Clone)]
 pub struct NewTicket<'a> {
     /// Tenant.
     pub guild_id: i64,
-    /// Kind name.
-    pub kind: &'a str,
+    /// What kind of ticket.
+    pub kind: TicketKind,
     /// Summary or title.
     pub title: &'a str,
     /// Description.
@@ -100,10 +159,10 @@ pub struct NewTicket<'a> {
     pub catalog_item: Option<&'a str>,
     /// Affected service.
     pub service: Option<&'a str>,
-    /// Initial state name.
-    pub state: &'a str,
-    /// 1..=5.
-    pub priority: i64,
+    /// Where it starts.
+    pub state: Stage,
+    /// Its priority.
+    pub priority: Priority,
     /// Incident impact.
     pub impact: Option<&'a str>,
     /// Incident urgency.
@@ -146,24 +205,24 @@ pub async fn insert_ticket_with_clocks(
 ) -> Result<(TicketRow, Vec<i64>), sqlx::Error> {
     use sqlx::{FromRow, Row};
     let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO ticket_counters (guild_id, kind, last) VALUES (");
-    q.push_bind(t.guild_id).push(", ").push_bind(t.kind);
+    q.push_bind(t.guild_id).push(", ").push_bind(t.kind.as_str());
     q.push(
         ", 1) ON CONFLICT (guild_id, kind) DO UPDATE SET last = last + 1;
          INSERT INTO tickets (guild_id, kind, number, title, details, catalog_item, service, state, priority,
                               impact, urgency, requester_id, created_at, updated_at, card_channel_id) VALUES (",
     );
-    q.push_bind(t.guild_id).push(", ").push_bind(t.kind);
+    q.push_bind(t.guild_id).push(", ").push_bind(t.kind.as_str());
     q.push(", (SELECT last FROM ticket_counters WHERE guild_id = ")
         .push_bind(t.guild_id);
-    q.push(" AND kind = ").push_bind(t.kind).push("), ");
+    q.push(" AND kind = ").push_bind(t.kind.as_str()).push("), ");
     let mut values = q.separated(", ");
     values
         .push_bind(t.title)
         .push_bind(t.details)
         .push_bind(t.catalog_item)
         .push_bind(t.service)
-        .push_bind(t.state)
-        .push_bind(t.priority)
+        .push_bind(t.state.as_str())
+        .push_bind(i64::from(t.priority.number()))
         .push_bind(t.impact)
         .push_bind(t.urgency)
         .push_bind(t.requester_id)
@@ -224,8 +283,8 @@ pub async fn update_ticket(conn: &mut SqliteConnection, t: &TicketRow) -> Result
                 updated_at = ?, first_response_at = ?, resolved_at = ?, closed_at = ?
          WHERE id = ?",
     )
-    .bind(&t.state)
-    .bind(t.priority)
+    .bind(t.state.as_str())
+    .bind(i64::from(t.priority.number()))
     .bind(t.assignee_id)
     .bind(&t.hold_reason)
     .bind(&t.resolution_note)

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 use servicedesk::clock::ManualClock;
+use servicedesk::domain::{Priority, Stage, TicketKind, TicketState};
 use servicedesk::service::{Actor, AssignTarget, Call, Desk, ServiceError, TicketOp};
 use servicedesk::store::{self, NewTicket};
 use sqlx::{Row, SqlitePool};
@@ -16,7 +17,8 @@ async fn fresh() -> (SqlitePool, tempfile::TempDir) {
     (store::connect(&url).await.unwrap(), dir)
 }
 
-fn new_ticket(guild: i64, kind: &str) -> NewTicket<'_> {
+fn new_ticket(guild: i64, kind: &str) -> NewTicket<'static> {
+    let kind = TicketKind::from_name(kind).unwrap();
     NewTicket {
         guild_id: guild,
         kind,
@@ -24,8 +26,8 @@ fn new_ticket(guild: i64, kind: &str) -> NewTicket<'_> {
         details: None,
         catalog_item: None,
         service: None,
-        state: "new",
-        priority: 4,
+        state: Stage::Ticket(TicketState::initial(kind)),
+        priority: Priority::P4,
         impact: None,
         urgency: None,
         requester_id: 7,
@@ -561,4 +563,28 @@ async fn tickets_take_problems_after_the_rebuild_with_their_rows_indexes_and_ref
     .execute(&pool)
     .await;
     assert!(bad.is_err(), "the CHECK still holds for anything else");
+}
+
+#[tokio::test]
+async fn a_stored_state_that_is_not_its_kinds_fails_the_read_instead_of_guessing() {
+    let (pool, _dir) = fresh().await;
+    let mut c = pool.acquire().await.unwrap();
+    let t = store::insert_ticket(&mut c, &new_ticket(1, "request")).await.unwrap();
+    assert_eq!((t.state, t.priority), (Stage::Ticket(TicketState::New), Priority::P4));
+    // (A priority outside 1..=5 cannot be stored: the schema's CHECK refuses it.)
+    for (set, column) in [
+        ("state = 'triggered'", "state"), // an incident's state on a request
+        ("state = 'voting'", "state"),    // a change's
+        ("state = 'bogus'", "state"),
+    ] {
+        sqlx::query(&format!("UPDATE tickets SET {set} WHERE id = ?"))
+            .bind(t.id)
+            .execute(&mut *c)
+            .await
+            .unwrap();
+        match store::get_ticket(&mut c, t.id).await {
+            Err(sqlx::Error::ColumnDecode { index, .. }) => assert_eq!(index, column, "{set}"),
+            other => panic!("{set}: {other:?}"),
+        }
+    }
 }
