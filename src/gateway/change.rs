@@ -7,6 +7,7 @@ use super::options::Opts;
 use super::Response;
 use crate::domain::change::{ChangeType, Outcome};
 use crate::domain::Level;
+use crate::render::refusals::ChangeError;
 use crate::service::{Call, Desk, NewChange, ServiceError};
 
 /// A `/change` subcommand with its arguments.
@@ -161,10 +162,7 @@ pub(super) async fn cab_members(
             .await
             .map_err(|e| {
                 tracing::warn!(error = %e, "listing guild members failed");
-                ServiceError::user(
-                    "I could not read the CAB role's members from Discord. The bot needs the Server Members intent \
-                 (developer portal → Bot → Privileged Gateway Intents). Nothing was changed.",
-                )
+                ServiceError::from(ChangeError::MembersUnreadable)
             })?;
         let n = page.len();
         for m in &page {

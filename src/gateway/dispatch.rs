@@ -12,9 +12,8 @@ use super::setup::SetupCommand;
 use super::ticket::{queue_view, RequestCommand, TicketCommand};
 use super::{outcome, Response};
 use crate::render;
+use crate::render::refusals::ArgError;
 use crate::service::{Actor, Call, Desk, ServiceError, TicketOp};
-
-const DM_REFUSAL: &str = "The service desk works inside a server: use its commands there, not in direct messages.";
 
 /// Discord ids fit in i64 (snowflakes are 63-bit); stored as such.
 pub(super) fn sf(id: u64) -> i64 {
@@ -23,7 +22,7 @@ pub(super) fn sf(id: u64) -> i64 {
 
 fn actor(guild: Option<serenity::all::GuildId>, member: Option<&Member>) -> Result<Actor, ServiceError> {
     let (Some(guild), Some(member)) = (guild, member) else {
-        return Err(ServiceError::user(DM_REFUSAL));
+        return Err(ArgError::NotInServer.into());
     };
     let is_admin = member
         .permissions
@@ -46,15 +45,11 @@ pub(super) fn data(r: Result<Value, ServiceError>) -> Result<Response, ServiceEr
 
 /// A subcommand this build does not know (Discord may still show an older registration).
 pub(super) fn unknown_command(command: &str, sub: &str) -> ServiceError {
-    ServiceError::user(format!(
-        "This bot does not know `/{command} {sub}`; its commands may be updating. Try again in a minute."
-    ))
+    ArgError::Unknown(format!("/{command} {sub}")).into()
 }
 
 pub(super) fn unknown(what: &str) -> Result<Response, ServiceError> {
-    Err(ServiceError::user(format!(
-        "This bot does not know `{what}`; its commands may be updating. Try again in a minute."
-    )))
+    Err(ArgError::Unknown(what.to_owned()).into())
 }
 
 /// A slash command.
@@ -121,7 +116,7 @@ pub async fn component(desk: &Desk, http: &serenity::all::Http, c: &ComponentInt
                 serenity::all::ComponentInteractionDataKind::StringSelect { values } => values.first().cloned(),
                 _ => None,
             };
-            let picked = picked.ok_or_else(|| ServiceError::user("Pick a ticket from the list."))?;
+            let picked = picked.ok_or(ArgError::Pick("a ticket from the list"))?;
             return data(desk.ticket_card_for(&call, &picked).await);
         }
         if let Some(notice) = render::recurrence_button(&c.data.custom_id) {

@@ -10,12 +10,9 @@
 use serenity::all::{ActionRowComponent, ComponentInteraction, GuildId, Http, ModalInteraction, UserId};
 
 use super::Response;
+use crate::render::refusals::ArgError;
 use crate::render::{self, DmAction, DmButton};
 use crate::service::{Actor, Call, Desk, ServiceError, TicketOp};
-
-const NOT_YOURS: &str = "This button was sent to someone else: only they can use it.";
-const NOT_A_MEMBER: &str =
-    "You are not a member of the server this message came from any more, so it cannot act there.";
 
 fn sf(id: u64) -> i64 {
     i64::try_from(id).unwrap_or(i64::MAX)
@@ -24,12 +21,12 @@ fn sf(id: u64) -> i64 {
 /// The clicker as a member of the button's server, or why they may not use it.
 async fn actor(http: &Http, button: &DmButton, clicker: UserId) -> Result<Actor, ServiceError> {
     if sf(clicker.get()) != button.user {
-        return Err(ServiceError::user(NOT_YOURS));
+        return Err(ArgError::NotYourButton.into());
     }
     let guild = GuildId::new(button.guild.unsigned_abs());
     let member = http.get_member(guild, clicker).await.map_err(|e| {
         tracing::info!(guild = button.guild, error = %e, "DM button from someone not (or no longer) in the server");
-        ServiceError::user(NOT_A_MEMBER)
+        ServiceError::from(ArgError::NotAMember)
     })?;
     Ok(Actor {
         guild_id: button.guild,
@@ -93,6 +90,6 @@ pub async fn modal(desk: &Desk, http: &Http, m: &ModalInteraction, form: DmButto
                 .map(|o| o.message),
         ),
         DmAction::Reject => reply(desk.change_vote(&call, id, false, Some(&reason)).await),
-        _ => Err(ServiceError::user("This form is not one the desk sends.")),
+        _ => Err(ArgError::UnknownForm.into()),
     }
 }

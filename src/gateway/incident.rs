@@ -5,6 +5,7 @@ use super::options::Opts;
 use super::Response;
 use crate::domain::Level;
 use crate::render;
+use crate::render::refusals::ArgError;
 use crate::service::{Call, Desk, Intake, ServiceError};
 
 /// An `/incident` subcommand with its arguments.
@@ -114,7 +115,7 @@ impl OncallCommand {
     /// Reads `/oncall <sub>`.
     pub fn parse(o: &Opts<'_>, sub: &str) -> Result<OncallCommand, ServiceError> {
         let level = || o.int("level").unwrap_or(0);
-        let user = || o.user("user").map(sf).ok_or_else(|| ServiceError::user("Pick a user."));
+        let user = || o.user("user").map(sf).ok_or(ArgError::Pick("a user"));
         Ok(match sub {
             "who" => OncallCommand::Who,
             "add" => OncallCommand::Add {

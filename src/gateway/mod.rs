@@ -215,7 +215,7 @@ pub fn outcome(desk: &Desk, interaction: InteractionId, result: Result<Response,
         }
         Err(ServiceError::User(msg)) => {
             metrics.outcome("refused");
-            Response::Message(render::ephemeral(&msg))
+            Response::Message(render::ephemeral(&msg.to_string()))
         }
         Err(ServiceError::Duplicate) => {
             info!(interaction = %interaction, "re-delivered interaction ignored");

@@ -2,6 +2,7 @@
 
 use serenity::all::{CommandDataOption, CommandDataOptionValue, CommandInteraction};
 
+use crate::render::refusals::ArgError;
 use crate::service::ServiceError;
 
 /// "a, b or c".
@@ -55,8 +56,7 @@ impl<'a> Opts<'a> {
     /// A required string option; a clear refusal if Discord left it out (never an empty string
     /// passed on as if typed).
     pub fn req(&self, name: &str) -> Result<&'a str, ServiceError> {
-        self.str(name)
-            .ok_or_else(|| ServiceError::user(format!("The option `{name}` is missing; fill it in and try again.")))
+        self.str(name).ok_or_else(|| ArgError::Missing(name.to_owned()).into())
     }
 
     /// A required choice, parsed into one of `all` by its name (`as_str`); the refusal lists
@@ -70,7 +70,7 @@ impl<'a> Opts<'a> {
         let typed = self.str(name).unwrap_or_default();
         all.iter().copied().find(|v| as_str(*v) == typed).ok_or_else(|| {
             let names: Vec<&str> = all.iter().map(|v| as_str(*v)).collect();
-            ServiceError::user(format!("Pick the {name} from the list: {}.", either(&names)))
+            ArgError::NotAChoice(name.to_owned(), either(&names)).into()
         })
     }
 

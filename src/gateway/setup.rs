@@ -5,6 +5,7 @@ use super::options::Opts;
 use super::Response;
 use crate::domain::change::ChangeType;
 use crate::domain::{Priority, TicketKind};
+use crate::render::refusals::ArgError;
 use crate::service::{Call, ChannelPurpose, Desk, RolePurpose, ServiceError};
 
 /// A `/setup` subcommand with its arguments.
@@ -57,7 +58,7 @@ pub enum SetupCommand {
 }
 
 fn priority(o: &Opts<'_>) -> Result<Priority, ServiceError> {
-    Priority::parse(o.req("priority")?).ok_or_else(|| ServiceError::user("Pick a priority from P1 to P5."))
+    Priority::parse(o.req("priority")?).ok_or_else(|| ArgError::Priority.into())
 }
 
 fn owned(o: &Opts<'_>, name: &str) -> Result<String, ServiceError> {
@@ -72,18 +73,17 @@ impl SetupCommand {
             "deliveries" => SetupCommand::Deliveries,
             "channel" => SetupCommand::Channel {
                 purpose: ChannelPurpose::parse(o.req("purpose")?)
-                    .ok_or_else(|| ServiceError::user("Pick the purpose from the list: triage, incidents or cab."))?,
-                channel: sf(o
-                    .channel("channel")
-                    .ok_or_else(|| ServiceError::user("Pick a channel."))?),
+                    .ok_or_else(|| ArgError::NotAChoice("purpose".into(), "triage, incidents or cab".into()))?,
+                channel: sf(o.channel("channel").ok_or(ArgError::Pick("a channel"))?),
             },
             "role" => SetupCommand::Role {
                 purpose: RolePurpose::parse(o.req("purpose")?).ok_or_else(|| {
-                    ServiceError::user(
-                        "Pick the purpose from the list: agent, incident-manager, cab or change-manager.",
+                    ArgError::NotAChoice(
+                        "purpose".into(),
+                        "agent, incident-manager, cab or change-manager".into(),
                     )
                 })?,
-                role: sf(o.role("role").ok_or_else(|| ServiceError::user("Pick a role."))?),
+                role: sf(o.role("role").ok_or(ArgError::Pick("a role"))?),
             },
             "catalog-add" => SetupCommand::CatalogAdd {
                 name: owned(o, "name")?,
@@ -104,7 +104,7 @@ impl SetupCommand {
             },
             "sla" => SetupCommand::Sla {
                 kind: TicketKind::from_name(o.req("kind")?)
-                    .ok_or_else(|| ServiceError::user("Pick the kind from the list: incident or request."))?,
+                    .ok_or_else(|| ArgError::NotAChoice("kind".into(), "incident or request".into()))?,
                 priority: priority(o)?,
                 respond: owned(o, "respond")?,
                 resolve: owned(o, "resolve")?,
@@ -120,7 +120,7 @@ impl SetupCommand {
             },
             "cab" => SetupCommand::Cab {
                 rule: ChangeType::parse(o.req("rule")?)
-                    .ok_or_else(|| ServiceError::user("Pick the rule from the list: normal or emergency."))?,
+                    .ok_or_else(|| ArgError::NotAChoice("rule".into(), "normal or emergency".into()))?,
                 mode: owned(o, "mode")?,
                 count: o.int("count").unwrap_or(1),
                 voting: owned(o, "voting")?,

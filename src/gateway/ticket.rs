@@ -6,6 +6,7 @@ use super::dispatch::{data, reply, sf};
 use super::options::Opts;
 use super::Response;
 use crate::domain::{HoldReason, Priority, TicketKind};
+use crate::render::refusals::ArgError;
 use crate::service::{AssignTarget, Call, Desk, Intake, QueueView, ServiceError, TicketOp};
 
 /// A `/request` subcommand with its arguments.
@@ -90,7 +91,7 @@ pub fn queue_view(o: &Opts<'_>) -> Result<QueueView, ServiceError> {
         None => None,
         Some(k) => Some(
             TicketKind::from_name(k)
-                .ok_or_else(|| ServiceError::user("Pick the kind from the list: request, incident or change."))?,
+                .ok_or_else(|| ArgError::NotAChoice("kind".into(), "request, incident or change".into()))?,
         ),
     };
     Ok(QueueView {
@@ -107,9 +108,7 @@ fn ticket_op(cmd: &CommandInteraction, o: &Opts<'_>, sub: &str) -> Result<Ticket
         "comment" => TicketOp::Comment(o.req("text")?.to_owned()),
         "claim" => TicketOp::Claim,
         "assign" => {
-            let user = o
-                .user("user")
-                .ok_or_else(|| ServiceError::user("Pick the agent to assign."))?;
+            let user = o.user("user").ok_or(ArgError::Pick("the agent to assign"))?;
             let member = cmd.data.resolved.members.get(&serenity::all::UserId::new(user));
             TicketOp::Assign(AssignTarget {
                 user_id: sf(user),
@@ -136,9 +135,7 @@ fn ticket_op(cmd: &CommandInteraction, o: &Opts<'_>, sub: &str) -> Result<Ticket
         "cancel" => TicketOp::Cancel {
             reason: o.str("reason").map(str::to_owned),
         },
-        "priority" => TicketOp::Priority(
-            Priority::parse(o.req("priority")?).ok_or_else(|| ServiceError::user("Pick a priority from P1 to P5."))?,
-        ),
-        other => return Err(ServiceError::user(format!("This bot does not know `/ticket {other}`."))),
+        "priority" => TicketOp::Priority(Priority::parse(o.req("priority")?).ok_or(ArgError::Priority)?),
+        other => return Err(ArgError::Unknown(format!("/ticket {other}")).into()),
     })
 }

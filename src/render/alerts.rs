@@ -79,22 +79,6 @@ pub fn source_removed(name: &str) -> String {
     format!("Source **{name}** is removed: its token no longer works. Incidents it raised stay as they are.")
 }
 
-/// A source name that does not exist in this server.
-pub fn no_such_source(name: &str) -> String {
-    format!("There is no monitoring source named `{name}` here. /alerts source-list shows them.")
-}
-
-/// A source name already taken.
-pub fn source_exists(name: &str) -> String {
-    format!("A source named `{name}` already exists. Pick another name, or /alerts source-rotate it for a new token.")
-}
-
-/// Who may manage sources.
-pub const SOURCES_MANAGERS_ONLY: &str = "Only incident managers and server admins can manage monitoring sources.";
-
-/// `hmac:true` on a source that is not Grafana's.
-pub const HMAC_GRAFANA_ONLY: &str = "Signatures (hmac:true) are Grafana's: only a grafana source can require them.";
-
 /// The details line of an incident that recurred.
 pub fn recurred(previous: TicketRef) -> String {
     format!("Recurred: last time {previous}.")

@@ -12,16 +12,8 @@ fn kb_ref(a: &ArticleRow) -> KbRef {
     KbRef(u32::try_from(a.number).unwrap_or(0))
 }
 
-/// Who may write articles.
-pub const KB_AGENTS_ONLY: &str = "Only service desk agents can add, edit or retire articles.";
-
 /// "This solved it".
 pub const KB_SOLVED: &str = "Glad that helped! Nothing was raised. If it comes back, raise a ticket then.";
-
-/// An article number that does not exist here.
-pub fn no_such_article(r: KbRef) -> String {
-    format!("There is no {r} in this server. /kb search finds articles.")
-}
 
 /// `/kb add` done.
 pub fn kb_added(r: KbRef, review_by: i64) -> String {

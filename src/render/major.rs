@@ -142,9 +142,6 @@ pub fn added_as_affected(id: TicketRef, already: bool) -> String {
     }
 }
 
-/// A second click on the same-issue question.
-pub const ALREADY_CHOSEN: &str = "You already answered this question; nothing more was done.";
-
 /// A button of the same-issue question: `same:<draft>` adds the member to the candidate,
 /// `same-new:<draft>` creates their incident as drafted. The draft is the question's interaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

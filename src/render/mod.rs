@@ -20,6 +20,7 @@ mod knowledge;
 mod major;
 mod ops;
 mod problems;
+pub mod refusals;
 pub use alerts::*;
 pub use buttons::*;
 pub use deliveries::*;

@@ -7,9 +7,6 @@ use crate::domain::knowledge::KbRef;
 use crate::domain::TicketRef;
 use crate::store::TicketRow;
 
-/// Who may work problems.
-pub const PROBLEMS_MANAGERS_ONLY: &str = "Only service desk agents and incident managers work problems.";
-
 /// `/problem new` done.
 pub fn problem_opened(id: TicketRef) -> String {
     format!("{id} is open. Link its incidents with /problem link id:{id} incident:INC-n.")
@@ -37,11 +34,6 @@ pub fn workaround_dm(inc: TicketRef, title: &str, p: TicketRef, workaround: &str
 /// `/problem workaround` done.
 pub fn workaround_done(p: TicketRef, incidents: usize) -> String {
     format!("The workaround for {p} is recorded and posted on {incidents} open linked incident(s).")
-}
-
-/// `/problem known-error` refused.
-pub fn known_error_needs(p: TicketRef) -> String {
-    format!("{p} needs a root cause (/problem rca) and a workaround (/problem workaround) before it is a known error.")
 }
 
 /// A known-error article's body.
@@ -148,11 +140,6 @@ pub fn recurring_title(service: &str) -> String {
 pub fn recurrence_problem_opened(p: TicketRef, linked: &[TicketRef]) -> String {
     let list: Vec<String> = linked.iter().map(ToString::to_string).collect();
     format!("{p} is open with {} linked: {}.", linked.len(), list.join(", "))
-}
-
-/// **Create problem** clicked again.
-pub fn recurrence_done_already(p: TicketRef) -> String {
-    format!("{p} was opened from this notice already.")
 }
 
 /// The `custom_id` of a recurrence notice's button, if it is one: the notice's id.

@@ -18,6 +18,7 @@ use crate::domain::alert::{self, BadEvent, Event, EventAction, Notification, Sou
 use crate::domain::text::{MAX_DETAILS_CHARS, MAX_SUMMARY_CHARS};
 use crate::domain::timer::TimerKind;
 use crate::domain::{Action, TicketState};
+use crate::render::refusals::AlertError;
 use crate::render::{self, ticket_ref, Pings};
 use crate::store::{self, EventRow, SourceRow, TicketRow};
 
@@ -290,7 +291,7 @@ impl Desk {
     async fn begin_sources(&self, call: &Call) -> Result<Work> {
         let w = self.begin(call).await?;
         if !w.standing.is_incident_manager {
-            return Err(ServiceError::user(render::SOURCES_MANAGERS_ONLY));
+            return Err(AlertError::ManagersOnly.into());
         }
         Ok(w)
     }
@@ -304,13 +305,13 @@ impl Desk {
         grace: Option<&str>,
         hmac: bool,
     ) -> Result<Value> {
-        let name = alert::source_name(name).map_err(|e| ServiceError::user(e.to_string()))?;
+        let name = alert::source_name(name)?;
         let grace = match grace {
-            Some(g) => alert::grace_seconds(g).map_err(|e| ServiceError::user(e.to_string()))?,
+            Some(g) => alert::grace_seconds(g)?,
             None => alert::DEFAULT_GRACE_SECONDS,
         };
         if hmac && kind != SourceKind::Grafana {
-            return Err(ServiceError::user(render::HMAC_GRAFANA_ONLY));
+            return Err(AlertError::HmacGrafanaOnly.into());
         }
         let token = new_secret()?;
         let secret = if hmac { Some(new_secret()?) } else { None };
@@ -327,7 +328,7 @@ impl Desk {
             at: w.now,
         };
         if store::insert_source(&mut w.tx, &new).await?.is_none() {
-            return Err(ServiceError::user(render::source_exists(&name)));
+            return Err(AlertError::Exists(name).into());
         }
         let detail = format!("{kind}, grace {grace}s{}", if hmac { ", signed" } else { "" });
         w.audit(None, "alert-source-add", None, Some(name.clone()), Some(detail))
@@ -371,7 +372,7 @@ impl Desk {
         let shown: String = name.trim().chars().take(40).collect();
         store::find_source(&mut w.tx, w.guild_id, name.trim())
             .await?
-            .ok_or_else(|| ServiceError::user(render::no_such_source(&shown)))
+            .ok_or_else(|| AlertError::NoSuchSource(shown).into())
     }
 }
 

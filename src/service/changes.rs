@@ -10,12 +10,13 @@ use serde_json::Value;
 use super::{Call, Desk, Result, ServiceError, Work};
 use crate::clock::{from_millis, to_millis};
 use crate::domain::calendar;
-use crate::domain::change::{refusal, ChangeAction, ChangeState, ChangeType, Outcome as ChangeOutcome};
+use crate::domain::change::{ChangeAction, ChangeState, ChangeType, Outcome as ChangeOutcome};
 use crate::domain::sla::{calendar_for, target_seconds};
 use crate::domain::text::{self, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, MAX_REASON_CHARS, MAX_SUMMARY_CHARS};
 use crate::domain::timer::TimerKind;
 use crate::domain::vote::{default_rule, Ballot, CabRule, Mode, Outcome, Tally};
 use crate::domain::{Level, Priority, SlaDuration, Stage, TicketKind, TicketRef};
+use crate::render::refusals::ChangeError;
 use crate::render::{self, ticket_ref, Pings};
 use crate::store::{self, ChangeRow, NewTicket, TicketRow};
 
@@ -94,10 +95,12 @@ impl Work {
 
     async fn move_change(&mut self, t: &mut TicketRow, action: ChangeAction, detail: Option<String>) -> Result<()> {
         let from = cstate(t)?;
-        let id = ticket_ref(t).to_string();
-        let to = from
-            .next(action)
-            .ok_or_else(|| ServiceError::user(refusal(&id, from, action)))?;
+        let id = ticket_ref(t);
+        let to = from.next(action).ok_or(ChangeError::NotNow {
+            id,
+            state: from,
+            action,
+        })?;
         t.state = Stage::Change(to);
         t.updated_at = self.now;
         self.audit(
@@ -154,9 +157,7 @@ impl Desk {
         let plan = text::required("plan", c.plan, MAX_DETAILS_CHARS)?;
         let backout = text::required("backout plan", c.backout, MAX_DETAILS_CHARS)?;
         if c.change_type == ChangeType::Standard && c.risk != Level::Low {
-            return Err(ServiceError::user(
-                "Standard changes are pre-approved, so they must be low risk. Raise it as a normal change for the CAB to vote on.",
-            ));
+            return Err(ChangeError::StandardNotLow.into());
         }
         let mut w = self.begin(call).await?;
         let (s, e) = w.change_window(c.start, c.end).await?;
@@ -164,18 +165,16 @@ impl Desk {
         let voters: Vec<i64> = cab_members.iter().copied().filter(|u| *u != w.user_id).collect();
         if c.change_type != ChangeType::Standard {
             if w.config.settings.cab_role_id.is_none() {
-                return Err(ServiceError::user(
-                    "No CAB role is set up: ask an admin to run /setup role purpose:cab.",
-                ));
+                return Err(ChangeError::NoCabRole.into());
             }
             let required = rule.mode.required(voters.len());
             if voters.is_empty() || required > voters.len() {
-                return Err(ServiceError::user(format!(
-                    "The CAB rule ({}) needs {} eligible voter(s) besides you, and the CAB role has {}. Add CAB members or change /setup cab.",
-                    rule.mode,
-                    required.max(1),
-                    voters.len()
-                )));
+                return Err(ChangeError::TooFewVoters {
+                    rule: rule.mode,
+                    needed: required.max(1),
+                    has: voters.len(),
+                }
+                .into());
             }
         }
         let mut t = store::insert_ticket(
@@ -235,28 +234,20 @@ impl Desk {
         let r = TicketRef::parse_as(id, TicketKind::Change)?;
         store::find_ticket(&mut w.tx, w.guild_id, TicketKind::Change.as_str(), i64::from(r.number))
             .await?
-            .ok_or_else(|| {
-                ServiceError::user(format!(
-                    "There is no {r} in this server. /change calendar lists what is planned."
-                ))
-            })
+            .ok_or_else(|| ChangeError::NotInServer(r).into())
     }
 
     /// `/change approve|reject` and the Approve / Reject buttons.
     pub async fn change_vote(&self, call: &Call, id: &str, approve: bool, reason: Option<&str>) -> Result<String> {
         let reason = text::optional("reason", reason, MAX_REASON_CHARS)?;
         if !approve && reason.is_none() {
-            return Err(ServiceError::user(
-                "A rejection needs a reason, so the author knows what to fix.",
-            ));
+            return Err(ChangeError::RejectNeedsReason.into());
         }
         let mut w = self.begin(call).await?;
         let mut t = self.load_change(&mut w, id).await?;
         let id = ticket_ref(&t);
         if t.requester_id == w.user_id {
-            return Err(ServiceError::user(format!(
-                "You raised {id}, so you cannot vote on it."
-            )));
+            return Err(ChangeError::OwnChange(id).into());
         }
         let action = if approve {
             ChangeAction::Approve
@@ -264,13 +255,16 @@ impl Desk {
             ChangeAction::Reject
         };
         if cstate(&t)? != ChangeState::Voting {
-            return Err(ServiceError::user(refusal(&id.to_string(), cstate(&t)?, action)));
+            return Err(ChangeError::NotNow {
+                id,
+                state: cstate(&t)?,
+                action,
+            }
+            .into());
         }
         let voters = store::list_voters(&mut w.tx, t.id).await?;
         if !voters.contains(&w.user_id) {
-            return Err(ServiceError::user(format!(
-                "Only the CAB members eligible when the vote on {id} opened can vote on it."
-            )));
+            return Err(ChangeError::NotAVoter(id).into());
         }
         let ballot = if approve { "approve" } else { "reject" };
         store::upsert_vote(&mut w.tx, t.id, w.user_id, ballot, reason.as_deref(), w.now).await?;
@@ -359,10 +353,7 @@ impl Desk {
                 .change_manager_role_id
                 .is_some_and(|r| call.actor.roles.contains(&r));
         if t.requester_id != w.user_id && !manager {
-            return Err(ServiceError::user(format!(
-                "Only the author of {} or a change manager can do that.",
-                ticket_ref(&t)
-            )));
+            return Err(ChangeError::AuthorOnly(ticket_ref(&t)).into());
         }
         Ok((w, t))
     }
@@ -434,26 +425,16 @@ impl Desk {
                 .change_manager_role_id
                 .is_some_and(|r| call.actor.roles.contains(&r));
         if !manager {
-            return Err(ServiceError::user(
-                "Only change managers and server admins can set blackout windows.",
-            ));
+            return Err(ChangeError::BlackoutManagersOnly.into());
         }
         let tz = w.calendar().await?.tz();
-        let s = calendar::parse_local(start, tz).map_err(|e| ServiceError::user(e.to_string()))?;
-        let e = calendar::parse_local(end, tz).map_err(|e| ServiceError::user(e.to_string()))?;
+        let s = calendar::parse_local(start, tz)?;
+        let e = calendar::parse_local(end, tz)?;
         if e <= s {
-            return Err(ServiceError::user(format!(
-                "The blackout must end after it starts ({} – {}).",
-                start.trim(),
-                end.trim()
-            )));
+            return Err(ChangeError::BlackoutBackwards(start.trim().to_owned(), end.trim().to_owned()).into());
         }
         if e <= from_millis(w.now) {
-            return Err(ServiceError::user(format!(
-                "The blackout ended in the past ({} {}); blackouts are set for windows ahead.",
-                end.trim(),
-                tz.name()
-            )));
+            return Err(ChangeError::BlackoutPast(end.trim().to_owned(), tz.name().to_owned()).into());
         }
         store::insert_blackout(
             &mut w.tx,
@@ -485,7 +466,7 @@ impl Desk {
     /// `/change calendar days`.
     pub async fn change_calendar(&self, call: &Call, days: i64) -> Result<Value> {
         if !(1..=90).contains(&days) {
-            return Err(ServiceError::user("Pick from 1 to 90 days."));
+            return Err(ChangeError::CalendarDays.into());
         }
         self.begin_read(call).await?;
         let mut conn = self.pool.acquire().await?;
@@ -529,16 +510,12 @@ impl Desk {
         voting: &str,
     ) -> Result<String> {
         if rule == ChangeType::Standard {
-            return Err(ServiceError::user(
-                "Standard changes are pre-approved: pick normal or emergency.",
-            ));
+            return Err(ChangeError::RuleForStandard.into());
         }
         let Some(m) = Mode::from_parts(mode, u32::try_from(count).unwrap_or(0)) else {
-            return Err(ServiceError::user(
-                "Pick the mode from the list (any, all, quorum); quorum needs a count of at least 1.",
-            ));
+            return Err(ChangeError::BadMode.into());
         };
-        let voting = SlaDuration::parse(voting).map_err(|e| ServiceError::user(e.to_string()))?;
+        let voting = SlaDuration::parse(voting)?;
         let mut w = self.begin(call).await?;
         super::setup::require_admin(w.standing)?;
         store::set_cab_rule(
@@ -577,21 +554,20 @@ impl Desk {
             i64::from(r.number),
         )
         .await?
-        .ok_or_else(|| ServiceError::user(format!("There is no {r} in this server.")))?;
+        .ok_or(ChangeError::NotHere(r))?;
         if t.requester_id == call.actor.user_id {
-            return Err(ServiceError::user(format!("You raised {r}, so you cannot vote on it.")));
+            return Err(ChangeError::OwnChange(r).into());
         }
         if cstate(&t)? != ChangeState::Voting {
-            return Err(ServiceError::user(refusal(
-                &r.to_string(),
-                cstate(&t)?,
-                ChangeAction::Reject,
-            )));
+            return Err(ChangeError::NotNow {
+                id: r,
+                state: cstate(&t)?,
+                action: ChangeAction::Reject,
+            }
+            .into());
         }
         if !store::list_voters(&mut conn, t.id).await?.contains(&call.actor.user_id) {
-            return Err(ServiceError::user(format!(
-                "Only the CAB members eligible when the vote on {r} opened can vote on it."
-            )));
+            return Err(ChangeError::NotAVoter(r).into());
         }
         Ok(r)
     }
@@ -608,21 +584,13 @@ impl Work {
     /// start; unix ms.
     async fn change_window(&mut self, start: &str, end: &str) -> Result<(i64, i64)> {
         let tz = self.calendar().await?.tz();
-        let from = calendar::parse_local(start, tz).map_err(|e| ServiceError::user(e.to_string()))?;
-        let to = calendar::parse_local(end, tz).map_err(|e| ServiceError::user(e.to_string()))?;
+        let from = calendar::parse_local(start, tz)?;
+        let to = calendar::parse_local(end, tz)?;
         if to <= from {
-            return Err(ServiceError::user(format!(
-                "The window must end after it starts ({} – {}).",
-                start.trim(),
-                end.trim()
-            )));
+            return Err(ChangeError::WindowBackwards(start.trim().to_owned(), end.trim().to_owned()).into());
         }
         if from <= from_millis(self.now) {
-            return Err(ServiceError::user(format!(
-                "The window starts in the past ({} {}); changes are planned ahead.",
-                start.trim(),
-                tz.name()
-            )));
+            return Err(ChangeError::WindowPast(start.trim().to_owned(), tz.name().to_owned()).into());
         }
         Ok((to_millis(from), to_millis(to)))
     }

@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 
-use super::{setup::require_admin, Call, Desk, Result, ServiceError};
+use super::{setup::require_admin, Call, Desk, Result};
+use crate::render::refusals::SetupError;
 use crate::render::{self, RetryButton};
 use crate::store;
 
@@ -31,9 +32,7 @@ impl Desk {
         };
         let n = store::retry_failed(&mut w.tx, w.guild_id, id, channel, w.now).await?;
         if n == 0 {
-            return Err(ServiceError::user(
-                "There is nothing failed to retry there any more: /setup deliveries shows what is left.",
-            ));
+            return Err(SetupError::NothingToRetry.into());
         }
         w.audit(
             None,

@@ -19,6 +19,7 @@ use crate::domain::sla::{calendar_for, target_seconds};
 use crate::domain::text::{self, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, MAX_SUMMARY_CHARS};
 use crate::domain::timer::TimerKind;
 use crate::domain::{Action, Level, Priority, SlaDuration, Stage, TicketKind, TicketRef, TicketState};
+use crate::render::refusals::IncidentError;
 use crate::render::{self, ticket_ref, Pings};
 use crate::store::{self, NewTicket, Paging, TicketRow};
 
@@ -36,9 +37,7 @@ fn level_arg(level: i64) -> Result<i64> {
     if (1..=i64::from(MAX_LEVELS)).contains(&level) {
         Ok(level)
     } else {
-        Err(ServiceError::user(format!(
-            "Level {level} does not exist: levels run from 1 to {MAX_LEVELS}."
-        )))
+        Err(IncidentError::NoSuchLevel(level).into())
     }
 }
 
@@ -307,7 +306,7 @@ impl Desk {
         let mut w = self.begin(call).await?;
         let Some((candidate_id, draft)) = store::take_draft(&mut w.tx, button.draft, w.guild_id, w.user_id).await?
         else {
-            return Err(ServiceError::user(render::ALREADY_CHOSEN));
+            return Err(IncidentError::AlreadyChosen.into());
         };
         if button.same {
             let candidate = store::get_ticket(&mut w.tx, candidate_id).await?;
@@ -375,7 +374,7 @@ impl Desk {
         let Some((kind, draft, articles)) =
             store::answer_kb_intake(&mut w.tx, button.draft, w.guild_id, w.user_id, outcome, w.now).await?
         else {
-            return Err(ServiceError::user(render::ALREADY_CHOSEN));
+            return Err(IncidentError::AlreadyChosen.into());
         };
         let ids: Vec<i64> = articles.split(',').filter_map(|s| s.parse().ok()).collect();
         if button.solved {
@@ -428,13 +427,11 @@ impl Desk {
         let mut paging = w.paging(t.id).await?;
         let allowed = w.standing.is_agent || paging.paged_user_id == Some(w.user_id) || w.actor_on_call().await?;
         if !allowed {
-            return Err(ServiceError::user(format!(
-                "Only the person paged, whoever is on call, or a service desk agent can acknowledge {id}."
-            )));
+            return Err(IncidentError::AckNotAllowed(id).into());
         }
         let before = t.clone();
         if lifecycle(&t)?.apply(TicketKind::Incident, Action::Acknowledge, id)? == lifecycle(&t)? {
-            return Err(ServiceError::user(format!("{id} is already acknowledged.")));
+            return Err(IncidentError::AlreadyAcknowledged(id).into());
         }
         w.change_state(&mut t, Action::Acknowledge, Some("acknowledged".into()))
             .await?;
@@ -469,15 +466,10 @@ impl Desk {
         let id = ticket_ref(&t);
         let responder = w.standing.is_agent || w.actor_on_call().await?;
         if !responder {
-            return Err(ServiceError::user(format!(
-                "Only whoever is on call or a service desk agent can post updates to {id}; use /ticket comment instead."
-            )));
+            return Err(IncidentError::UpdateNotAllowed(id).into());
         }
         if !lifecycle(&t)?.is_open() {
-            return Err(ServiceError::user(format!(
-                "{id} is {}: updates are for open incidents.",
-                t.state
-            )));
+            return Err(IncidentError::UpdateClosed(id, t.state).into());
         }
         w.audit(Some(t.id), "update", None, None, Some(note.clone())).await?;
         let mut paging = w.paging(t.id).await?;
@@ -511,15 +503,10 @@ impl Desk {
         let id = ticket_ref(&t);
         let allowed = w.standing.is_agent || w.standing.is_incident_manager || w.actor_on_call().await?;
         if !allowed {
-            return Err(ServiceError::user(format!(
-                "Only whoever is on call, an incident manager or an agent can escalate {id}."
-            )));
+            return Err(IncidentError::EscalateNotAllowed(id).into());
         }
         if !matches!(lifecycle(&t)?, TicketState::Triggered | TicketState::Acknowledged) {
-            return Err(ServiceError::user(format!(
-                "{id} is {}: only triggered or acknowledged incidents escalate.",
-                t.state
-            )));
+            return Err(IncidentError::EscalateClosed(id, t.state).into());
         }
         let mut paging = w.paging(t.id).await?;
         let staffed: Vec<bool> = w.on_call_now().await?.iter().map(Option::is_some).collect();
@@ -535,9 +522,7 @@ impl Desk {
             .and_then(|c| oncall::next_page(c, &staffed, u8::MAX))
             .or_else(|| oncall::first_page(&staffed));
         let Some(next) = next else {
-            return Err(ServiceError::user(format!(
-                "Nobody is on call at any level, so {id} cannot be escalated."
-            )));
+            return Err(IncidentError::NobodyOnCall(id).into());
         };
         w.audit(
             Some(t.id),
@@ -636,9 +621,7 @@ impl Desk {
     async fn begin_oncall_edit(&self, call: &Call) -> Result<Work> {
         let w = self.begin(call).await?;
         if !(w.standing.is_admin || w.standing.is_incident_manager) {
-            return Err(ServiceError::user(
-                "Only incident managers and server admins can change the on-call schedule.",
-            ));
+            return Err(IncidentError::OnCallManagersOnly.into());
         }
         Ok(w)
     }
@@ -649,9 +632,7 @@ impl Desk {
         let mut w = self.begin_oncall_edit(call).await?;
         w.configuring();
         if !store::insert_oncall_member(&mut w.tx, w.guild_id, level, user).await? {
-            return Err(ServiceError::user(format!(
-                "<@{user}> is already in level {level}'s rotation."
-            )));
+            return Err(IncidentError::AlreadyInRotation { user, level }.into());
         }
         w.audit(
             None,
@@ -673,9 +654,7 @@ impl Desk {
         let mut w = self.begin_oncall_edit(call).await?;
         w.configuring();
         if !store::delete_oncall_member(&mut w.tx, w.guild_id, level, user).await? {
-            return Err(ServiceError::user(format!(
-                "<@{user}> is not in level {level}'s rotation."
-            )));
+            return Err(IncidentError::NotInRotation { user, level }.into());
         }
         w.audit(
             None,
@@ -693,11 +672,11 @@ impl Desk {
     pub async fn oncall_rotation(&self, call: &Call, level: i64, hours: i64, start: &str) -> Result<String> {
         let level = level_arg(level)?;
         if !(1..=24 * 366).contains(&hours) {
-            return Err(ServiceError::user("A turn is from 1 to 8784 hours long (a year)."));
+            return Err(IncidentError::TurnLength.into());
         }
         let mut w = self.begin_oncall_edit(call).await?;
         let tz = w.calendar().await?.tz();
-        let start_at = calendar::parse_local(start, tz).map_err(|e| ServiceError::user(e.to_string()))?;
+        let start_at = calendar::parse_local(start, tz)?;
         w.configuring();
         store::set_rotation(&mut w.tx, w.guild_id, level, hours, to_millis(start_at)).await?;
         w.audit(
@@ -720,18 +699,16 @@ impl Desk {
         let level = level_arg(level)?;
         let mut w = self.begin_oncall_edit(call).await?;
         let tz = w.calendar().await?.tz();
-        let s = calendar::parse_local(start, tz).map_err(|e| ServiceError::user(e.to_string()))?;
-        let e = calendar::parse_local(end, tz).map_err(|e| ServiceError::user(e.to_string()))?;
+        let s = calendar::parse_local(start, tz)?;
+        let e = calendar::parse_local(end, tz)?;
         if e <= s {
-            return Err(ServiceError::user(format!(
-                "The override must end after it starts ({start} – {end})."
-            )));
+            return Err(IncidentError::OverrideBackwards(start.to_owned(), end.to_owned()).into());
         }
         if e <= from_millis(w.now) {
-            return Err(ServiceError::user("That override is entirely in the past."));
+            return Err(IncidentError::OverridePast.into());
         }
         if e - s > Duration::days(366) {
-            return Err(ServiceError::user("An override lasts at most a year."));
+            return Err(IncidentError::OverrideTooLong.into());
         }
         w.configuring();
         store::insert_override(&mut w.tx, w.guild_id, level, user, to_millis(s), to_millis(e), w.now).await?;
@@ -759,10 +736,10 @@ impl Desk {
         ack: &str,
         rounds: i64,
     ) -> Result<String> {
-        let delay = SlaDuration::parse(delay).map_err(|e| ServiceError::user(e.to_string()))?;
-        let ack = SlaDuration::parse(ack).map_err(|e| ServiceError::user(e.to_string()))?;
+        let delay = SlaDuration::parse(delay)?;
+        let ack = SlaDuration::parse(ack)?;
         if !(0..=9).contains(&rounds) {
-            return Err(ServiceError::user("Rounds run from 0 to 9."));
+            return Err(IncidentError::Rounds.into());
         }
         let mut w = self.begin_oncall_edit(call).await?;
         w.configuring();

@@ -3,11 +3,12 @@
 
 use serde_json::Value;
 
-use super::{Actor, Call, Desk, Result, ServiceError, Work};
+use super::{Actor, Call, Desk, Result, Work};
 use crate::domain::knowledge::{self, KbRef, MAX_BODY_CHARS, MAX_SYMPTOMS_CHARS, MAX_TAGS_CHARS, MAX_TITLE_CHARS};
 use crate::domain::text;
 use crate::domain::timer::TimerKind;
 use crate::render;
+use crate::render::refusals::KbError;
 use crate::store::{self, ArticleRow, ArticleText, TicketRow};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -115,10 +116,10 @@ impl Work {
     }
 
     async fn article(&mut self, id: &str) -> Result<ArticleRow> {
-        let r = KbRef::parse(id).map_err(|e| ServiceError::user(e.to_string()))?;
+        let r = KbRef::parse(id)?;
         store::find_article(&mut self.tx, self.guild_id, i64::from(r.0))
             .await?
-            .ok_or_else(|| ServiceError::user(render::no_such_article(r)))
+            .ok_or_else(|| KbError::NoSuchArticle(r).into())
     }
 }
 
@@ -141,7 +142,7 @@ impl Desk {
     async fn begin_kb_edit(&self, call: &Call) -> Result<Work> {
         let w = self.begin(call).await?;
         if !w.standing.is_agent {
-            return Err(ServiceError::user(render::KB_AGENTS_ONLY));
+            return Err(KbError::AgentsOnly.into());
         }
         Ok(w)
     }
@@ -152,7 +153,7 @@ impl Desk {
         if standing.is_agent {
             Ok(())
         } else {
-            Err(ServiceError::user(render::KB_AGENTS_ONLY))
+            Err(KbError::AgentsOnly.into())
         }
     }
 
@@ -215,7 +216,7 @@ impl Desk {
         let a = w.article(id).await?;
         let r = KbRef(u32::try_from(a.number).unwrap_or(0));
         if a.state == "retired" {
-            return Err(ServiceError::user(format!("{r} is retired already.")));
+            return Err(KbError::AlreadyRetired(r).into());
         }
         store::retire_article(&mut w.tx, a.id, w.now).await?;
         w.cancel_timer(review_key(a.id));

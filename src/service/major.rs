@@ -7,10 +7,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Call, Desk, Result, ServiceError, Work};
+use super::{Call, Desk, Result, Work};
 use crate::domain::major::similar_titles;
 use crate::domain::text::{self, MAX_NOTE_CHARS};
 use crate::domain::{Action, TicketKind, TicketRef, TicketState};
+use crate::render::refusals::IncidentError;
 use crate::render::{self, ticket_ref, Pings};
 use crate::store::{self, NewOutbox, OutboxOp, TicketRow};
 
@@ -205,25 +206,17 @@ impl Desk {
         let mut t = self.incident_in_guild(&mut w, r).await?;
         let id = ticket_ref(&t);
         if !allowed {
-            return Err(ServiceError::user(format!(
-                "Only incident managers and whoever is on call can declare {id} a major incident."
-            )));
+            return Err(IncidentError::MajorNotAllowed(id).into());
         }
         if !t.state.is_open() {
-            return Err(ServiceError::user(format!(
-                "{id} is {}: only open incidents become major.",
-                t.state
-            )));
+            return Err(IncidentError::MajorClosed(id, t.state).into());
         }
         if t.major_at.is_some() {
-            return Err(ServiceError::user(format!("{id} is a major incident already.")));
+            return Err(IncidentError::AlreadyMajor(id).into());
         }
         if let Some(parent) = t.parent_id {
             let parent = store::get_ticket(&mut w.tx, parent).await?;
-            return Err(ServiceError::user(format!(
-                "{id} is a duplicate of {}: declare that one major instead.",
-                ticket_ref(&parent)
-            )));
+            return Err(IncidentError::MajorIsDuplicate(id, ticket_ref(&parent)).into());
         }
         let status = render::first_status(w.user_id, note.as_deref());
         store::set_major(&mut w.tx, t.id, w.now, &status).await?;
@@ -264,7 +257,7 @@ impl Desk {
             i64::from(r.number),
         )
         .await?
-        .ok_or_else(|| ServiceError::user(format!("There is no {r} in this server.")))
+        .ok_or_else(|| IncidentError::NotInServer(r).into())
     }
 
     /// `/incident link id parent`: agents, incident managers and whoever is on call.
@@ -274,39 +267,32 @@ impl Desk {
             TicketRef::parse_as(parent, TicketKind::Incident)?,
         );
         if c.number == p.number {
-            return Err(ServiceError::user(format!("{c} cannot be a duplicate of itself.")));
+            return Err(IncidentError::SelfDuplicate(c).into());
         }
         let mut w = self.begin(call).await?;
         let allowed = w.standing.is_agent || w.standing.is_incident_manager || w.actor_on_call().await?;
         if !allowed {
-            return Err(ServiceError::user(
-                "Only agents, incident managers and whoever is on call can link duplicates.",
-            ));
+            return Err(IncidentError::LinkNotAllowed.into());
         }
         let mut child = self.incident_in_guild(&mut w, c).await?;
         let parent = self.incident_in_guild(&mut w, p).await?;
         if !parent.state.is_open() {
-            return Err(ServiceError::user(format!(
-                "{p} is {}: link duplicates to an open incident.",
-                parent.state
-            )));
+            return Err(IncidentError::ParentClosed(p, parent.state).into());
         }
         if let Some(grand) = parent.parent_id {
             let grand = store::get_ticket(&mut w.tx, grand).await?;
-            return Err(ServiceError::user(format!(
-                "{p} is itself a duplicate of {}: link {c} to {} instead.",
-                ticket_ref(&grand),
-                ticket_ref(&grand)
-            )));
+            return Err(IncidentError::ParentIsDuplicate {
+                child: c,
+                parent: p,
+                grand: ticket_ref(&grand),
+            }
+            .into());
         }
         if child.parent_id.is_some() {
-            return Err(ServiceError::user(format!("{c} is linked as a duplicate already.")));
+            return Err(IncidentError::AlreadyLinked(c).into());
         }
         if !child.state.is_open() {
-            return Err(ServiceError::user(format!(
-                "{c} is {}: only open incidents are linked.",
-                child.state
-            )));
+            return Err(IncidentError::ChildClosed(c, child.state).into());
         }
         let before = child.clone();
         store::set_parent(&mut w.tx, child.id, parent.id).await?;

@@ -27,9 +27,17 @@ use sqlx::SqlitePool;
 use tokio::sync::Notify;
 
 use crate::clock::{to_millis, Clock};
+use crate::domain::alert::SourceArgError;
+use crate::domain::calendar::CalendarError;
+use crate::domain::duration::DurationError;
 use crate::domain::ids::IdError;
+use crate::domain::knowledge::KbRefError;
+use crate::domain::report::ReportError;
 use crate::domain::text::TextError;
 use crate::domain::{TicketState, TransitionError};
+use crate::render::refusals::{
+    AlertError, ArgError, ChangeError, IncidentError, KbError, ProblemError, SetupError, TicketError, UserError,
+};
 use crate::store::{self, NewAudit, NewOutbox, SettingsRow, TicketRow};
 
 pub use crate::domain::oncall::{default_policy, Policy};
@@ -70,8 +78,8 @@ pub struct Call {
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     /// The user asked for something the rules or their rights do not allow; shown to them.
-    #[error("{0}")]
-    User(String),
+    #[error(transparent)]
+    User(UserError),
     /// This interaction was applied before (a re-delivery); nothing to do, nothing to say.
     #[error("interaction already applied")]
     Duplicate,
@@ -84,11 +92,6 @@ pub enum ServiceError {
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
 impl ServiceError {
-    /// A user error from any message.
-    pub fn user(msg: impl Into<String>) -> ServiceError {
-        ServiceError::User(msg.into())
-    }
-
     /// One of the desk's own rules broke (say, a change reached a request's lifecycle): logged
     /// as an internal error, the user sees a reference only.
     pub fn broken(what: impl Into<String>) -> ServiceError {
@@ -107,11 +110,29 @@ pub(crate) fn lifecycle(t: &TicketRow) -> Result<TicketState> {
 macro_rules! user_errors {
     ($($t:ty),*) => {$(
         impl From<$t> for ServiceError {
-            fn from(e: $t) -> ServiceError { ServiceError::User(e.to_string()) }
+            fn from(e: $t) -> ServiceError { ServiceError::User(e.into()) }
         }
     )*};
 }
-user_errors!(IdError, TextError, TransitionError, crate::domain::report::ReportError);
+user_errors!(
+    UserError,
+    TicketError,
+    IncidentError,
+    ChangeError,
+    ProblemError,
+    KbError,
+    AlertError,
+    SetupError,
+    ArgError,
+    IdError,
+    TextError,
+    TransitionError,
+    ReportError,
+    CalendarError,
+    DurationError,
+    SourceArgError,
+    KbRefError
+);
 
 /// The actor's rights in a guild, from the guild's role mapping.
 #[derive(Debug, Clone, Copy)]

@@ -8,10 +8,11 @@
 
 use serde_json::Value;
 
-use super::{Call, Desk, Result, ServiceError, Work};
+use super::{Call, Desk, Result, Work};
 use crate::domain::knowledge::{KbRef, REVIEW_DAYS};
 use crate::domain::text::{self, MAX_DETAILS_CHARS, MAX_SUMMARY_CHARS};
 use crate::domain::{Action, Priority, Stage, TicketKind, TicketRef, TicketState};
+use crate::render::refusals::ProblemError;
 use crate::render::{self, ticket_ref, Pings, ProblemButton};
 use crate::store::{self, ArticleText, NewTicket, TicketRow};
 
@@ -28,7 +29,7 @@ impl Work {
         if self.standing.is_agent || self.standing.is_incident_manager {
             Ok(())
         } else {
-            Err(ServiceError::user(render::PROBLEMS_MANAGERS_ONLY))
+            Err(ProblemError::ManagersOnly.into())
         }
     }
 
@@ -40,7 +41,7 @@ impl Work {
     async fn ticket_in_guild(&mut self, kind: TicketKind, r: TicketRef) -> Result<TicketRow> {
         store::find_ticket(&mut self.tx, self.guild_id, kind.as_str(), i64::from(r.number))
             .await?
-            .ok_or_else(|| ServiceError::user(format!("There is no {r} in this server.")))
+            .ok_or_else(|| ProblemError::NotInServer(r).into())
     }
 
     /// Resolves an incident because its problem's fix is in (only an open one).
@@ -95,28 +96,20 @@ impl Desk {
         let (pid, iid) = (ticket_ref(&p), ticket_ref(&inc));
         if link {
             if p.state.is_final() {
-                return Err(ServiceError::user(format!(
-                    "{pid} is {}: link incidents to an open problem.",
-                    p.state
-                )));
+                return Err(ProblemError::Closed(pid, p.state).into());
             }
             match inc.problem_id {
-                Some(other) if other == p.id => {
-                    return Err(ServiceError::user(format!("{iid} is linked to {pid} already.")))
-                }
+                Some(other) if other == p.id => return Err(ProblemError::AlreadyLinked(iid, pid).into()),
                 Some(other) => {
                     let other = store::get_ticket(&mut w.tx, other).await?;
-                    return Err(ServiceError::user(format!(
-                        "{iid} belongs to {} already: an incident belongs to one problem. Unlink it there first.",
-                        ticket_ref(&other)
-                    )));
+                    return Err(ProblemError::OtherProblem(iid, ticket_ref(&other)).into());
                 }
                 None => {}
             }
             store::set_incident_problem(&mut w.tx, inc.id, Some(p.id)).await?;
         } else {
             if inc.problem_id != Some(p.id) {
-                return Err(ServiceError::user(format!("{iid} is not linked to {pid}.")));
+                return Err(ProblemError::NotLinked(iid, pid).into());
             }
             store::set_incident_problem(&mut w.tx, inc.id, None).await?;
         }
@@ -134,10 +127,7 @@ impl Desk {
         let p = w.problem(id).await?;
         let pid = ticket_ref(&p);
         if !p.state.is_open() {
-            return Err(ServiceError::user(format!(
-                "{pid} is {}: its findings are settled.",
-                p.state
-            )));
+            return Err(ProblemError::Settled(pid, p.state).into());
         }
         store::set_problem_findings(&mut w.tx, p.id, Some(&cause), None, None).await?;
         w.audit(Some(p.id), "rca", p.cause.clone(), Some(cause), None).await?;
@@ -153,10 +143,7 @@ impl Desk {
         let p = w.problem(id).await?;
         let pid = ticket_ref(&p);
         if !p.state.is_open() {
-            return Err(ServiceError::user(format!(
-                "{pid} is {}: its findings are settled.",
-                p.state
-            )));
+            return Err(ProblemError::Settled(pid, p.state).into());
         }
         store::set_problem_findings(&mut w.tx, p.id, None, Some(&workaround), None).await?;
         w.audit(
@@ -194,7 +181,7 @@ impl Desk {
         let mut p = w.problem(id).await?;
         let pid = ticket_ref(&p);
         let (Some(cause), Some(workaround)) = (p.cause.clone(), p.workaround.clone()) else {
-            return Err(ServiceError::user(render::known_error_needs(pid)));
+            return Err(ProblemError::KnownErrorNeeds(pid).into());
         };
         let before = p.clone();
         w.change_state(&mut p, Action::KnownError, None).await?;
@@ -384,11 +371,11 @@ impl Desk {
     pub async fn recurrence_problem(&self, call: &Call, notice: i64) -> Result<String> {
         let mut w = self.begin_problems(call).await?;
         let Some((service, incidents, made)) = store::get_recurrence(&mut w.tx, notice, w.guild_id).await? else {
-            return Err(ServiceError::user(render::ALREADY_CHOSEN));
+            return Err(ProblemError::AlreadyChosen.into());
         };
         if let Some(p) = made {
             let p = store::get_ticket(&mut w.tx, p).await?;
-            return Err(ServiceError::user(render::recurrence_done_already(ticket_ref(&p))));
+            return Err(ProblemError::OpenedAlready(ticket_ref(&p)).into());
         }
         let title = render::recurring_title(&service);
         let p = w.open_problem(&title, None, Some(&service)).await?;

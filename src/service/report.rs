@@ -6,11 +6,12 @@
 
 use serde_json::Value;
 
-use super::{Call, Desk, Result, ServiceError};
+use super::{Call, Desk, Result};
 use crate::chart::{self, Series};
 use crate::clock::to_millis;
 use crate::domain::report::{histogram, Period, ReportError, PERIODS};
 use crate::render;
+use crate::render::refusals::SetupError;
 use crate::store;
 
 /// A report: the reply's data (an embed referring to the chart) and the chart as PNG.
@@ -34,9 +35,7 @@ impl Desk {
             .change_manager_role_id
             .is_some_and(|r| call.actor.roles.contains(&r));
         if !(standing.is_agent || standing.is_incident_manager || change_manager) {
-            return Err(ServiceError::user(
-                "Reports are for agents, incident managers and change managers.",
-            ));
+            return Err(SetupError::ReportsNotAllowed.into());
         }
         let tz = settings.timezone.parse().unwrap_or(chrono_tz::Tz::UTC);
         let period = Period::ending(self.clock.now(), days, tz)?;

@@ -2,9 +2,10 @@
 
 use serde_json::Value;
 
-use super::{Actor, Call, Desk, Result, ServiceError, Standing};
+use super::{Actor, Call, Desk, Result, Standing};
 use crate::domain::text::{self, MAX_ITEM_DESCRIPTION_CHARS, MAX_ITEM_NAME_CHARS};
 use crate::render;
+use crate::render::refusals::SetupError;
 use crate::store::{self, SettingColumn};
 
 /// What a `/setup channel` sets.
@@ -73,8 +74,6 @@ impl RolePurpose {
     }
 }
 
-const ADMIN_ONLY: &str = "Only server admins (the Manage Server permission) can change or view the desk's settings.";
-
 /// Most catalog items offered by autocomplete (Discord's limit is 25).
 pub const MAX_AUTOCOMPLETE_CHOICES: i64 = 25;
 
@@ -82,7 +81,7 @@ pub(super) fn require_admin(standing: Standing) -> Result<()> {
     if standing.is_admin {
         Ok(())
     } else {
-        Err(ServiceError::user(ADMIN_ONLY))
+        Err(SetupError::AdminOnly.into())
     }
 }
 
@@ -98,7 +97,7 @@ impl Desk {
         require_admin(w.standing)?;
         let old = column.get(&w.config.settings);
         if old == Some(value) {
-            return Err(ServiceError::user(format!("{shown} is already set to that.")));
+            return Err(SetupError::Unchanged(shown).into());
         }
         w.configuring();
         store::set_setting_id(&mut w.tx, w.guild_id, column, value, w.now).await?;
@@ -146,9 +145,7 @@ impl Desk {
         let mut w = self.begin(call).await?;
         require_admin(w.standing)?;
         if !store::insert_catalog_item(&mut w.tx, w.guild_id, &name, &description, w.now).await? {
-            return Err(ServiceError::user(format!(
-                "The catalog already has “{name}”. Remove it first to change it."
-            )));
+            return Err(SetupError::InCatalog(name).into());
         }
         w.audit(None, "catalog-add", None, Some(name.clone()), Some(description))
             .await?;
@@ -162,9 +159,7 @@ impl Desk {
         let mut w = self.begin(call).await?;
         require_admin(w.standing)?;
         if !store::deactivate_catalog_item(&mut w.tx, w.guild_id, &name).await? {
-            return Err(ServiceError::user(format!(
-                "The catalog has no “{name}”. /setup show lists what it has."
-            )));
+            return Err(SetupError::NotInCatalog(name).into());
         }
         w.audit(None, "catalog-remove", Some(name.clone()), None, None).await?;
         self.finish(w).await?;

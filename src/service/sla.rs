@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::{lifecycle, Call, Desk, Result, ServiceError, Work};
+use super::{lifecycle, Call, Desk, Result, Work};
 use crate::clock::{from_millis, to_millis};
 use crate::domain::calendar::{self, Calendar};
 use crate::domain::duration::human_seconds;
@@ -15,6 +15,7 @@ use crate::domain::text;
 use crate::domain::timer::TimerKind;
 use crate::domain::{Priority, SlaDuration, TicketKind, TicketState};
 use crate::render;
+use crate::render::refusals::SetupError;
 use crate::store::{self, ClockRow, SettingsRow, TicketRow};
 
 /// Builds a guild's calendar from its settings and holidays.
@@ -335,9 +336,8 @@ impl Desk {
 
     /// `/setup hours timezone days start end`.
     pub async fn setup_hours(&self, call: &Call, tz: &str, days: &str, start: &str, end: &str) -> Result<String> {
-        let cal = Calendar::new(tz, days, start, end, []).map_err(|e| ServiceError::user(e.to_string()))?;
-        let days_text =
-            calendar::days_text(&calendar::parse_days(days).map_err(|e| ServiceError::user(e.to_string()))?);
+        let cal = Calendar::new(tz, days, start, end, [])?;
+        let days_text = calendar::days_text(&calendar::parse_days(days)?);
         let mut w = self.begin(call).await?;
         super::setup::require_admin(w.standing)?;
         let old = format!(
@@ -374,7 +374,7 @@ impl Desk {
 
     /// `/setup holiday date name`.
     pub async fn setup_holiday(&self, call: &Call, date: &str, name: &str) -> Result<String> {
-        let day = calendar::parse_date(date).map_err(|e| ServiceError::user(e.to_string()))?;
+        let day = calendar::parse_date(date)?;
         let name = text::required("holiday name", name, text::MAX_ITEM_NAME_CHARS)?;
         let mut w = self.begin(call).await?;
         super::setup::require_admin(w.standing)?;
@@ -399,12 +399,10 @@ impl Desk {
         resolve: &str,
     ) -> Result<String> {
         if kind == TicketKind::Change {
-            return Err(ServiceError::user(
-                "Changes have no SLA clocks; pick incident or request.",
-            ));
+            return Err(SetupError::NoChangeTargets.into());
         }
-        let respond = SlaDuration::parse(respond).map_err(|e| ServiceError::user(e.to_string()))?;
-        let resolve = SlaDuration::parse(resolve).map_err(|e| ServiceError::user(e.to_string()))?;
+        let respond = SlaDuration::parse(respond)?;
+        let resolve = SlaDuration::parse(resolve)?;
         let mut w = self.begin(call).await?;
         super::setup::require_admin(w.standing)?;
         let old = w.targets(kind, p).await?;
@@ -434,7 +432,7 @@ impl Desk {
 
     /// `/setup autoclose after`.
     pub async fn setup_autoclose(&self, call: &Call, after: &str) -> Result<String> {
-        let after = SlaDuration::parse(after).map_err(|e| ServiceError::user(e.to_string()))?;
+        let after = SlaDuration::parse(after)?;
         let mut w = self.begin(call).await?;
         super::setup::require_admin(w.standing)?;
         let old = w.config.settings.autoclose_after.clone();

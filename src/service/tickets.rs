@@ -4,9 +4,10 @@
 use serde_json::Value;
 
 use super::major::Intake;
-use super::{lifecycle, Actor, Call, Desk, Result, ServiceError, Standing, Work};
+use super::{lifecycle, Actor, Call, Desk, Result, Standing, Work};
 use crate::domain::text::{self, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, MAX_REASON_CHARS, MAX_SUMMARY_CHARS};
 use crate::domain::{Action, HoldReason, Priority, Stage, TicketKind, TicketRef, TicketState};
+use crate::render::refusals::{AgentTask, TicketError};
 use crate::render::{self, ticket_ref, Pings};
 use crate::store::{self, NewOutbox, NewTicket, OutboxOp, QueueFilter, TicketRow};
 
@@ -285,13 +286,11 @@ fn action_name(a: Action) -> &'static str {
     }
 }
 
-const AGENTS_ONLY: &str = "only service desk agents can do that. Ask an admin for the agent role if you need it.";
-
-fn need_agent(responder: bool, what: &str) -> Result<()> {
+fn need_agent(responder: bool, what: AgentTask) -> Result<()> {
     if responder {
         Ok(())
     } else {
-        Err(ServiceError::user(format!("{what}: {AGENTS_ONLY}")))
+        Err(TicketError::AgentsOnly(what).into())
     }
 }
 
@@ -397,7 +396,7 @@ impl Desk {
     pub async fn check_resolvable(&self, call: &Call, id: &str) -> Result<TicketRef> {
         let (t, responder, _) = self.read_visible(call, id).await?;
         if !responder {
-            return Err(ServiceError::user(format!("Resolving tickets: {AGENTS_ONLY}")));
+            return Err(TicketError::AgentsOnly(AgentTask::Resolve).into());
         }
         let id = ticket_ref(&t);
         lifecycle(&t)?.apply(t.kind, Action::Resolve, id)?;
@@ -408,9 +407,7 @@ impl Desk {
     pub async fn queue(&self, call: &Call, view: QueueView) -> Result<Value> {
         let (_, standing) = self.begin_read(call).await?;
         if !standing.is_agent {
-            return Err(ServiceError::user(format!(
-                "The queue: {AGENTS_ONLY} /request mine lists your own tickets."
-            )));
+            return Err(TicketError::QueueAgentsOnly.into());
         }
         let mut conn = self.pool.acquire().await?;
         let filter = QueueFilter {
@@ -436,9 +433,7 @@ impl Desk {
         let (mut t, responder) = w.load_visible(id).await?;
         let kind = t.kind;
         if kind == TicketKind::Change {
-            return Err(ServiceError::user(format!(
-                "{id} is a change: use the /change commands for it."
-            )));
+            return Err(TicketError::IsAChange(id).into());
         }
         let cx = OpContext {
             id,
@@ -453,7 +448,7 @@ impl Desk {
             TicketOp::Assign(target) => w.op_assign(t_, &cx, &target).await?,
             TicketOp::Hold { reason, note } => w.op_hold(t_, &cx, reason, note).await?,
             TicketOp::Resume => {
-                need_agent(cx.agent, "Resuming tickets")?;
+                need_agent(cx.agent, AgentTask::Resume)?;
                 w.change_state(t_, Action::Resume, None).await?;
                 t_.hold_reason = None;
                 format!("{id} is {} again.", t_.state)
@@ -462,9 +457,7 @@ impl Desk {
             TicketOp::Reopen { reason } => w.op_reopen(t_, &cx, &reason).await?,
             TicketOp::Close => {
                 if !(cx.agent || cx.is_requester) {
-                    return Err(ServiceError::user(format!(
-                        "Only the requester or an agent can close {id}."
-                    )));
+                    return Err(TicketError::CloseNotAllowed(id).into());
                 }
                 w.change_state(t_, Action::Close, None).await?;
                 t_.closed_at = Some(w.now);
@@ -558,16 +551,12 @@ struct OpContext {
 impl Work {
     async fn op_claim(&mut self, t: &mut TicketRow, cx: &OpContext) -> Result<String> {
         let id = cx.id;
-        need_agent(cx.agent, "Claiming tickets")?;
+        need_agent(cx.agent, AgentTask::Claim)?;
         // The state first: a closed ticket is closed, whoever had it.
         lifecycle(t)?.apply(cx.kind, Action::Claim, id)?;
         match t.assignee_id {
-            Some(a) if a == self.user_id => return Err(ServiceError::user(format!("{id} is already yours."))),
-            Some(a) => {
-                return Err(ServiceError::user(format!(
-                    "{id} is already assigned to <@{a}>. Use /ticket assign to hand it over."
-                )))
-            }
+            Some(a) if a == self.user_id => return Err(TicketError::AlreadyYours(id).into()),
+            Some(a) => return Err(TicketError::TakenBy(id, a).into()),
             None => {}
         }
         self.change_state(t, Action::Claim, None).await?;
@@ -579,7 +568,7 @@ impl Work {
 
     async fn op_assign(&mut self, t: &mut TicketRow, cx: &OpContext, target: &AssignTarget) -> Result<String> {
         let id = cx.id;
-        need_agent(cx.agent, "Assigning tickets")?;
+        need_agent(cx.agent, AgentTask::Assign)?;
         let target_standing = Standing::of(
             &Actor {
                 guild_id: self.guild_id,
@@ -590,16 +579,10 @@ impl Work {
             &self.config.settings,
         );
         if !target_standing.is_agent {
-            return Err(ServiceError::user(format!(
-                "<@{}> is not a service desk agent, so {id} cannot be assigned to them.",
-                target.user_id
-            )));
+            return Err(TicketError::NotAnAgent(id, target.user_id).into());
         }
         if t.assignee_id == Some(target.user_id) {
-            return Err(ServiceError::user(format!(
-                "{id} is already assigned to <@{}>.",
-                target.user_id
-            )));
+            return Err(TicketError::AlreadyAssigned(id, target.user_id).into());
         }
         self.change_state(t, Action::Assign, None).await?;
         self.set_assignee(t, target.user_id).await?;
@@ -620,7 +603,7 @@ impl Work {
         note: Option<String>,
     ) -> Result<String> {
         let id = cx.id;
-        need_agent(cx.agent, "Putting tickets on hold")?;
+        need_agent(cx.agent, AgentTask::Hold)?;
         self.change_state(t, Action::Hold, note.clone()).await?;
         t.hold_reason = Some(reason.as_str().to_owned());
         if reason == HoldReason::AwaitingRequester {
@@ -642,7 +625,7 @@ impl Work {
 
     async fn op_resolve(&mut self, t: &mut TicketRow, cx: &OpContext, note: &str) -> Result<String> {
         let id = cx.id;
-        need_agent(cx.agent, "Resolving tickets")?;
+        need_agent(cx.agent, AgentTask::Resolve)?;
         self.change_state(t, Action::Resolve, Some(note.to_owned())).await?;
         t.hold_reason = None;
         t.resolution_note = Some(note.to_owned());
@@ -663,9 +646,7 @@ impl Work {
     async fn op_reopen(&mut self, t: &mut TicketRow, cx: &OpContext, reason: &str) -> Result<String> {
         let id = cx.id;
         if !(cx.agent || cx.is_requester) {
-            return Err(ServiceError::user(format!(
-                "Only the requester or an agent can reopen {id}."
-            )));
+            return Err(TicketError::ReopenNotAllowed(id).into());
         }
         self.change_state(t, Action::Reopen, Some(reason.to_owned())).await?;
         t.resolved_at = None;
@@ -681,14 +662,11 @@ impl Work {
         let id = cx.id;
         let own_request = cx.is_requester && cx.kind == TicketKind::Request;
         if !(cx.agent || own_request) {
-            return Err(ServiceError::user(format!(
-                "Only the requester or an agent can cancel {id}{}.",
-                if cx.kind == TicketKind::Incident {
-                    " (incidents: agents only)"
-                } else {
-                    ""
-                }
-            )));
+            return Err(TicketError::CancelNotAllowed {
+                id,
+                incident: cx.kind == TicketKind::Incident,
+            }
+            .into());
         }
         self.change_state(t, Action::Cancel, reason).await?;
         t.hold_reason = None;
@@ -698,16 +676,13 @@ impl Work {
 
     async fn op_priority(&mut self, t: &mut TicketRow, cx: &OpContext, p: Priority) -> Result<String> {
         let id = cx.id;
-        need_agent(cx.agent, "Changing priority")?;
+        need_agent(cx.agent, AgentTask::Priority)?;
         let old = t.priority;
         if !lifecycle(t)?.is_open() {
-            return Err(ServiceError::user(format!(
-                "{id} is {}: only open tickets can change priority.",
-                t.state
-            )));
+            return Err(TicketError::PriorityClosed(id, t.state).into());
         }
         if old == p {
-            return Err(ServiceError::user(format!("{id} is already {p}.")));
+            return Err(TicketError::SamePriority(id, p).into());
         }
         t.priority = p;
         // Its messages still queued (the card, notices) move to their new place in line.
@@ -720,10 +695,7 @@ impl Work {
     async fn op_comment(&mut self, t: &mut TicketRow, cx: &OpContext, body: &str) -> Result<String> {
         let id = cx.id;
         if lifecycle(t)?.is_final() {
-            return Err(ServiceError::user(format!(
-                "{id} is {}: it takes no more comments. Raise a new ticket if you need more help.",
-                t.state
-            )));
+            return Err(TicketError::NoMoreComments(id, t.state).into());
         }
         store::insert_comment(
             &mut self.tx,
@@ -774,9 +746,7 @@ impl Work {
     async fn catalog_item(&mut self, name: &str) -> Result<String> {
         match store::find_catalog_item(&mut self.tx, self.guild_id, name).await? {
             Some(item) => Ok(item.name),
-            None => Err(ServiceError::user(format!(
-                "“{name}” is not in the service catalog. Pick an item from the list as you type."
-            ))),
+            None => Err(TicketError::NotInCatalog(name.to_owned()).into()),
         }
     }
 
