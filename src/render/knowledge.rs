@@ -204,6 +204,11 @@ impl KbVoteButton {
     }
 }
 
+/// `/kb retire` done.
+pub fn kb_retired(r: KbRef) -> String {
+    format!("{r} is retired: searches and intake no longer offer it.")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

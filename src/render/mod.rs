@@ -14,21 +14,29 @@ use crate::store::{AuditRow, TicketRow};
 
 mod alerts;
 mod buttons;
+mod changes;
 mod deliveries;
 mod digest;
+mod incidents;
 mod knowledge;
 mod major;
 mod ops;
 mod problems;
 pub mod refusals;
+mod setup;
+mod tickets;
 pub use alerts::*;
 pub use buttons::*;
+pub use changes::*;
 pub use deliveries::*;
 pub use digest::*;
+pub use incidents::*;
 pub use knowledge::*;
 pub use major::*;
 pub use ops::*;
 pub use problems::*;
+pub use setup::*;
+pub use tickets::*;
 
 /// Discord's limit on message content.
 pub const MAX_CONTENT_CHARS: usize = 2000;

@@ -178,6 +178,21 @@ impl ProblemButton {
     }
 }
 
+/// The `Problem` field of an incident's `/ticket show`.
+pub fn problem_field(p: TicketRef, title: &str) -> Value {
+    field("Problem", format!("{p} · {title}"), false)
+}
+
+/// `/problem rca` done.
+pub fn rca_recorded(p: TicketRef) -> String {
+    format!("The root cause of {p} is recorded.")
+}
+
+/// The title of a problem's known-error article.
+pub fn known_error_title(problem_title: &str) -> String {
+    truncate(&format!("Known error: {problem_title}"), 100)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

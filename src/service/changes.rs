@@ -76,19 +76,11 @@ impl Work {
         let mut out = Vec::new();
         for (n, title, s, e) in store::list_overlapping_changes(&mut self.tx, self.guild_id, start, end).await? {
             if n != except {
-                out.push(format!(
-                    "overlaps CHG-{n} “{}” ({})",
-                    text::truncate(&title, 60),
-                    render::window(s, e)
-                ));
+                out.push(render::overlap_conflict(n, &title, s, e));
             }
         }
         for (s, e, reason) in store::list_blackouts(&mut self.tx, self.guild_id, start, end).await? {
-            out.push(format!(
-                "falls in a blackout: {} ({})",
-                text::truncate(&reason, 80),
-                render::window(s, e)
-            ));
+            out.push(render::blackout_conflict(&reason, s, e));
         }
         Ok(out)
     }
@@ -130,17 +122,17 @@ impl Work {
                 self.move_change(t, ChangeAction::Expire, Some("the vote deadline passed".into()))
                     .await?;
                 t.closed_at = Some(self.now); // final, like completed or cancelled
-                format!("⌛ {id} “{}” expired: the CAB did not decide in time. It is not approved; raise it again if it is still needed.", t.title)
+                render::vote_settled(id, &t.title, true, false)
             }
             (Outcome::Approved, _) => {
                 self.move_change(t, ChangeAction::Approve, None).await?;
                 self.move_change(t, ChangeAction::Schedule, None).await?;
-                format!("✅ {id} “{}” is approved by the CAB and scheduled.", t.title)
+                render::vote_settled(id, &t.title, false, true)
             }
             _ => {
                 self.move_change(t, ChangeAction::Reject, None).await?;
                 t.closed_at = Some(self.now);
-                format!("❌ {id} “{}” is rejected by the CAB.", t.title)
+                render::vote_settled(id, &t.title, false, false)
             }
         };
         self.post_cab(t, render::notice(&text, &Pings::none()), false).await?;
@@ -215,11 +207,7 @@ impl Desk {
             conflicts: (!conflicts.is_empty()).then(|| conflicts.join("\n")),
             ..ChangeRow::default()
         };
-        let flag = if conflicts.is_empty() {
-            String::new()
-        } else {
-            format!(" ⚠ {} conflict(s): {}", conflicts.len(), conflicts.join("; "))
-        };
+        let flag = render::conflicts_flag(&conflicts);
         let message = if c.change_type == ChangeType::Standard {
             w.pre_approve(&mut t, &change, &flag).await?
         } else {
@@ -292,11 +280,11 @@ impl Desk {
         let message = match outcome {
             Outcome::Open => {
                 w.refresh_card(&t).await?;
-                format!("Your vote on {id} is in ({a} for, {r} against; rule {mode}). You can change it until the CAB decides.")
+                render::vote_recorded(id, a, r, mode, None)
             }
             decided => {
                 w.settle(&mut t, decided, false).await?;
-                format!("Your vote on {id} is in, and it decided the vote: {id} is {}.", t.state)
+                render::vote_recorded(id, a, r, mode, Some(t.state))
             }
         };
         store::update_ticket(&mut w.tx, &t).await?;
@@ -330,11 +318,7 @@ impl Desk {
             .filter(|u| !votes.iter().any(|v| v.0 == *u))
             .collect();
         let id = ticket_ref(&t);
-        let closes = change.vote_deadline.map(render::due).unwrap_or_default();
-        let text = format!(
-            "🗳 {id} “{}” is waiting for your vote; the vote closes {closes}. An undecided vote expires, it is never approved.",
-            t.title
-        );
+        let text = render::vote_reminder(id, &t.title, change.vote_deadline);
         for user in &waiting {
             let actions = [render::DmAction::Approve, render::DmAction::Reject];
             w.dm_with(&t, *user, &text, &actions, true).await?;
@@ -363,12 +347,12 @@ impl Desk {
         let (mut w, mut t) = self.begin_change_step(call, id).await?;
         w.move_change(&mut t, ChangeAction::Start, None).await?;
         let id = ticket_ref(&t);
-        let text = format!("🔧 {id} “{}” is being implemented by <@{}>.", t.title, w.user_id);
+        let text = render::implementing_notice(id, &t.title, w.user_id);
         w.post_cab(&t, render::notice(&text, &Pings::none()), false).await?;
         store::update_ticket(&mut w.tx, &t).await?;
         w.refresh_card(&t).await?;
         self.finish(w).await?;
-        Ok(format!("{id} is implementing. Finish with /change complete."))
+        Ok(render::implementing(id))
     }
 
     /// `/change complete id outcome notes`.
@@ -387,12 +371,12 @@ impl Desk {
         t.resolution_note = Some(notes.clone());
         t.closed_at = Some(w.now);
         let id = ticket_ref(&t);
-        let text = format!("🏁 {id} “{}” is completed: {} — {notes}", t.title, outcome.as_str());
+        let text = render::completed_notice(id, &t.title, outcome, &notes);
         w.post_cab(&t, render::notice(&text, &Pings::none()), false).await?;
         store::update_ticket(&mut w.tx, &t).await?;
         w.refresh_card(&t).await?;
         self.finish(w).await?;
-        Ok(format!("{id} is completed ({}).", outcome.as_str()))
+        Ok(render::completed(id, outcome))
     }
 
     /// `/change cancel id [reason]`.
@@ -403,16 +387,12 @@ impl Desk {
         w.cancel_timer(vote_key(t.id));
         t.closed_at = Some(w.now);
         let id = ticket_ref(&t);
-        let text = format!(
-            "🚫 {id} “{}” is cancelled{}.",
-            t.title,
-            reason.map(|r| format!(": {r}")).unwrap_or_default()
-        );
+        let text = render::change_cancelled_notice(id, &t.title, reason.as_deref());
         w.post_cab(&t, render::notice(&text, &Pings::none()), false).await?;
         store::update_ticket(&mut w.tx, &t).await?;
         w.refresh_card(&t).await?;
         self.finish(w).await?;
-        Ok(format!("{id} is cancelled."))
+        Ok(render::change_cancelled(id))
     }
 
     /// `/change blackout start end reason` (change managers, admins).
@@ -455,12 +435,7 @@ impl Desk {
         )
         .await?;
         self.finish(w).await?;
-        Ok(format!(
-            "No changes {} – {} ({}): {reason}. Changes planned in it are flagged in their vote.",
-            start.trim(),
-            end.trim(),
-            tz.name()
-        ))
+        Ok(render::blackout_set(start.trim(), end.trim(), tz.name(), &reason))
     }
 
     /// `/change calendar days`.
@@ -474,30 +449,14 @@ impl Desk {
         let (from, to) = (to_millis(now), to_millis(now + Duration::days(days)));
         let mut lines: Vec<(i64, String)> = Vec::new();
         for (n, title, s, e) in store::list_overlapping_changes(&mut conn, call.actor.guild_id, from, to).await? {
-            lines.push((
-                s,
-                format!("🗓 {} **CHG-{n}** {}", render::window(s, e), text::truncate(&title, 60)),
-            ));
+            lines.push((s, render::calendar_change(n, &title, s, e)));
         }
         for (s, e, reason) in store::list_blackouts(&mut conn, call.actor.guild_id, from, to).await? {
-            lines.push((
-                s,
-                format!("⛔ {} blackout: {}", render::window(s, e), text::truncate(&reason, 80)),
-            ));
+            lines.push((s, render::calendar_blackout(&reason, s, e)));
         }
         lines.sort();
         let body: Vec<String> = lines.into_iter().map(|(_, l)| l).collect();
-        let heading = format!("Scheduled changes and blackouts, the next {days} day(s)");
-        Ok(if body.is_empty() {
-            render::ephemeral(&format!("{heading}: nothing planned."))
-        } else {
-            render::ephemeral_embeds(
-                &heading,
-                vec![
-                    serde_json::json!({ "description": render::fit_lines(&body, render::MAX_EMBED_DESCRIPTION_CHARS), "color": 0x9B59B6 }),
-                ],
-            )
-        })
+        Ok(render::change_calendar(days, &body))
     }
 
     /// `/setup cab rule mode count voting` (admins).
@@ -536,10 +495,7 @@ impl Desk {
         )
         .await?;
         self.finish(w).await?;
-        Ok(format!(
-            "{} changes: the CAB decides by {m}, within {voting}. Applies to votes opened from now on.",
-            rule.as_str()
-        ))
+        Ok(render::cab_rule_set(rule, m, &voting.to_string()))
     }
 
     /// Whether the actor may vote now (before showing the reject form).
@@ -609,14 +565,9 @@ impl Work {
             change.window_start.unwrap_or_default(),
             change.window_end.unwrap_or_default(),
         );
-        let text = format!(
-            "🗓 {id} “{}” (standard, pre-approved) is scheduled for {}.",
-            t.title,
-            render::window(s, e)
-        );
-        self.post_cab(t, render::notice(&format!("{text}{flag}"), &Pings::none()), false)
-            .await?;
-        Ok(format!("{id} is pre-approved and scheduled.{flag}"))
+        let text = render::pre_approved_notice(id, &t.title, s, e, flag);
+        self.post_cab(t, render::notice(&text, &Pings::none()), false).await?;
+        Ok(render::pre_approved(id, flag))
     }
 
     /// A normal or emergency change: the CAB's vote opens, with its deadline and reminder.
@@ -668,11 +619,12 @@ impl Work {
         let role = self.config.settings.cab_role_id;
         let body = render::vote_opened(render::change_card(t, &change, voters, &[]), voters, role);
         self.post_cab(t, body, true).await?;
-        Ok(format!(
-            "{id} is up for the CAB's vote ({}, {} voter(s), until {}).{flag}",
+        Ok(render::vote_opened_reply(
+            id,
             rule.mode,
             voters.len(),
-            render::due(to_millis(deadline))
+            to_millis(deadline),
+            flag,
         ))
     }
 }

@@ -44,9 +44,6 @@ impl Desk {
         .await?;
         w.queued = true; // wakes the outbox when this commits
         self.finish(w).await?;
-        Ok(match button {
-            RetryButton::One(id) => format!("Message #{id} is queued again; it goes out in a moment."),
-            RetryButton::Channel(c) => format!("{n} message(s) to <#{c}> are queued again; they go out in a moment."),
-        })
+        Ok(render::requeued(button, n))
     }
 }

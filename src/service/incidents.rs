@@ -101,32 +101,17 @@ impl Work {
                 )
                 .await?;
                 if !first {
-                    let text = format!(
-                        "📟 {id} “{}” ({p}) is still unacknowledged — paging level {}{}.",
-                        t.title,
-                        page.level,
-                        if page.round > 0 {
-                            format!(", round {}", page.round + 1)
-                        } else {
-                            String::new()
-                        }
-                    );
+                    let text = render::repaged_notice(id, &t.title, p, page);
                     self.post_page_notice(t, &text, pings).await?;
                 }
-                let dm = format!(
-                    "📟 You are paged for {id} “{}” ({p}, level {}). Acknowledge with the button below or /incident ack id:{id}.",
-                    t.title, page.level
-                );
+                let dm = render::page_dm(id, &t.title, p, page.level);
                 self.dm_with(t, user, &dm, &[render::DmAction::Ack], true).await?;
             }
             _ => {
                 self.audit(Some(t.id), "page", None, None, Some("nobody is on call".into()))
                     .await?;
                 if !first {
-                    let text = format!(
-                        "📟 {id} “{}” ({p}) is unacknowledged and nobody else is on call.",
-                        t.title
-                    );
+                    let text = render::nobody_else_notice(id, &t.title, p);
                     self.post_notice(t, &text, Pings::none()).await?;
                 }
             }
@@ -354,16 +339,7 @@ impl Desk {
         };
         let (t, paged) = w.open_incident(&draft).await?;
         let id = ticket_ref(&t);
-        Ok(if channel.is_some() {
-            match paged {
-                Some(u) => format!("{id} ({p}) is open and <@{u}> is paged."),
-                None => {
-                    format!("{id} ({p}) is open, but nobody is on call: an incident manager should run /oncall add.")
-                }
-            }
-        } else {
-            format!("{id} ({p}) is open. Note: no incidents channel is set up — ask an admin to run /setup channel purpose:incidents.")
-        })
+        Ok(render::incident_opened(id, p, channel.is_some(), paged))
     }
 
     /// "This solved it" or "Still need help" under the articles offered at intake: the first
@@ -444,17 +420,12 @@ impl Desk {
         paging.acknowledged_at = Some(w.now);
         paging.last_update_at = Some(w.now);
         w.write_paging(t.id, &paging);
-        let text = format!("✅ {id} “{}” is acknowledged by <@{}>.", t.title, w.user_id);
+        let text = render::acknowledged_notice(id, &t.title, w.user_id);
         w.post_notice(&t, &text, Pings::none()).await?;
         let timeout = paging.esc_ack_timeout.clone().unwrap_or_default();
-        self.commit_ticket(
-            w,
-            before,
-            t,
-            format!("You acknowledged {id}. Post progress with /incident update within {timeout}, or it pages again."),
-        )
-        .await
-        .map(|o| o.message)
+        self.commit_ticket(w, before, t, render::acknowledged(id, &timeout))
+            .await
+            .map(|o| o.message)
     }
 
     /// `/incident update id note`: posts to the timeline and the incidents channel, and resets
@@ -487,13 +458,13 @@ impl Desk {
             // The bridge thread and the pinned card's status, not the busy channel.
             w.major_update(&mut t, &note).await?;
         } else {
-            let text = format!("📝 {id} update from <@{}>: {note}", w.user_id);
+            let text = render::update_notice(id, w.user_id, &note);
             w.post_notice(&t, &text, Pings::none()).await?;
         }
         w.tell_affected(&t, &render::affected_update(id, &t.title, &note))
             .await?;
         self.finish(w).await?;
-        Ok(format!("Your update is on {id}."))
+        Ok(render::update_posted(id))
     }
 
     /// `/incident escalate id`: pages the next level now.
@@ -536,12 +507,8 @@ impl Desk {
         if lifecycle(&t)? != TicketState::Triggered {
             w.cancel_timer(escalate_key(t.id));
         }
-        let who = paging
-            .paged_user_id
-            .map(|u| format!("<@{u}>"))
-            .unwrap_or_else(|| "nobody".into());
         self.finish(w).await?;
-        Ok(format!("{id}: level {} paged ({who}).", next.level))
+        Ok(render::escalated(id, next.level, paging.paged_user_id))
     }
 
     /// Fires an escalation timer: page the next level if still triggered.
@@ -561,11 +528,7 @@ impl Desk {
             Some(next) => w.page(&t, &mut paging, Some(next), false).await,
             None => {
                 w.audit(Some(t.id), "escalation-exhausted", None, None, None).await?;
-                let text = format!(
-                    "📟 {} “{}” is still unacknowledged after every level and round.",
-                    ticket_ref(&t),
-                    t.title
-                );
+                let text = render::exhausted_notice(ticket_ref(&t), &t.title);
                 let pings = w
                     .config
                     .settings
@@ -597,25 +560,16 @@ impl Desk {
         let mut w = self.begin(call).await?;
         let levels = w.oncall_levels().await?;
         let now = from_millis(w.now);
-        let mut lines = Vec::new();
-        for (i, l) in levels.iter().enumerate() {
-            let who = l
-                .on_call(now)
-                .map_or_else(|| "nobody".to_owned(), |u| format!("<@{u}>"));
-            let rota: Vec<String> = l.rotation.users.iter().map(|u| format!("<@{u}>")).collect();
-            let rota = if rota.is_empty() {
-                "no rotation".to_owned()
-            } else {
-                rota.join(" → ")
-            };
-            lines.push(format!(
-                "**Level {}**: {who} — rotation {rota}, turns of {}h",
-                i + 1,
-                l.rotation.turn_seconds / 3600
-            ));
-        }
+        let views: Vec<render::LevelView<'_>> = levels
+            .iter()
+            .map(|l| render::LevelView {
+                on_call: l.on_call(now),
+                rotation: &l.rotation.users,
+                turn_hours: l.rotation.turn_seconds / 3600,
+            })
+            .collect();
         self.finish(w).await?;
-        Ok(render::ephemeral(&lines.join("\n")))
+        Ok(render::ephemeral(&render::oncall_who(&views)))
     }
 
     async fn begin_oncall_edit(&self, call: &Call) -> Result<Work> {
@@ -643,9 +597,7 @@ impl Desk {
         )
         .await?;
         self.finish(w).await?;
-        Ok(format!(
-            "<@{user}> joins level {level}'s rotation, after those already in it."
-        ))
+        Ok(render::oncall_added(user, level))
     }
 
     /// `/oncall remove level user`.
@@ -665,7 +617,7 @@ impl Desk {
         )
         .await?;
         self.finish(w).await?;
-        Ok(format!("<@{user}> leaves level {level}'s rotation."))
+        Ok(render::oncall_removed(user, level))
     }
 
     /// `/oncall rotation level hours start`.
@@ -688,10 +640,7 @@ impl Desk {
         )
         .await?;
         self.finish(w).await?;
-        Ok(format!(
-            "Level {level} now takes turns of {hours}h from {start} ({}).",
-            tz.name()
-        ))
+        Ok(render::rotation_set(level, hours, start, tz.name()))
     }
 
     /// `/oncall override level user start end`.
@@ -721,10 +670,7 @@ impl Desk {
         )
         .await?;
         self.finish(w).await?;
-        Ok(format!(
-            "<@{user}> covers level {level} from {start} to {end} ({}).",
-            tz.name()
-        ))
+        Ok(render::override_set(user, level, start, end, tz.name()))
     }
 
     /// `/setup escalation priority delay ack-timeout rounds`.
@@ -761,11 +707,12 @@ impl Desk {
         )
         .await?;
         self.finish(w).await?;
-        let note = if default_policy(p).escalates {
-            ""
-        } else {
-            " (P4/P5 notify but never escalate)"
-        };
-        Ok(format!("{p} incidents opened from now on: next level after {delay}, ack timeout {ack}, {rounds} extra round(s){note}."))
+        Ok(render::escalation_set(
+            p,
+            &delay.to_string(),
+            &ack.to_string(),
+            rounds,
+            default_policy(p).escalates,
+        ))
     }
 }

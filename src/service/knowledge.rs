@@ -222,7 +222,7 @@ impl Desk {
         w.cancel_timer(review_key(a.id));
         w.audit(None, "kb-retire", None, Some(r.to_string()), None).await?;
         self.finish(w).await?;
-        Ok(format!("{r} is retired: searches and intake no longer offer it."))
+        Ok(render::kb_retired(r))
     }
 
     /// `/kb show id` (anyone), with 👍 / 👎.

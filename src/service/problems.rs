@@ -132,7 +132,7 @@ impl Desk {
         store::set_problem_findings(&mut w.tx, p.id, Some(&cause), None, None).await?;
         w.audit(Some(p.id), "rca", p.cause.clone(), Some(cause), None).await?;
         self.finish(w).await?;
-        Ok(format!("The root cause of {pid} is recorded."))
+        Ok(render::rca_recorded(pid))
     }
 
     /// `/problem workaround id text`: recorded, and posted on every linked open incident's
@@ -186,7 +186,7 @@ impl Desk {
         let before = p.clone();
         w.change_state(&mut p, Action::KnownError, None).await?;
         let body = render::known_error_body(pid, &cause, &workaround);
-        let title = text::truncate(&format!("Known error: {}", p.title), 100);
+        let title = render::known_error_title(&p.title);
         let text = ArticleText {
             title: &title,
             symptoms: p.details.as_deref().unwrap_or_default(),
@@ -253,12 +253,7 @@ impl Desk {
         let mut w = self.begin_problems(call).await?;
         let rows = store::list_problems(&mut w.tx, w.guild_id, state).await?;
         self.finish(w).await?;
-        Ok(render::ticket_list(
-            "Problems",
-            &rows,
-            "No problems in that state.",
-            self.now_ms(),
-        ))
+        Ok(render::problem_list(&rows, self.now_ms()))
     }
 
     /// The fields `/ticket show` adds for a problem (findings, linked incidents) or for an
@@ -271,11 +266,7 @@ impl Desk {
         match t.problem_id {
             Some(p) => {
                 let p = store::get_ticket(conn, p).await?;
-                Ok(vec![render::field(
-                    "Problem",
-                    format!("{} · {}", ticket_ref(&p), p.title),
-                    false,
-                )])
+                Ok(vec![render::problem_field(ticket_ref(&p), &p.title)])
             }
             None => Ok(Vec::new()),
         }

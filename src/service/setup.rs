@@ -92,12 +92,12 @@ impl Desk {
     }
 
     /// `/setup channel` and `/setup role`: one id setting.
-    async fn set_id(&self, call: &Call, column: SettingColumn, value: i64, shown: String) -> Result<String> {
+    async fn set_id(&self, call: &Call, column: SettingColumn, value: i64) -> Result<()> {
         let mut w = self.begin(call).await?;
         require_admin(w.standing)?;
         let old = column.get(&w.config.settings);
         if old == Some(value) {
-            return Err(SetupError::Unchanged(shown).into());
+            return Err(SetupError::Unchanged(render::setting_name(column).to_owned()).into());
         }
         w.configuring();
         store::set_setting_id(&mut w.tx, w.guild_id, column, value, w.now).await?;
@@ -109,33 +109,21 @@ impl Desk {
             Some(column.column().to_owned()),
         )
         .await?;
-        self.finish(w).await?;
-        Ok(format!("{shown} is now set."))
+        self.finish(w).await
     }
 
     /// `/setup channel purpose channel`.
     pub async fn setup_channel(&self, call: &Call, purpose: ChannelPurpose, channel_id: i64) -> Result<String> {
-        let name = match purpose {
-            ChannelPurpose::Triage => "The triage channel",
-            ChannelPurpose::Incidents => "The incidents channel",
-            ChannelPurpose::Cab => "The CAB channel",
-        };
-        self.set_id(call, purpose.column(), channel_id, name.to_owned())
-            .await
-            .map(|_| format!("{name} is now <#{channel_id}>."))
+        let column = purpose.column();
+        self.set_id(call, column, channel_id).await?;
+        Ok(render::channel_set(column, channel_id))
     }
 
     /// `/setup role purpose role`.
     pub async fn setup_role(&self, call: &Call, purpose: RolePurpose, role_id: i64) -> Result<String> {
-        let name = match purpose {
-            RolePurpose::Agent => "The agent role",
-            RolePurpose::IncidentManager => "The incident manager role",
-            RolePurpose::Cab => "The CAB role",
-            RolePurpose::ChangeManager => "The change manager role",
-        };
-        self.set_id(call, purpose.column(), role_id, name.to_owned())
-            .await
-            .map(|_| format!("{name} is now <@&{role_id}>."))
+        let column = purpose.column();
+        self.set_id(call, column, role_id).await?;
+        Ok(render::role_set(column, role_id))
     }
 
     /// `/setup catalog-add name description`.
@@ -150,7 +138,7 @@ impl Desk {
         w.audit(None, "catalog-add", None, Some(name.clone()), Some(description))
             .await?;
         self.finish(w).await?;
-        Ok(format!("“{name}” is now in the service catalog."))
+        Ok(render::catalog_added(&name))
     }
 
     /// `/setup catalog-remove name`.
@@ -163,9 +151,7 @@ impl Desk {
         }
         w.audit(None, "catalog-remove", Some(name.clone()), None, None).await?;
         self.finish(w).await?;
-        Ok(format!(
-            "“{name}” is no longer offered. Tickets already raised for it keep it."
-        ))
+        Ok(render::catalog_removed(&name))
     }
 
     /// Autocomplete for catalog items: names containing what was typed, this guild only.

@@ -9,7 +9,6 @@ use serde_json::Value;
 use super::{lifecycle, Call, Desk, Result, Work};
 use crate::clock::{from_millis, to_millis};
 use crate::domain::calendar::{self, Calendar};
-use crate::domain::duration::human_seconds;
 use crate::domain::sla::{self, calendar_for, target_seconds, ClockKind, SlaClock, Targets};
 use crate::domain::text;
 use crate::domain::timer::TimerKind;
@@ -267,46 +266,11 @@ impl Work {
     }
 }
 
-/// One clock as a line: `Response (1bd): met` / `… 2h 05m left, due …` / `breached by 40m`.
+/// One clock as a field of `/ticket show` and `/sla show`.
 fn clock_line(r: &ClockRow, cal: &Calendar, now: DateTime<Utc>) -> (String, String) {
     let c = to_domain(r);
-    let s = c.status(cal, now);
     let kind = ClockKind::parse(&r.clock).unwrap_or(ClockKind::Resolution);
-    let mut name = match kind {
-        ClockKind::Response => "Response SLA".to_owned(),
-        ClockKind::Resolution => "Resolution SLA".to_owned(),
-    };
-    if r.cycle > 1 {
-        name = format!("{name} (cycle {})", r.cycle);
-    }
-    let counted = if c.target.is_business() {
-        "business time"
-    } else {
-        "24×7"
-    };
-    let head = format!(
-        "target {} ({counted}), elapsed {}",
-        c.target,
-        human_seconds(s.elapsed_seconds)
-    );
-    let tail = if s.stopped {
-        if s.remaining_seconds >= 0 {
-            "met".to_owned()
-        } else {
-            format!("missed by {}", human_seconds(-s.remaining_seconds))
-        }
-    } else if s.remaining_seconds < 0 {
-        format!("**breached** by {}", human_seconds(-s.remaining_seconds))
-    } else if s.paused {
-        format!("{} left, **paused**", human_seconds(s.remaining_seconds))
-    } else {
-        let due = s
-            .due_at
-            .map(|d| format!(", due {}", render::due(to_millis(d))))
-            .unwrap_or_default();
-        format!("{} left{due}", human_seconds(s.remaining_seconds))
-    };
-    (name, format!("{head} — {tail}"))
+    render::clock_line(kind, r.cycle, c.target, &c.status(cal, now))
 }
 
 impl Desk {
@@ -367,9 +331,7 @@ impl Desk {
         )
         .await?;
         self.finish(w).await?;
-        Ok(format!(
-            "Business hours are now {cal}. Clocks already running keep their due times; new clocks and re-targets use the new hours."
-        ))
+        Ok(render::hours_set(&cal.to_string()))
     }
 
     /// `/setup holiday date name`.
@@ -384,9 +346,7 @@ impl Desk {
         w.audit(None, "holiday", None, Some(day_text.clone()), Some(name.clone()))
             .await?;
         self.finish(w).await?;
-        Ok(format!(
-            "{day_text} ({name}) is a holiday: business-hours clocks skip it."
-        ))
+        Ok(render::holiday_set(&day_text, &name))
     }
 
     /// `/setup sla kind priority respond resolve`.
@@ -425,9 +385,7 @@ impl Desk {
         )
         .await?;
         self.finish(w).await?;
-        Ok(format!(
-            "{kind} {p}: respond within {respond}, resolve within {resolve}. New tickets (and priority changes) use these targets."
-        ))
+        Ok(render::targets_set(kind, p, respond, resolve))
     }
 
     /// `/setup autoclose after`.
@@ -447,9 +405,7 @@ impl Desk {
         )
         .await?;
         self.finish(w).await?;
-        Ok(format!(
-            "Resolved tickets now close themselves after {after} unless reopened (tickets resolved from now on)."
-        ))
+        Ok(render::autoclose_set(after))
     }
 }
 

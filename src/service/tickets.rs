@@ -8,6 +8,7 @@ use super::{lifecycle, Actor, Call, Desk, Result, Standing, Work};
 use crate::domain::text::{self, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, MAX_REASON_CHARS, MAX_SUMMARY_CHARS};
 use crate::domain::{Action, HoldReason, Priority, Stage, TicketKind, TicketRef, TicketState};
 use crate::render::refusals::{AgentTask, TicketError};
+use crate::render::TicketDone;
 use crate::render::{self, ticket_ref, Pings};
 use crate::store::{self, NewOutbox, NewTicket, OutboxOp, QueueFilter, TicketRow};
 
@@ -352,12 +353,7 @@ impl Desk {
         self.begin_read(call).await?;
         let mut conn = self.pool.acquire().await?;
         let rows = store::list_requester_tickets(&mut conn, call.actor.guild_id, call.actor.user_id, LIST_ROWS).await?;
-        Ok(render::ticket_list(
-            "Your open tickets",
-            &rows,
-            "You have no open tickets. Raise one with /request new.",
-            self.now_ms(),
-        ))
+        Ok(render::my_tickets(&rows, self.now_ms()))
     }
 
     /// `/ticket show`.
@@ -417,12 +413,7 @@ impl Desk {
             breaching: view.breaching,
         };
         let rows = store::list_queue(&mut conn, call.actor.guild_id, filter, LIST_ROWS).await?;
-        Ok(render::ticket_list(
-            "Open tickets, most urgent first",
-            &rows,
-            "The queue is empty.",
-            self.now_ms(),
-        ))
+        Ok(render::queue(&rows, self.now_ms()))
     }
 
     /// Every `/ticket` change (and the buttons): one transaction.
@@ -443,7 +434,7 @@ impl Desk {
         };
         let before = t.clone();
         let t_ = &mut t;
-        let message = match op {
+        let done = match op {
             TicketOp::Claim => w.op_claim(t_, &cx).await?,
             TicketOp::Assign(target) => w.op_assign(t_, &cx, &target).await?,
             TicketOp::Hold { reason, note } => w.op_hold(t_, &cx, reason, note).await?,
@@ -451,7 +442,7 @@ impl Desk {
                 need_agent(cx.agent, AgentTask::Resume)?;
                 w.change_state(t_, Action::Resume, None).await?;
                 t_.hold_reason = None;
-                format!("{id} is {} again.", t_.state)
+                TicketDone::Resumed(id, t_.state)
             }
             TicketOp::Resolve { note } => w.op_resolve(t_, &cx, &note).await?,
             TicketOp::Reopen { reason } => w.op_reopen(t_, &cx, &reason).await?,
@@ -461,13 +452,13 @@ impl Desk {
                 }
                 w.change_state(t_, Action::Close, None).await?;
                 t_.closed_at = Some(w.now);
-                format!("{id} is closed. Thank you!")
+                TicketDone::Closed(id)
             }
             TicketOp::Cancel { reason } => w.op_cancel(t_, &cx, reason).await?,
             TicketOp::Priority(p) => w.op_priority(t_, &cx, p).await?,
             TicketOp::Comment(body) => w.op_comment(t_, &cx, &body).await?,
         };
-        self.commit_ticket(w, before, t, message).await
+        self.commit_ticket(w, before, t, done.to_string()).await
     }
 
     pub(super) async fn commit_ticket(
@@ -533,7 +524,7 @@ impl Desk {
             .iter()
             .map(|t| {
                 let id = ticket_ref(t).to_string();
-                (format!("{id} · {} · {}", t.state, t.title), id)
+                (render::ticket_choice(ticket_ref(t), t.state, &t.title), id)
             })
             .collect())
     }
@@ -549,7 +540,7 @@ struct OpContext {
 }
 
 impl Work {
-    async fn op_claim(&mut self, t: &mut TicketRow, cx: &OpContext) -> Result<String> {
+    async fn op_claim(&mut self, t: &mut TicketRow, cx: &OpContext) -> Result<TicketDone> {
         let id = cx.id;
         need_agent(cx.agent, AgentTask::Claim)?;
         // The state first: a closed ticket is closed, whoever had it.
@@ -563,10 +554,10 @@ impl Work {
         let me = self.user_id;
         self.set_assignee(t, me).await?;
         self.responded(t);
-        Ok(format!("You claimed {id}. It is {}.", t.state))
+        Ok(TicketDone::Claimed(id, t.state))
     }
 
-    async fn op_assign(&mut self, t: &mut TicketRow, cx: &OpContext, target: &AssignTarget) -> Result<String> {
+    async fn op_assign(&mut self, t: &mut TicketRow, cx: &OpContext, target: &AssignTarget) -> Result<TicketDone> {
         let id = cx.id;
         need_agent(cx.agent, AgentTask::Assign)?;
         let target_standing = Standing::of(
@@ -587,12 +578,9 @@ impl Work {
         self.change_state(t, Action::Assign, None).await?;
         self.set_assignee(t, target.user_id).await?;
         self.responded(t);
-        let text = format!(
-            "{id} “{}” is assigned to <@{}> by <@{}>.",
-            t.title, target.user_id, self.user_id
-        );
+        let text = render::assigned_notice(id, &t.title, target.user_id, self.user_id);
         self.post_notice(t, &text, Pings::user(target.user_id)).await?;
-        Ok(format!("{id} is assigned to <@{}>.", target.user_id))
+        Ok(TicketDone::Assigned(id, target.user_id))
     }
 
     async fn op_hold(
@@ -601,29 +589,20 @@ impl Work {
         cx: &OpContext,
         reason: HoldReason,
         note: Option<String>,
-    ) -> Result<String> {
+    ) -> Result<TicketDone> {
         let id = cx.id;
         need_agent(cx.agent, AgentTask::Hold)?;
         self.change_state(t, Action::Hold, note.clone()).await?;
         t.hold_reason = Some(reason.as_str().to_owned());
         if reason == HoldReason::AwaitingRequester {
-            let ask = note
-                .as_deref()
-                .unwrap_or("The service desk needs more information from you.");
-            let text = format!(
-                "Your ticket {id} “{}” is waiting for you: {ask}\nReply with /ticket comment id:{id} and it goes back to the desk.",
-                t.title
-            );
+            let text = render::awaiting_requester_dm(id, &t.title, note.as_deref());
             let requester = t.requester_id;
             self.dm(t, requester, &text).await?;
         }
-        Ok(format!(
-            "{id} is on hold ({}). Its resolution clock is paused.",
-            reason.as_str()
-        ))
+        Ok(TicketDone::Held(id, reason))
     }
 
-    async fn op_resolve(&mut self, t: &mut TicketRow, cx: &OpContext, note: &str) -> Result<String> {
+    async fn op_resolve(&mut self, t: &mut TicketRow, cx: &OpContext, note: &str) -> Result<TicketDone> {
         let id = cx.id;
         need_agent(cx.agent, AgentTask::Resolve)?;
         self.change_state(t, Action::Resolve, Some(note.to_owned())).await?;
@@ -631,19 +610,14 @@ impl Work {
         t.resolution_note = Some(note.to_owned());
         t.resolved_at = Some(self.now);
         self.responded(t);
-        let text = format!(
-            "Your ticket {id} “{}” is resolved: {note}\nIf that fixes it, press Close; if not, Reopen and say what still does not work.",
-            t.title
-        );
+        let text = render::resolved_dm(id, &t.title, note);
         let requester = t.requester_id;
         let actions = [render::DmAction::Close, render::DmAction::Reopen];
         self.dm_with(t, requester, &text, &actions, true).await?;
-        Ok(format!(
-            "{id} is resolved. The requester is told and can confirm or reopen it."
-        ))
+        Ok(TicketDone::Resolved(id))
     }
 
-    async fn op_reopen(&mut self, t: &mut TicketRow, cx: &OpContext, reason: &str) -> Result<String> {
+    async fn op_reopen(&mut self, t: &mut TicketRow, cx: &OpContext, reason: &str) -> Result<TicketDone> {
         let id = cx.id;
         if !(cx.agent || cx.is_requester) {
             return Err(TicketError::ReopenNotAllowed(id).into());
@@ -652,13 +626,13 @@ impl Work {
         t.resolved_at = None;
         if cx.is_requester && !cx.agent {
             let pings = t.assignee_id.map_or_else(Pings::none, Pings::user);
-            let text = format!("{id} “{}” was reopened by its requester: {reason}", t.title);
+            let text = render::reopened_notice(id, &t.title, reason);
             self.post_notice(t, &text, pings).await?;
         }
-        Ok(format!("{id} is reopened and {} again.", t.state))
+        Ok(TicketDone::Reopened(id, t.state))
     }
 
-    async fn op_cancel(&mut self, t: &mut TicketRow, cx: &OpContext, reason: Option<String>) -> Result<String> {
+    async fn op_cancel(&mut self, t: &mut TicketRow, cx: &OpContext, reason: Option<String>) -> Result<TicketDone> {
         let id = cx.id;
         let own_request = cx.is_requester && cx.kind == TicketKind::Request;
         if !(cx.agent || own_request) {
@@ -671,10 +645,10 @@ impl Work {
         self.change_state(t, Action::Cancel, reason).await?;
         t.hold_reason = None;
         t.closed_at = Some(self.now);
-        Ok(format!("{id} is cancelled."))
+        Ok(TicketDone::Cancelled(id))
     }
 
-    async fn op_priority(&mut self, t: &mut TicketRow, cx: &OpContext, p: Priority) -> Result<String> {
+    async fn op_priority(&mut self, t: &mut TicketRow, cx: &OpContext, p: Priority) -> Result<TicketDone> {
         let id = cx.id;
         need_agent(cx.agent, AgentTask::Priority)?;
         let old = t.priority;
@@ -689,10 +663,10 @@ impl Work {
         store::rerank_pending(&mut self.tx, t.id, t.rank()).await?;
         self.audit(Some(t.id), "priority", Some(old.to_string()), Some(p.to_string()), None)
             .await?;
-        Ok(format!("{id} is now {p} (was {old})."))
+        Ok(TicketDone::Priority { id, to: p, from: old })
     }
 
-    async fn op_comment(&mut self, t: &mut TicketRow, cx: &OpContext, body: &str) -> Result<String> {
+    async fn op_comment(&mut self, t: &mut TicketRow, cx: &OpContext, body: &str) -> Result<TicketDone> {
         let id = cx.id;
         if lifecycle(t)?.is_final() {
             return Err(TicketError::NoMoreComments(id, t.state).into());
@@ -712,24 +686,24 @@ impl Work {
         let title = t.title.clone();
         if cx.agent && !cx.is_requester {
             self.responded(t);
-            let text = format!("<@{}> commented on your ticket {id} “{title}”: {body}", self.user_id);
+            let text = render::comment_dm(id, &title, self.user_id, body);
             let requester = t.requester_id;
             self.dm(t, requester, &text).await?;
-            return Ok(format!("Your comment is on {id}."));
+            return Ok(TicketDone::Commented(id, None));
         }
-        let mut extra = String::new();
+        let mut resumed = None;
         if lifecycle(t)? == TicketState::OnHold
             && t.hold_reason.as_deref() == Some(HoldReason::AwaitingRequester.as_str())
         {
             self.change_state(t, Action::Resume, Some("the requester replied".into()))
                 .await?;
             t.hold_reason = None;
-            extra = format!(" {id} is {} again.", t.state);
+            resumed = Some(t.state);
         }
         let pings = t.assignee_id.map_or_else(Pings::none, Pings::user);
-        let text = format!("<@{}> commented on {id} “{title}”: {body}", self.user_id);
+        let text = render::comment_notice(id, &title, self.user_id, body);
         self.post_notice(t, &text, pings).await?;
-        Ok(format!("Your comment is on {id}.{extra}"))
+        Ok(TicketDone::Commented(id, resumed))
     }
 }
 
@@ -783,17 +757,11 @@ impl Work {
         let typed = format!("{summary} {}", held.details.as_deref().unwrap_or_default());
         self.attach_suggestions(&mut t, &typed).await?;
         let id = ticket_ref(&t);
-        let message = if let Some(channel) = channel {
+        if let Some(channel) = channel {
             self.post(channel, &t, &render::ticket_card(&t, &Pings::none(), &[]), true)
                 .await?;
-            format!(
-                "{id} is raised: “{summary}”. The service desk will pick it up; follow it with /ticket show id:{id}."
-            )
-        } else {
-            format!(
-                "{id} is raised: “{summary}”. Note: no triage channel is set up, so agents are not notified yet — ask an admin to run /setup channel purpose:triage."
-            )
-        };
+        }
+        let message = render::request_raised(id, summary, channel.is_some());
         Ok((t, message))
     }
 }

@@ -8,7 +8,6 @@ use super::sla::warn_key;
 use super::Work;
 use super::{Desk, Result};
 use crate::clock::from_millis;
-use crate::domain::duration::human_seconds;
 use crate::domain::sla::{target_seconds, ClockKind, WARN_PERCENT};
 use crate::domain::timer::TimerKind;
 use crate::domain::{Action, TicketState};
@@ -211,25 +210,14 @@ impl Desk {
         .await?;
         let cal = w.calendar().await?;
         let id = ticket_ref(t);
-        let due = clock.due_at.map(render::due).unwrap_or_default();
         let text = if breach {
-            format!(
-                "🚨 {id} “{}” breached its {} target ({}), due {due}.",
-                t.title,
-                kind.as_str(),
-                clock.target
-            )
+            render::breach_notice(id, &t.title, kind, &clock.target, clock.due_at)
         } else {
             let target = crate::domain::SlaDuration::parse(&clock.target)
                 .map(|d| target_seconds(d, &cal))
                 .unwrap_or(0);
-            let left = human_seconds(target - target * WARN_PERCENT / 100);
-            format!(
-                "⏰ {id} “{}”: {WARN_PERCENT} % of its {} target ({}) is used — {left} left, due {due}.",
-                t.title,
-                kind.as_str(),
-                clock.target
-            )
+            let left = target - target * WARN_PERCENT / 100;
+            render::warning_notice(id, &t.title, kind, &clock.target, left, clock.due_at)
         };
         let pings = match (t.assignee_id, w.config.settings.agent_role_id) {
             (Some(a), _) => Pings::user(a),
@@ -253,10 +241,7 @@ impl Desk {
         t.closed_at = Some(w.now);
         w.save(&before, &mut t).await?;
         let id = ticket_ref(&t);
-        let text = format!(
-            "Your ticket {id} “{}” was closed automatically {} after it was resolved. Raise a new request if you still need help.",
-            t.title, w.config.settings.autoclose_after
-        );
+        let text = render::autoclosed_dm(id, &t.title, &w.config.settings.autoclose_after);
         let requester = t.requester_id;
         w.dm(&t, requester, &text).await?;
         tracing::info!(ticket = %id, "auto-closed");
