@@ -227,9 +227,7 @@ pub fn outcome(desk: &Desk, interaction: InteractionId, result: Result<Response,
                 .map(ToString::to_string)
                 .unwrap_or_default();
             error!(interaction = %interaction, error = %e, cause = %cause, "interaction failed");
-            Response::Message(render::ephemeral(&format!(
-                "Something went wrong (ref {interaction}). Nothing was changed; please try again."
-            )))
+            Response::Message(render::went_wrong(&interaction.to_string()))
         }
     }
 }
@@ -283,10 +281,7 @@ async fn respond(
             }
             let (mut data, files) = match response {
                 Response::Nothing => return,
-                Response::Modal(_) => (
-                    render::ephemeral("That took too long to open a form; please click again."),
-                    vec![],
-                ),
+                Response::Modal(_) => (render::form_too_slow(), vec![]),
                 message => message_parts(message),
             };
             if let Some(obj) = data.as_object_mut() {

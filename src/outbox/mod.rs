@@ -368,7 +368,7 @@ impl Outbox {
                 match self.reroute_dm(&mut conn, row).await? {
                     Some(channel) => {
                         info!(outbox = row.id, user = ?row.user_id, channel, "DM refused (50007); posted in the ticket's channel instead");
-                        let note = format!("DM refused (50007: {why}); delivered in <#{channel}> instead");
+                        let note = render::dm_rerouted_note(&why, channel);
                         store::mark_outbox_rerouted(&mut conn, row.id, &note).await?;
                         self.wake.notify_one();
                     }
@@ -745,7 +745,7 @@ impl Outbox {
         if let Ok(t) = ticket {
             if let Some(channel) = t.card_channel_id {
                 let url = render::discord_link(t.guild_id, channel, t.card_message_id);
-                render::add_link_button(body, "Open the card", &url);
+                render::add_card_link(body, &url);
             }
         }
     }

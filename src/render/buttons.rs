@@ -179,7 +179,12 @@ pub fn discord_link(guild: i64, channel: i64, message: Option<i64>) -> String {
     }
 }
 
-/// Adds a link button ("Open the card") to the first row of `body`, making the row if needed.
+/// The **Open the card** link under a notice or DM about a ticket.
+pub fn add_card_link(body: &mut Value, url: &str) {
+    add_link_button(body, "Open the card", url);
+}
+
+/// Adds a link button to the first row of `body`, making the row if needed.
 pub fn add_link_button(body: &mut Value, label: &str, url: &str) {
     let link = json!({ "type": 2, "style": 5, "label": truncate(label, 80), "url": url });
     match body["components"].as_array_mut() {

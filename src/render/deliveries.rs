@@ -168,6 +168,23 @@ fn retry_button(label: &str, custom_id: String) -> Value {
     json!({ "type": 2, "style": 1, "label": truncate(label, 80), "custom_id": custom_id })
 }
 
+/// The outbox's note on a DM Discord refused (50007) that went to the ticket's channel.
+pub fn dm_rerouted_note(why: &str, channel: i64) -> String {
+    format!("DM refused (50007: {why}); delivered in <#{channel}> instead")
+}
+
+/// The reply when something failed inside the desk: a reference to find it in the log.
+pub fn went_wrong(reference: &str) -> Value {
+    super::ephemeral(&format!(
+        "Something went wrong (ref {reference}). Nothing was changed; please try again."
+    ))
+}
+
+/// The reply when a form could not be opened in time (Discord's 3 s).
+pub fn form_too_slow() -> Value {
+    super::ephemeral("That took too long to open a form; please click again.")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
