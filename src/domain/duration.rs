@@ -59,6 +59,15 @@ pub enum DurationError {
     OutOfRange(String),
 }
 
+/// A stored duration is read back with the parser people's input goes through; one that does
+/// not parse fails the read.
+impl TryFrom<String> for SlaDuration {
+    type Error = DurationError;
+    fn try_from(s: String) -> Result<SlaDuration, DurationError> {
+        SlaDuration::parse(&s)
+    }
+}
+
 impl SlaDuration {
     /// Builds a duration; callers inside the crate use this for defaults.
     pub const fn new(amount: u32, unit: Unit) -> SlaDuration {

@@ -39,6 +39,18 @@ impl ClockKind {
     }
 }
 
+/// A stored clock name the desk does not know (the row cannot be read).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown SLA clock {0:?}")]
+pub struct UnknownClock(pub String);
+
+impl TryFrom<String> for ClockKind {
+    type Error = UnknownClock;
+    fn try_from(s: String) -> Result<ClockKind, UnknownClock> {
+        ClockKind::parse(&s).ok_or(UnknownClock(s))
+    }
+}
+
 /// Percentage of the target at which the warning goes out.
 pub const WARN_PERCENT: i64 = 75;
 

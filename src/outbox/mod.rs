@@ -650,7 +650,7 @@ impl Outbox {
             .filter(|c| c.stopped_at.is_none())
             .filter_map(|c| {
                 Some(render::CardClock {
-                    label: if c.clock == "response" {
+                    label: if c.clock == crate::domain::sla::ClockKind::Response {
                         "Response"
                     } else {
                         "Resolution"

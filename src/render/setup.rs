@@ -100,7 +100,7 @@ pub fn clock_line(kind: ClockKind, cycle: i64, target: SlaDuration, s: &ClockSta
 }
 
 /// The channel's notice of a breached clock.
-pub fn breach_notice(id: TicketRef, title: &str, kind: ClockKind, target: &str, due_at: Option<i64>) -> String {
+pub fn breach_notice(id: TicketRef, title: &str, kind: ClockKind, target: SlaDuration, due_at: Option<i64>) -> String {
     let due_at = due_at.map(due).unwrap_or_default();
     format!(
         "🚨 {id} “{title}” breached its {} target ({target}), due {due_at}.",
@@ -113,7 +113,7 @@ pub fn warning_notice(
     id: TicketRef,
     title: &str,
     kind: ClockKind,
-    target: &str,
+    target: SlaDuration,
     left: i64,
     due_at: Option<i64>,
 ) -> String {

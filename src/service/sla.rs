@@ -33,8 +33,7 @@ pub(super) fn calendar_of(settings: &SettingsRow, holidays: &[(String, String)])
 fn to_domain(r: &ClockRow) -> SlaClock {
     SlaClock {
         started_at: from_millis(r.started_at),
-        target: SlaDuration::parse(&r.target)
-            .unwrap_or(SlaDuration::new(1, crate::domain::duration::Unit::BusinessDays)),
+        target: r.target,
         paused_seconds: r.paused_seconds,
         paused_since: r.paused_since.map(from_millis),
         stopped_at: r.stopped_at.map(from_millis),
@@ -42,7 +41,7 @@ fn to_domain(r: &ClockRow) -> SlaClock {
 }
 
 fn write_back(r: &mut ClockRow, c: &SlaClock, cal: &Calendar) {
-    r.target = c.target.to_string();
+    r.target = c.target;
     r.paused_seconds = c.paused_seconds;
     r.paused_since = c.paused_since.map(to_millis);
     r.stopped_at = c.stopped_at.map(to_millis);
@@ -116,9 +115,9 @@ impl Work {
             id: 0,
             guild_id: self.guild_id,
             ticket_id,
-            clock: kind.as_str().to_owned(),
+            clock: kind,
             cycle,
-            target: target.to_string(),
+            target,
             started_at: self.now,
             paused_seconds: 0,
             paused_since: None,
@@ -167,7 +166,7 @@ impl Work {
         let cal = self.calendar().await?;
         let now = from_millis(self.now);
         for mut row in store::list_current_clocks(&mut self.tx, t.id).await? {
-            if !ClockKind::parse(&row.clock).is_some_and(|k| which.contains(&k)) {
+            if !which.contains(&row.clock) {
                 continue;
             }
             let mut c = to_domain(&row);
@@ -214,7 +213,7 @@ impl Work {
                     let cycle = store::list_current_clocks(&mut self.tx, t.id)
                         .await?
                         .iter()
-                        .filter(|c| c.clock == Resolution.as_str())
+                        .filter(|c| c.clock == Resolution)
                         .map(|c| c.cycle)
                         .max()
                         .unwrap_or(0);
@@ -235,9 +234,7 @@ impl Work {
     async fn retarget(&mut self, t: &TicketRow, targets: Targets) -> Result<()> {
         let cal = self.calendar().await?;
         for mut row in store::list_current_clocks(&mut self.tx, t.id).await? {
-            let Some(kind) = ClockKind::parse(&row.clock) else {
-                continue;
-            };
+            let kind = row.clock;
             let mut c = to_domain(&row);
             if c.stopped_at.is_some() {
                 continue;
@@ -269,8 +266,7 @@ impl Work {
 /// One clock as a field of `/ticket show` and `/sla show`.
 fn clock_line(r: &ClockRow, cal: &Calendar, now: DateTime<Utc>) -> (String, String) {
     let c = to_domain(r);
-    let kind = ClockKind::parse(&r.clock).unwrap_or(ClockKind::Resolution);
-    render::clock_line(kind, r.cycle, c.target, &c.status(cal, now))
+    render::clock_line(r.clock, r.cycle, c.target, &c.status(cal, now))
 }
 
 impl Desk {

@@ -8,7 +8,7 @@ use super::sla::warn_key;
 use super::Work;
 use super::{Desk, Result};
 use crate::clock::from_millis;
-use crate::domain::sla::{target_seconds, ClockKind, WARN_PERCENT};
+use crate::domain::sla::{target_seconds, WARN_PERCENT};
 use crate::domain::timer::TimerKind;
 use crate::domain::{Action, TicketState};
 use crate::render::{self, ticket_ref, Pings};
@@ -198,26 +198,24 @@ impl Desk {
         clock: &ClockRow,
         t: &store::TicketRow,
     ) -> Result<()> {
-        let kind = ClockKind::parse(&clock.clock).unwrap_or(ClockKind::Resolution);
+        let kind = clock.clock;
         let action = if breach { "sla-breach" } else { "sla-warning" };
         w.audit(
             Some(t.id),
             action,
             None,
             Some(kind.as_str().into()),
-            Some(clock.target.clone()),
+            Some(clock.target.to_string()),
         )
         .await?;
         let cal = w.calendar().await?;
         let id = ticket_ref(t);
         let text = if breach {
-            render::breach_notice(id, &t.title, kind, &clock.target, clock.due_at)
+            render::breach_notice(id, &t.title, kind, clock.target, clock.due_at)
         } else {
-            let target = crate::domain::SlaDuration::parse(&clock.target)
-                .map(|d| target_seconds(d, &cal))
-                .unwrap_or(0);
+            let target = target_seconds(clock.target, &cal);
             let left = target - target * WARN_PERCENT / 100;
-            render::warning_notice(id, &t.title, kind, &clock.target, left, clock.due_at)
+            render::warning_notice(id, &t.title, kind, clock.target, left, clock.due_at)
         };
         let pings = match (t.assignee_id, w.config.settings.agent_role_id) {
             (Some(a), _) => Pings::user(a),

@@ -2,7 +2,9 @@
 
 use sqlx::SqliteConnection;
 
+use crate::domain::sla::ClockKind;
 use crate::domain::timer::TimerKind;
+use crate::domain::SlaDuration;
 
 /// A stored SLA clock.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -13,12 +15,14 @@ pub struct ClockRow {
     pub guild_id: i64,
     /// The ticket.
     pub ticket_id: i64,
-    /// `response` or `resolution`.
-    pub clock: String,
+    /// Response or resolution; a stored name that does not decode fails the read.
+    #[sqlx(try_from = "String")]
+    pub clock: ClockKind,
     /// 1, 2, … (a reopen starts a new resolution cycle).
     pub cycle: i64,
-    /// The target as configured (`4bh`).
-    pub target: String,
+    /// The target as configured (`4bh`); one that does not parse fails the read.
+    #[sqlx(try_from = "String")]
+    pub target: SlaDuration,
     /// Started (unix ms).
     pub started_at: i64,
     /// Paused time so far, in the target's calendar.
@@ -72,9 +76,9 @@ pub(super) fn push_clocks<'a>(
                 b.push_bind(c.ticket_id);
             }
         }
-        b.push_bind(&c.clock)
+        b.push_bind(c.clock.as_str())
             .push_bind(c.cycle)
-            .push_bind(&c.target)
+            .push_bind(c.target.to_string())
             .push_bind(c.started_at)
             .push_bind(c.paused_seconds)
             .push_bind(c.paused_since)
@@ -97,9 +101,11 @@ pub(super) fn match_clock_ids(
         .map(|c| {
             returned
                 .iter()
-                .find(|(_, k, n)| *k == c.clock && *n == c.cycle)
+                .find(|(_, k, n)| k == c.clock.as_str() && *n == c.cycle)
                 .map(|(id, ..)| *id)
-                .ok_or_else(|| sqlx::Error::Protocol(format!("clock {} of ticket {ticket_id} not returned", c.clock)))
+                .ok_or_else(|| {
+                    sqlx::Error::Protocol(format!("clock {} of ticket {ticket_id} not returned", c.clock.as_str()))
+                })
         })
         .collect()
 }
@@ -119,7 +125,7 @@ pub async fn update_clocks(conn: &mut SqliteConnection, clocks: &[ClockRow]) -> 
                 q.push(";\n");
             }
             q.push("UPDATE sla_clocks SET target = ")
-                .push_bind(&c.target)
+                .push_bind(c.target.to_string())
                 .push(", paused_seconds = ")
                 .push_bind(c.paused_seconds)
                 .push(", paused_since = ")

@@ -6,7 +6,8 @@ use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 use servicedesk::clock::ManualClock;
 use servicedesk::domain::report::ReportError;
-use servicedesk::domain::{Priority, Stage, TicketKind, TicketState};
+use servicedesk::domain::sla::ClockKind;
+use servicedesk::domain::{Priority, SlaDuration, Stage, TicketKind, TicketState};
 use servicedesk::render::refusals::{SetupError, UserError};
 use servicedesk::service::{Actor, AssignTarget, Call, Desk, ServiceError, TicketOp};
 use servicedesk::store::{self, NewTicket};
@@ -111,9 +112,9 @@ async fn a_ticket_and_its_clocks_go_in_one_query_and_each_clock_names_its_own_ti
         id: 0,
         guild_id: 0,
         ticket_id: 999,
-        clock: name.into(),
+        clock: ClockKind::parse(name).unwrap(),
         cycle: 1,
-        target: "4h".into(),
+        target: SlaDuration::parse("4h").unwrap(),
         started_at: 0,
         paused_seconds: 0,
         paused_since: None,
@@ -591,5 +592,43 @@ async fn a_stored_state_that_is_not_its_kinds_fails_the_read_instead_of_guessing
             Err(sqlx::Error::ColumnDecode { index, .. }) => assert_eq!(index, column, "{set}"),
             other => panic!("{set}: {other:?}"),
         }
+    }
+}
+
+#[tokio::test]
+async fn a_stored_clock_target_that_does_not_parse_fails_the_read_instead_of_a_default() {
+    let (pool, _dir) = fresh().await;
+    let mut c = pool.acquire().await.unwrap();
+    let clock = store::ClockRow {
+        id: 0,
+        guild_id: 1,
+        ticket_id: 0,
+        clock: ClockKind::Response,
+        cycle: 1,
+        target: SlaDuration::parse("4bh").unwrap(),
+        started_at: 0,
+        paused_seconds: 0,
+        paused_since: None,
+        stopped_at: None,
+        due_at: None,
+        warned_at: None,
+        breached_at: None,
+    };
+    let (_, ids) = store::insert_ticket_with_clocks(&mut c, &new_ticket(1, "request"), &[clock])
+        .await
+        .unwrap();
+    let row = store::get_clock(&mut c, ids[0]).await.unwrap().unwrap();
+    assert_eq!(
+        (row.clock, row.target.to_string()),
+        (ClockKind::Response, "4bh".to_owned())
+    );
+    sqlx::query("UPDATE sla_clocks SET target = 'soon' WHERE id = ?")
+        .bind(ids[0])
+        .execute(&mut *c)
+        .await
+        .unwrap();
+    match store::get_clock(&mut c, ids[0]).await {
+        Err(sqlx::Error::ColumnDecode { index, .. }) => assert_eq!(index, "target"),
+        other => panic!("{other:?}"),
     }
 }
