@@ -11,8 +11,8 @@ use super::problem::ProblemCommand;
 use super::setup::SetupCommand;
 use super::ticket::{queue_view, RequestCommand, TicketCommand};
 use super::{outcome, Response};
-use crate::render;
 use crate::render::refusals::ArgError;
+use crate::render::{self, CardButton, CardForm};
 use crate::service::{Actor, Call, Desk, ServiceError, TicketOp};
 
 /// Discord ids fit in i64 (snowflakes are 63-bit); stored as such.
@@ -103,11 +103,7 @@ pub async fn component(desk: &Desk, http: &serenity::all::Http, c: &ComponentInt
             actor: actor(c.guild_id, c.member.as_ref())?,
             interaction_id: sf(c.id.get()),
         };
-        let (verb, id) = c
-            .data
-            .custom_id
-            .split_once(':')
-            .unwrap_or((c.data.custom_id.as_str(), ""));
+
         if let Some(button) = render::RetryButton::parse(&c.data.custom_id) {
             return reply(desk.retry_deliveries(&call, button).await);
         }
@@ -119,7 +115,7 @@ pub async fn component(desk: &Desk, http: &serenity::all::Http, c: &ComponentInt
             let picked = picked.ok_or(ArgError::Pick("a ticket from the list"))?;
             return data(desk.ticket_card_for(&call, &picked).await);
         }
-        if let Some(notice) = render::recurrence_button(&c.data.custom_id) {
+        if let Some(render::RecurrenceButton(notice)) = render::RecurrenceButton::parse(&c.data.custom_id) {
             return reply(desk.recurrence_problem(&call, notice).await);
         }
         if let Some(button) = render::ProblemButton::parse(&c.data.custom_id) {
@@ -134,19 +130,25 @@ pub async fn component(desk: &Desk, http: &serenity::all::Http, c: &ComponentInt
         if let Some(button) = render::SameIssueButton::parse(&c.data.custom_id) {
             return reply(desk.same_issue_answer(&call, button).await);
         }
-        match verb {
-            "claim" => reply(desk.ticket_op(&call, id, TicketOp::Claim).await.map(|o| o.message)),
-            "ack" => reply(desk.incident_ack(&call, id).await),
-            "approve" => reply(desk.change_vote(&call, id, true, None).await),
-            "reject" => {
-                let id = desk.check_can_vote(&call, id).await?;
+        let Some(button) = render::CardButton::parse(&c.data.custom_id) else {
+            return unknown(&c.data.custom_id);
+        };
+        match button {
+            CardButton::Claim(id) => reply(
+                desk.ticket_op(&call, &id.to_string(), TicketOp::Claim)
+                    .await
+                    .map(|o| o.message),
+            ),
+            CardButton::Ack(id) => reply(desk.incident_ack(&call, &id.to_string()).await),
+            CardButton::Approve(id) => reply(desk.change_vote(&call, &id.to_string(), true, None).await),
+            CardButton::Reject(id) => {
+                let id = desk.check_can_vote(&call, &id.to_string()).await?;
                 Ok(Response::Modal(render::reject_modal(id)))
             }
-            "resolve" => {
-                let id = desk.check_resolvable(&call, id).await?;
+            CardButton::Resolve(id) => {
+                let id = desk.check_resolvable(&call, &id.to_string()).await?;
                 Ok(Response::Modal(render::resolve_modal(id)))
             }
-            _ => unknown(&c.data.custom_id),
         }
     }
     .await;
@@ -178,16 +180,16 @@ pub async fn modal(desk: &Desk, http: &serenity::all::Http, m: &ModalInteraction
         if let Some(done) = super::knowledge::form(desk, &call, &m.data.custom_id, field).await {
             return done;
         }
-        match m.data.custom_id.split_once(':') {
-            Some(("reject-reason", id)) => {
+        match CardForm::parse(&m.data.custom_id) {
+            Some(CardForm::RejectReason(id)) => {
                 let reason = field("reason");
-                reply(desk.change_vote(&call, id, false, Some(&reason)).await)
+                reply(desk.change_vote(&call, &id.to_string(), false, Some(&reason)).await)
             }
-            Some(("resolve-note", id)) => {
+            Some(CardForm::ResolveNote(id)) => {
                 let op = TicketOp::Resolve { note: field("note") };
-                reply(desk.ticket_op(&call, id, op).await.map(|o| o.message))
+                reply(desk.ticket_op(&call, &id.to_string(), op).await.map(|o| o.message))
             }
-            _ => unknown(&m.data.custom_id),
+            None => unknown(&m.data.custom_id),
         }
     }
     .await;

@@ -63,15 +63,10 @@ pub async fn form(
     field: impl Fn(&str) -> String,
 ) -> Option<Result<Response, ServiceError>> {
     let input = || ArticleInput::check(&field("title"), &field("symptoms"), &field("body"), &field("tags"));
-    if custom_id == "kb-add" {
-        return Some(match input() {
-            Ok(i) => reply(desk.kb_add(call, i).await),
-            Err(e) => Err(e),
-        });
-    }
-    let id = custom_id.strip_prefix("kb-edit:")?;
-    Some(match input() {
-        Ok(i) => reply(desk.kb_edit(call, id, i).await),
-        Err(e) => Err(e),
+    let form = render::KbForm::parse(custom_id)?;
+    Some(match (input(), form) {
+        (Ok(i), render::KbForm::Add) => reply(desk.kb_add(call, i).await),
+        (Ok(i), render::KbForm::Edit(r)) => reply(desk.kb_edit(call, &r.to_string(), i).await),
+        (Err(e), _) => Err(e),
     })
 }

@@ -9,6 +9,7 @@
 use serde_json::{json, Value};
 
 use crate::domain::text::truncate;
+use crate::domain::TicketRef;
 
 /// The key the outbox looks for in a queued DM: add a link button to the ticket's card at
 /// delivery (the card's message id is known only once it is posted). Never sent to Discord.
@@ -222,8 +223,143 @@ pub fn dm_reason_form(form: &DmButton) -> Value {
     super::text_modal(&form.custom_id(), &title, input)
 }
 
+/// The buttons on cards and notices, one ticket each: `claim:REQ-3`, `ack:INC-2`,
+/// `resolve:REQ-3`, `approve:CHG-1`, `reject:CHG-1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardButton {
+    /// Claim a request (or an unassigned ticket from a notice).
+    Claim(TicketRef),
+    /// Acknowledge an incident.
+    Ack(TicketRef),
+    /// Resolve: opens the resolution-note form.
+    Resolve(TicketRef),
+    /// Approve a change.
+    Approve(TicketRef),
+    /// Reject a change: opens the reason form.
+    Reject(TicketRef),
+}
+
+impl CardButton {
+    const VERBS: [&'static str; 5] = ["claim", "ack", "resolve", "approve", "reject"];
+
+    fn parts(self) -> (&'static str, TicketRef) {
+        match self {
+            CardButton::Claim(id) => ("claim", id),
+            CardButton::Ack(id) => ("ack", id),
+            CardButton::Resolve(id) => ("resolve", id),
+            CardButton::Approve(id) => ("approve", id),
+            CardButton::Reject(id) => ("reject", id),
+        }
+    }
+
+    /// The `custom_id`.
+    pub fn custom_id(self) -> String {
+        let (verb, id) = self.parts();
+        format!("{verb}:{id}")
+    }
+
+    /// The button a `custom_id` names, if it is one of these with a whole ticket id.
+    pub fn parse(custom_id: &str) -> Option<CardButton> {
+        let (verb, id) = custom_id.split_once(':')?;
+        let id = TicketRef::parse(id).ok().filter(|r| r.kind.is_some())?;
+        let at = CardButton::VERBS.iter().position(|v| *v == verb)?;
+        Some([
+            CardButton::Claim,
+            CardButton::Ack,
+            CardButton::Resolve,
+            CardButton::Approve,
+            CardButton::Reject,
+        ][at](id))
+    }
+}
+
+/// The forms card buttons open: `resolve-note:REQ-3`, `reject-reason:CHG-1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardForm {
+    /// The resolution note.
+    ResolveNote(TicketRef),
+    /// Why a CAB member rejects.
+    RejectReason(TicketRef),
+}
+
+impl CardForm {
+    /// The `custom_id`.
+    pub fn custom_id(self) -> String {
+        match self {
+            CardForm::ResolveNote(id) => format!("resolve-note:{id}"),
+            CardForm::RejectReason(id) => format!("reject-reason:{id}"),
+        }
+    }
+
+    /// The form a `custom_id` names, if it is one of these.
+    pub fn parse(custom_id: &str) -> Option<CardForm> {
+        let (what, id) = custom_id.split_once(':')?;
+        let id = TicketRef::parse(id).ok().filter(|r| r.kind.is_some())?;
+        match what {
+            "resolve-note" => Some(CardForm::ResolveNote(id)),
+            "reject-reason" => Some(CardForm::RejectReason(id)),
+            _ => None,
+        }
+    }
+}
+
+/// The **Create problem** button of a recurrence notice: `recur:<notice id>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecurrenceButton(pub i64);
+
+impl RecurrenceButton {
+    /// The `custom_id`.
+    pub fn custom_id(self) -> String {
+        format!("recur:{}", self.0)
+    }
+
+    /// The button a `custom_id` names, if it is one.
+    pub fn parse(custom_id: &str) -> Option<RecurrenceButton> {
+        let n: i64 = custom_id.strip_prefix("recur:")?.parse().ok()?;
+        (n > 0).then_some(RecurrenceButton(n))
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn card_buttons_forms_and_recurrence_buttons_read_back_as_themselves() {
+        use crate::domain::{TicketKind, TicketRef};
+        let req = TicketRef::new(TicketKind::Request, 3);
+        let chg = TicketRef::new(TicketKind::Change, 1);
+        for b in [
+            CardButton::Claim(req),
+            CardButton::Ack(TicketRef::new(TicketKind::Incident, 2)),
+            CardButton::Resolve(req),
+            CardButton::Approve(chg),
+            CardButton::Reject(chg),
+        ] {
+            assert_eq!(CardButton::parse(&b.custom_id()), Some(b), "{}", b.custom_id());
+        }
+        assert_eq!(CardButton::Claim(req).custom_id(), "claim:REQ-3");
+        for f in [CardForm::ResolveNote(req), CardForm::RejectReason(chg)] {
+            assert_eq!(CardForm::parse(&f.custom_id()), Some(f));
+        }
+        assert_eq!(
+            RecurrenceButton::parse(&RecurrenceButton(7).custom_id()),
+            Some(RecurrenceButton(7))
+        );
+        for bad in [
+            "claim:",
+            "claim:7",
+            "claim:REQ-x",
+            "poke:REQ-3",
+            "claim",
+            "recur:0",
+            "recur:x",
+            "dm:ack:1:2:INC-1",
+        ] {
+            assert_eq!(CardButton::parse(bad), None, "{bad}");
+            assert_eq!(RecurrenceButton::parse(bad), None, "{bad}");
+            assert_eq!(CardForm::parse(bad), None, "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -67,11 +67,38 @@ pub fn kb_results(query: &str, found: &[ArticleRow]) -> Value {
     ))
 }
 
+/// The article form's `custom_id`: `kb-add`, or `kb-edit:KB-3`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KbForm {
+    /// A new article.
+    Add,
+    /// Changes to an article.
+    Edit(KbRef),
+}
+
+impl KbForm {
+    /// The `custom_id`.
+    pub fn custom_id(self) -> String {
+        match self {
+            KbForm::Add => "kb-add".to_owned(),
+            KbForm::Edit(r) => format!("kb-edit:{r}"),
+        }
+    }
+
+    /// The form a `custom_id` names, if it is one of these.
+    pub fn parse(custom_id: &str) -> Option<KbForm> {
+        if custom_id == "kb-add" {
+            return Some(KbForm::Add);
+        }
+        KbRef::parse(custom_id.strip_prefix("kb-edit:")?).ok().map(KbForm::Edit)
+    }
+}
+
 /// The form of `/kb add` (with the title typed) or `/kb edit` (with the article as it is).
 pub fn kb_form(article: Option<&ArticleRow>, title: &str, tags: &str) -> Value {
     let (custom_id, heading) = match article {
-        Some(a) => (format!("kb-edit:{}", kb_ref(a)), format!("Edit {}", kb_ref(a))),
-        None => ("kb-add".to_owned(), "New article".to_owned()),
+        Some(a) => (KbForm::Edit(kb_ref(a)).custom_id(), format!("Edit {}", kb_ref(a))),
+        None => (KbForm::Add.custom_id(), "New article".to_owned()),
     };
     let value = |f: fn(&ArticleRow) -> &str, typed: &str| article.map_or_else(|| typed.to_owned(), |a| f(a).to_owned());
     let input = |id: &str, label: &str, style: u8, max: usize, required: bool, value: String| {
@@ -211,6 +238,17 @@ pub fn kb_retired(r: KbRef) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_article_form_reads_back_as_itself() {
+        for f in [KbForm::Add, KbForm::Edit(KbRef(3))] {
+            assert_eq!(KbForm::parse(&f.custom_id()), Some(f));
+        }
+        assert_eq!(KbForm::Edit(KbRef(3)).custom_id(), "kb-edit:KB-3");
+        for bad in ["kb-edit:", "kb-edit:x", "kb-addx", "kb-vote:3:up"] {
+            assert_eq!(KbForm::parse(bad), None, "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -229,11 +229,17 @@ pub fn card_components(t: &TicketRow) -> Value {
     }
     let id = ticket_ref(t);
     let first = match id.kind {
-        Some(TicketKind::Incident) => button("Acknowledge", 1, format!("ack:{id}"), t.state != TicketState::Triggered),
-        _ => button("Claim", 1, format!("claim:{id}"), t.assignee_id.is_some()),
+        Some(TicketKind::Incident) => button(
+            "Acknowledge",
+            1,
+            CardButton::Ack(id).custom_id(),
+            t.state != TicketState::Triggered,
+        ),
+        _ => button("Claim", 1, CardButton::Claim(id).custom_id(), t.assignee_id.is_some()),
     };
-    let mut rows =
-        vec![json!({ "type": 1, "components": [first, button("Resolve", 3, format!("resolve:{id}"), false)] })];
+    let mut rows = vec![
+        json!({ "type": 1, "components": [first, button("Resolve", 3, CardButton::Resolve(id).custom_id(), false)] }),
+    ];
     let links = card_links(t);
     if !links.is_empty() {
         rows.push(json!({ "type": 1, "components": links }));
@@ -300,7 +306,8 @@ pub fn actionable_notice(t: &TicketRow, text: &str, pings: &Pings, guild: i64) -
     let mut body = notice(text, pings);
     let id = ticket_ref(t);
     if t.assignee_id.is_none() && t.state.is_open() {
-        body["components"] = json!([{ "type": 1, "components": [button("Claim", 1, format!("claim:{id}"), false)] }]);
+        body["components"] =
+            json!([{ "type": 1, "components": [button("Claim", 1, CardButton::Claim(id).custom_id(), false)] }]);
     }
     if let Some(channel) = t.card_channel_id {
         add_link_button(
@@ -438,7 +445,7 @@ pub fn ticket_list(heading: &str, tickets: &[TicketRow], empty: &str, now_ms: i6
 /// The modal that asks for a resolution note.
 pub fn resolve_modal(id: TicketRef) -> Value {
     text_modal(
-        &format!("resolve-note:{id}"),
+        &CardForm::ResolveNote(id).custom_id(),
         &format!("Resolve {id}"),
         ModalInput {
             custom_id: "note",
@@ -514,9 +521,8 @@ pub fn change_card(
         (Some(m), _) => m.to_owned(),
         _ => "pre-approved".to_owned(),
     };
-    let state = t.state.as_str();
     let mut fields = vec![
-        field("State", state, true),
+        field("State", t.state.as_str(), true),
         field("Type", c.change_type.as_deref().unwrap_or(""), true),
         field("Risk", c.risk.as_deref().unwrap_or(""), true),
         field(
@@ -552,16 +558,16 @@ pub fn change_card(
     if let Some(conflicts) = &c.conflicts {
         fields.push(field("⚠ Conflicts", conflicts, false));
     }
-    let components = if state == "voting" {
+    let components = if t.state == crate::domain::change::ChangeState::Voting {
         json!([{ "type": 1, "components": [
-            button("Approve", 3, format!("approve:{id}"), false),
-            button("Reject", 4, format!("reject:{id}"), false),
+                        button("Approve", 3, CardButton::Approve(id).custom_id(), false),
+            button("Reject", 4, CardButton::Reject(id).custom_id(), false),
         ] }])
     } else {
         json!([])
     };
     json!({
-        "content": format!("**{id}** {state}"),
+        "content": format!("**{id}** {}", t.state),
         "embeds": [{ "title": title_of(t), "color": 0x9B59B6, "fields": fields }],
         "components": components,
         "allowed_mentions": Pings::none().allowed_mentions(),
@@ -594,7 +600,7 @@ pub fn vote_opened(mut card: Value, voters: &[i64], cab_role: Option<i64>) -> Va
 /// The modal that asks a CAB member why they reject a change.
 pub fn reject_modal(id: TicketRef) -> Value {
     text_modal(
-        &format!("reject-reason:{id}"),
+        &CardForm::RejectReason(id).custom_id(),
         &format!("Reject {id}"),
         ModalInput {
             custom_id: "reason",

@@ -126,7 +126,7 @@ pub fn recurrence_notice(notice: i64, service: &str, incidents: &[TicketRow], pi
     );
     let mut v = super::notice(&text, pings);
     v["components"] = json!([{ "type": 1, "components": [
-        { "type": 2, "style": 1, "label": "Create problem", "custom_id": format!("recur:{notice}") },
+        { "type": 2, "style": 1, "label": "Create problem", "custom_id": super::RecurrenceButton(notice).custom_id() },
     ] }]);
     v
 }
@@ -140,11 +140,6 @@ pub fn recurring_title(service: &str) -> String {
 pub fn recurrence_problem_opened(p: TicketRef, linked: &[TicketRef]) -> String {
     let list: Vec<String> = linked.iter().map(ToString::to_string).collect();
     format!("{p} is open with {} linked: {}.", linked.len(), list.join(", "))
-}
-
-/// The `custom_id` of a recurrence notice's button, if it is one: the notice's id.
-pub fn recurrence_button(custom_id: &str) -> Option<i64> {
-    custom_id.strip_prefix("recur:")?.parse().ok().filter(|n: &i64| *n > 0)
 }
 
 /// A button of `/problem resolve`: `prb-settle:<n>` or `prb-keep:<n>`.
