@@ -3,6 +3,7 @@
 //! Nothing here talks to Discord, the database or the clock: callers pass `now` in and store
 //! what comes out. That keeps every rule testable with plain values (and property tests).
 
+pub mod access;
 pub mod alert;
 pub mod calendar;
 pub mod change;

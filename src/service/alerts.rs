@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::incidents::Draft;
 use super::{Call, Desk, Result, ServiceError, Work};
+use crate::domain::access::{self, Act};
 use crate::domain::alert::{self, BadEvent, Event, EventAction, Notification, SourceKind};
 use crate::domain::text::{MAX_DETAILS_CHARS, MAX_SUMMARY_CHARS};
 use crate::domain::timer::TimerKind;
@@ -290,7 +291,7 @@ impl Desk {
 
     async fn begin_sources(&self, call: &Call) -> Result<Work> {
         let w = self.begin(call).await?;
-        if !w.standing.is_incident_manager {
+        if !access::may(w.standing.who(false), Act::ManageSources) {
             return Err(AlertError::ManagersOnly.into());
         }
         Ok(w)

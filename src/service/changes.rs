@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::{Call, Desk, Result, ServiceError, Work};
 use crate::clock::{from_millis, to_millis};
+use crate::domain::access::{self, Act, Who};
 use crate::domain::calendar;
 use crate::domain::change::{ChangeAction, ChangeState, ChangeType, Outcome as ChangeOutcome};
 use crate::domain::sla::{calendar_for, target_seconds};
@@ -331,12 +332,11 @@ impl Desk {
     async fn begin_change_step(&self, call: &Call, id: &str) -> Result<(Work, TicketRow)> {
         let mut w = self.begin(call).await?;
         let t = self.load_change(&mut w, id).await?;
-        let manager = w.standing.is_admin
-            || w.config
-                .settings
-                .change_manager_role_id
-                .is_some_and(|r| call.actor.roles.contains(&r));
-        if t.requester_id != w.user_id && !manager {
+        let who = Who {
+            requester: t.requester_id == w.user_id,
+            ..w.standing.who(false)
+        };
+        if !access::may(who, Act::ManageChange) {
             return Err(ChangeError::AuthorOnly(ticket_ref(&t)).into());
         }
         Ok((w, t))
@@ -399,12 +399,7 @@ impl Desk {
     pub async fn change_blackout(&self, call: &Call, start: &str, end: &str, reason: &str) -> Result<String> {
         let reason = text::required("reason", reason, MAX_REASON_CHARS)?;
         let mut w = self.begin(call).await?;
-        let manager = w.standing.is_admin
-            || w.config
-                .settings
-                .change_manager_role_id
-                .is_some_and(|r| call.actor.roles.contains(&r));
-        if !manager {
+        if !access::may(w.standing.who(false), Act::SetBlackout) {
             return Err(ChangeError::BlackoutManagersOnly.into());
         }
         let tz = w.calendar().await?.tz();

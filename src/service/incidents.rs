@@ -13,6 +13,7 @@ use super::major::{HeldIncident, Intake};
 use super::tickets::HeldRequest;
 use super::{lifecycle, Call, Desk, Result, ServiceError, Work};
 use crate::clock::{from_millis, to_millis};
+use crate::domain::access::{self, Act, Who};
 use crate::domain::calendar;
 use crate::domain::oncall::{self, default_policy, Page, Policy, MAX_LEVELS};
 use crate::domain::sla::{calendar_for, target_seconds};
@@ -272,8 +273,7 @@ impl Desk {
             self.finish(w).await?;
             return Ok(Intake::Asked(question));
         }
-        let responder = w.standing.is_agent || w.standing.is_incident_manager || w.actor_on_call().await?;
-        if !responder {
+        if !w.may(Act::Respond).await? {
             let draft = serde_json::to_string(&held).unwrap_or_default();
             if let Some(offer) = w.offer_articles(call, "incident", &typed, &draft).await? {
                 self.finish(w).await?;
@@ -391,8 +391,8 @@ impl Desk {
         )
         .await?;
         // Incidents are visible to everyone responding (agents, on-call) and their reporter.
-        let on_call = w.actor_on_call().await?;
-        super::access::visible(found, r, w.user_id, w.standing.is_agent || on_call)
+        let who = w.who().await?;
+        super::access::visible(found, r, w.user_id, who)
     }
 
     /// `/incident ack` and the Acknowledge button: the person paged, anyone on call, or an agent.
@@ -401,8 +401,11 @@ impl Desk {
         let mut t = self.incident_for(&mut w, id).await?;
         let id = ticket_ref(&t);
         let mut paging = w.paging(t.id).await?;
-        let allowed = w.standing.is_agent || paging.paged_user_id == Some(w.user_id) || w.actor_on_call().await?;
-        if !allowed {
+        let who = Who {
+            paged: paging.paged_user_id == Some(w.user_id),
+            ..w.who().await?
+        };
+        if !access::may(who, Act::Acknowledge) {
             return Err(IncidentError::AckNotAllowed(id).into());
         }
         let before = t.clone();
@@ -435,8 +438,7 @@ impl Desk {
         let mut w = self.begin(call).await?;
         let t = self.incident_for(&mut w, id).await?;
         let id = ticket_ref(&t);
-        let responder = w.standing.is_agent || w.actor_on_call().await?;
-        if !responder {
+        if !w.may(Act::UpdateIncident).await? {
             return Err(IncidentError::UpdateNotAllowed(id).into());
         }
         if !lifecycle(&t)?.is_open() {
@@ -472,8 +474,7 @@ impl Desk {
         let mut w = self.begin(call).await?;
         let t = self.incident_for(&mut w, id).await?;
         let id = ticket_ref(&t);
-        let allowed = w.standing.is_agent || w.standing.is_incident_manager || w.actor_on_call().await?;
-        if !allowed {
+        if !w.may(Act::Respond).await? {
             return Err(IncidentError::EscalateNotAllowed(id).into());
         }
         if !matches!(lifecycle(&t)?, TicketState::Triggered | TicketState::Acknowledged) {
@@ -574,7 +575,7 @@ impl Desk {
 
     async fn begin_oncall_edit(&self, call: &Call) -> Result<Work> {
         let w = self.begin(call).await?;
-        if !(w.standing.is_admin || w.standing.is_incident_manager) {
+        if !access::may(w.standing.who(false), Act::EditOnCall) {
             return Err(IncidentError::OnCallManagersOnly.into());
         }
         Ok(w)

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::{Actor, Call, Desk, Result, Work};
+use crate::domain::access::{self, Act};
 use crate::domain::knowledge::{self, KbRef, MAX_BODY_CHARS, MAX_SYMPTOMS_CHARS, MAX_TAGS_CHARS, MAX_TITLE_CHARS};
 use crate::domain::text;
 use crate::domain::timer::TimerKind;
@@ -141,7 +142,7 @@ impl Desk {
 
     async fn begin_kb_edit(&self, call: &Call) -> Result<Work> {
         let w = self.begin(call).await?;
-        if !w.standing.is_agent {
+        if !access::may(w.standing.who(false), Act::EditKnowledge) {
             return Err(KbError::AgentsOnly.into());
         }
         Ok(w)
@@ -150,7 +151,7 @@ impl Desk {
     /// Before `/kb add` opens its form: agents only.
     pub async fn kb_check_author(&self, call: &Call) -> Result<()> {
         let (_, standing) = self.begin_read(call).await?;
-        if standing.is_agent {
+        if access::may(standing.who(false), Act::EditKnowledge) {
             Ok(())
         } else {
             Err(KbError::AgentsOnly.into())

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Call, Desk, Result, Work};
+use crate::domain::access::Act;
 use crate::domain::major::similar_titles;
 use crate::domain::text::{self, MAX_NOTE_CHARS};
 use crate::domain::{Action, TicketKind, TicketRef, TicketState};
@@ -164,8 +165,7 @@ impl Desk {
         call: &Call,
         held: &HeldIncident,
     ) -> Result<Option<serde_json::Value>> {
-        let responder = w.standing.is_agent || w.standing.is_incident_manager || w.actor_on_call().await?;
-        if responder {
+        if w.may(Act::Respond).await? {
             return Ok(None); // people working incidents know what is open
         }
         let Some((candidate, major)) = w.same_issue(&held.title, held.service.as_deref()).await? else {
@@ -202,7 +202,7 @@ impl Desk {
         let note = text::optional("note", note, MAX_NOTE_CHARS)?;
         let r = TicketRef::parse_as(id, TicketKind::Incident)?;
         let mut w = self.begin(call).await?;
-        let allowed = w.standing.is_incident_manager || w.actor_on_call().await?;
+        let allowed = w.may(Act::DeclareMajor).await?;
         let mut t = self.incident_in_guild(&mut w, r).await?;
         let id = ticket_ref(&t);
         if !allowed {
@@ -270,8 +270,7 @@ impl Desk {
             return Err(IncidentError::SelfDuplicate(c).into());
         }
         let mut w = self.begin(call).await?;
-        let allowed = w.standing.is_agent || w.standing.is_incident_manager || w.actor_on_call().await?;
-        if !allowed {
+        if !w.may(Act::Respond).await? {
             return Err(IncidentError::LinkNotAllowed.into());
         }
         let mut child = self.incident_in_guild(&mut w, c).await?;

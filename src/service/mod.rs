@@ -27,6 +27,7 @@ use sqlx::SqlitePool;
 use tokio::sync::Notify;
 
 use crate::clock::{to_millis, Clock};
+use crate::domain::access::Who;
 use crate::domain::alert::SourceArgError;
 use crate::domain::calendar::CalendarError;
 use crate::domain::duration::DurationError;
@@ -143,6 +144,8 @@ pub struct Standing {
     pub is_admin: bool,
     /// Edits on-call schedules and escalation (incident manager role, or admin).
     pub is_incident_manager: bool,
+    /// Manages changes and blackouts (change manager role, or admin).
+    pub is_change_manager: bool,
 }
 
 impl Standing {
@@ -153,6 +156,20 @@ impl Standing {
             is_agent: actor.is_admin || has(settings.agent_role_id),
             is_admin: actor.is_admin,
             is_incident_manager: actor.is_admin || has(settings.incident_manager_role_id),
+            is_change_manager: actor.is_admin || has(settings.change_manager_role_id),
+        }
+    }
+
+    /// The actor as the rules of [`crate::domain::access`] see them, given whether they are
+    /// on call now; nothing about a particular ticket yet.
+    pub fn who(self, on_call: bool) -> Who {
+        Who {
+            agent: self.is_agent,
+            admin: self.is_admin,
+            incident_manager: self.is_incident_manager,
+            change_manager: self.is_change_manager,
+            on_call,
+            ..Who::default()
         }
     }
 }
@@ -257,6 +274,7 @@ impl Desk {
             is_agent: true,
             is_admin: false,
             is_incident_manager: false,
+            is_change_manager: false,
         };
         let mut w = Work::new(tx, guild_id, 0, None, now, config, standing);
         w.fold_window_ms = self.fold_window_ms;

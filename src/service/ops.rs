@@ -6,7 +6,8 @@
 
 use std::time::Duration;
 
-use super::{Call, Desk, Result, Standing};
+use super::{Call, Desk, Result};
+use crate::domain::access::{self, Act, Who};
 use crate::domain::change::ChangeType;
 pub use crate::domain::setup::{Checklist, Flow, SetupFacts, Step};
 use crate::domain::{Priority, TicketKind};
@@ -54,25 +55,23 @@ pub enum HelpAudience {
 /// The audiences one member belongs to.
 #[derive(Debug, Clone, Copy)]
 pub struct Audiences {
-    standing: Standing,
+    who: Who,
     cab: bool,
-    change_manager: bool,
-    on_call: bool,
 }
 
 impl Audiences {
     /// Whether a command for `audience` is this member's to use.
     pub fn includes(&self, audience: HelpAudience) -> bool {
-        let s = self.standing;
+        let may = |act| access::may(self.who, act);
         match audience {
             HelpAudience::Anyone => true,
-            HelpAudience::Agents => s.is_agent,
-            HelpAudience::Responders => s.is_agent || self.on_call,
-            HelpAudience::IncidentManagers => s.is_incident_manager,
+            HelpAudience::Agents => may(Act::Queue),
+            HelpAudience::Responders => may(Act::Work(TicketKind::Incident)),
+            HelpAudience::IncidentManagers => may(Act::EditOnCall),
             HelpAudience::Cab => self.cab,
-            HelpAudience::ChangeManagers => self.change_manager || s.is_admin,
-            HelpAudience::Managers => s.is_agent || s.is_incident_manager || self.change_manager,
-            HelpAudience::Admins => s.is_admin,
+            HelpAudience::ChangeManagers => may(Act::SetBlackout),
+            HelpAudience::Managers => may(Act::Report),
+            HelpAudience::Admins => may(Act::Configure),
         }
     }
 }
@@ -208,10 +207,8 @@ impl Desk {
         let mut w = self.begin(call).await?;
         let has = |role: Option<i64>| role.is_some_and(|r| call.actor.roles.contains(&r));
         let audiences = Audiences {
-            standing: w.standing,
+            who: w.who().await?,
             cab: has(w.config.settings.cab_role_id),
-            change_manager: has(w.config.settings.change_manager_role_id),
-            on_call: w.actor_on_call().await?,
         };
         self.finish(w).await?;
         Ok(audiences)
@@ -224,16 +221,15 @@ mod tests {
 
     #[test]
     fn on_call_people_are_responders_but_not_agents() {
-        let member = Standing {
+        let member = crate::service::Standing {
             is_agent: false,
             is_admin: false,
             is_incident_manager: false,
+            is_change_manager: false,
         };
         let a = Audiences {
-            standing: member,
+            who: member.who(true),
             cab: false,
-            change_manager: false,
-            on_call: true,
         };
         assert!(a.includes(HelpAudience::Responders));
         assert!(!a.includes(HelpAudience::Agents));

@@ -9,6 +9,7 @@
 use serde_json::Value;
 
 use super::{Call, Desk, Result, Work};
+use crate::domain::access::{self, Act};
 use crate::domain::knowledge::{KbRef, REVIEW_DAYS};
 use crate::domain::text::{self, MAX_DETAILS_CHARS, MAX_SUMMARY_CHARS};
 use crate::domain::{Action, Priority, Stage, TicketKind, TicketRef, TicketState};
@@ -26,7 +27,7 @@ const MAX_SERVICE_CHARS: usize = 80;
 
 impl Work {
     fn need_problem_manager(&self) -> Result<()> {
-        if self.standing.is_agent || self.standing.is_incident_manager {
+        if access::may(self.standing.who(false), Act::WorkProblems) {
             Ok(())
         } else {
             Err(ProblemError::ManagersOnly.into())

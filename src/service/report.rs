@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::{Call, Desk, Result};
 use crate::chart::{self, Series};
 use crate::clock::to_millis;
+use crate::domain::access::{self, Act};
 use crate::domain::report::{histogram, Period, ReportError, PERIODS};
 use crate::render;
 use crate::render::refusals::SetupError;
@@ -31,10 +32,7 @@ impl Desk {
             .filter(|d| PERIODS.contains(d))
             .ok_or(ReportError::Period)?;
         let (settings, standing) = self.begin_read(call).await?;
-        let change_manager = settings
-            .change_manager_role_id
-            .is_some_and(|r| call.actor.roles.contains(&r));
-        if !(standing.is_agent || standing.is_incident_manager || change_manager) {
+        if !access::may(standing.who(false), Act::Report) {
             return Err(SetupError::ReportsNotAllowed.into());
         }
         let tz = settings.timezone.parse().unwrap_or(chrono_tz::Tz::UTC);

@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use super::{Actor, Call, Desk, Result, Standing};
+use crate::domain::access::{self, Act};
 use crate::domain::text::{self, MAX_ITEM_DESCRIPTION_CHARS, MAX_ITEM_NAME_CHARS};
 use crate::render;
 use crate::render::refusals::SetupError;
@@ -78,7 +79,7 @@ impl RolePurpose {
 pub const MAX_AUTOCOMPLETE_CHOICES: i64 = 25;
 
 pub(super) fn require_admin(standing: Standing) -> Result<()> {
-    if standing.is_admin {
+    if access::may(standing.who(false), Act::Configure) {
         Ok(())
     } else {
         Err(SetupError::AdminOnly.into())

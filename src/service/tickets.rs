@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::major::Intake;
 use super::{lifecycle, Actor, Call, Desk, Result, Standing, Work};
+use crate::domain::access::{self, Act, Who};
 use crate::domain::text::{self, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, MAX_REASON_CHARS, MAX_SUMMARY_CHARS};
 use crate::domain::{Action, HoldReason, Priority, Stage, TicketKind, TicketRef, TicketState};
 use crate::render::refusals::{AgentTask, TicketError};
@@ -101,15 +102,19 @@ fn notice_channel(w: &Work, kind: TicketKind) -> Option<i64> {
 }
 
 impl Work {
-    /// Loads a ticket of this guild that the actor may see. Not found and not yours read the
-    /// same, so members cannot probe for other people's tickets.
     /// Loads a ticket of this guild that the actor may see (incidents: on-call people too).
-    /// Returns it with whether the actor may work it (agent, or on call for an incident).
-    async fn load_visible(&mut self, id: TicketRef) -> Result<(TicketRow, bool)> {
+    /// Not found and not yours read the same, so members cannot probe for other people's
+    /// tickets. Returns it with the actor as the rules see them for this ticket.
+    async fn load_visible(&mut self, id: TicketRef) -> Result<(TicketRow, Who)> {
         let kind = id.kind.unwrap_or(TicketKind::Request);
         let found = store::find_ticket(&mut self.tx, self.guild_id, kind.as_str(), i64::from(id.number)).await?;
-        let responder = self.standing.is_agent || (kind == TicketKind::Incident && self.actor_on_call().await?);
-        Ok((super::access::visible(found, id, self.user_id, responder)?, responder))
+        let who = self.who().await?;
+        let t = super::access::visible(found, id, self.user_id, who)?;
+        let who = Who {
+            requester: t.requester_id == self.user_id,
+            ..who
+        };
+        Ok((t, who))
     }
 
     pub(super) async fn post_notice(&mut self, t: &TicketRow, text: &str, pings: Pings) -> Result<()> {
@@ -287,8 +292,8 @@ fn action_name(a: Action) -> &'static str {
     }
 }
 
-fn need_agent(responder: bool, what: AgentTask) -> Result<()> {
-    if responder {
+fn need_agent(cx: &OpContext, what: AgentTask) -> Result<()> {
+    if cx.works() {
         Ok(())
     } else {
         Err(TicketError::AgentsOnly(what).into())
@@ -309,10 +314,10 @@ impl Desk {
         let kind = id.kind.unwrap_or(TicketKind::Request);
         let found = store::find_ticket(&mut conn, call.actor.guild_id, kind.as_str(), i64::from(id.number)).await?;
         // Incidents are worked by whoever is on call too, agent or not.
-        let responder = standing.is_agent
-            || (kind == TicketKind::Incident
-                && super::oncall::is_on_call(&mut conn, call.actor.guild_id, call.actor.user_id, self.now_ms())
-                    .await?);
+        let on_call = kind == TicketKind::Incident
+            && super::oncall::is_on_call(&mut conn, call.actor.guild_id, call.actor.user_id, self.now_ms()).await?;
+        let who = standing.who(on_call);
+        let responder = access::may(who, Act::Work(kind));
         // Affected users of an incident (reporters of its duplicates) may read it too.
         let affected = match &found {
             Some(t) if !responder && t.requester_id != call.actor.user_id => {
@@ -320,7 +325,7 @@ impl Desk {
             }
             _ => false,
         };
-        let t = super::access::visible(found, id, call.actor.user_id, responder || affected)?;
+        let t = super::access::visible(found, id, call.actor.user_id, Who { affected, ..who })?;
         Ok((t, responder, conn))
     }
 
@@ -336,7 +341,7 @@ impl Desk {
         let mut w = self.begin(call).await?;
         w.articles = Some(found);
         w.catalog_item(&held.item).await?;
-        if !w.standing.is_agent {
+        if !access::may(w.standing.who(false), Act::Work(TicketKind::Request)) {
             let draft = serde_json::to_string(&held).unwrap_or_default();
             if let Some(offer) = w.offer_articles(call, "request", &typed, &draft).await? {
                 self.finish(w).await?;
@@ -402,7 +407,7 @@ impl Desk {
     /// `/queue`: open tickets for agents, most urgent first.
     pub async fn queue(&self, call: &Call, view: QueueView) -> Result<Value> {
         let (_, standing) = self.begin_read(call).await?;
-        if !standing.is_agent {
+        if !access::may(standing.who(false), Act::Queue) {
             return Err(TicketError::QueueAgentsOnly.into());
         }
         let mut conn = self.pool.acquire().await?;
@@ -421,17 +426,12 @@ impl Desk {
         let id = TicketRef::parse_full(id)?;
         let op = validate(op)?;
         let mut w = self.begin(call).await?;
-        let (mut t, responder) = w.load_visible(id).await?;
+        let (mut t, who) = w.load_visible(id).await?;
         let kind = t.kind;
         if kind == TicketKind::Change {
             return Err(TicketError::IsAChange(id).into());
         }
-        let cx = OpContext {
-            id,
-            kind,
-            agent: responder,
-            is_requester: t.requester_id == w.user_id,
-        };
+        let cx = OpContext { id, kind, who };
         let before = t.clone();
         let t_ = &mut t;
         let done = match op {
@@ -439,7 +439,7 @@ impl Desk {
             TicketOp::Assign(target) => w.op_assign(t_, &cx, &target).await?,
             TicketOp::Hold { reason, note } => w.op_hold(t_, &cx, reason, note).await?,
             TicketOp::Resume => {
-                need_agent(cx.agent, AgentTask::Resume)?;
+                need_agent(&cx, AgentTask::Resume)?;
                 w.change_state(t_, Action::Resume, None).await?;
                 t_.hold_reason = None;
                 TicketDone::Resumed(id, t_.state)
@@ -447,7 +447,7 @@ impl Desk {
             TicketOp::Resolve { note } => w.op_resolve(t_, &cx, &note).await?,
             TicketOp::Reopen { reason } => w.op_reopen(t_, &cx, &reason).await?,
             TicketOp::Close => {
-                if !(cx.agent || cx.is_requester) {
+                if !access::may(cx.who, Act::Confirm(cx.kind)) {
                     return Err(TicketError::CloseNotAllowed(id).into());
                 }
                 w.change_state(t_, Action::Close, None).await?;
@@ -534,15 +534,21 @@ impl Desk {
 struct OpContext {
     id: TicketRef,
     kind: TicketKind,
+    /// The actor as the rules see them, `requester` filled in from the ticket.
+    who: Who,
+}
+
+impl OpContext {
     /// The actor works the ticket (an agent; on call, for an incident).
-    agent: bool,
-    is_requester: bool,
+    fn works(&self) -> bool {
+        access::may(self.who, Act::Work(self.kind))
+    }
 }
 
 impl Work {
     async fn op_claim(&mut self, t: &mut TicketRow, cx: &OpContext) -> Result<TicketDone> {
         let id = cx.id;
-        need_agent(cx.agent, AgentTask::Claim)?;
+        need_agent(cx, AgentTask::Claim)?;
         // The state first: a closed ticket is closed, whoever had it.
         lifecycle(t)?.apply(cx.kind, Action::Claim, id)?;
         match t.assignee_id {
@@ -559,7 +565,7 @@ impl Work {
 
     async fn op_assign(&mut self, t: &mut TicketRow, cx: &OpContext, target: &AssignTarget) -> Result<TicketDone> {
         let id = cx.id;
-        need_agent(cx.agent, AgentTask::Assign)?;
+        need_agent(cx, AgentTask::Assign)?;
         let target_standing = Standing::of(
             &Actor {
                 guild_id: self.guild_id,
@@ -591,7 +597,7 @@ impl Work {
         note: Option<String>,
     ) -> Result<TicketDone> {
         let id = cx.id;
-        need_agent(cx.agent, AgentTask::Hold)?;
+        need_agent(cx, AgentTask::Hold)?;
         self.change_state(t, Action::Hold, note.clone()).await?;
         t.hold_reason = Some(reason.as_str().to_owned());
         if reason == HoldReason::AwaitingRequester {
@@ -604,7 +610,7 @@ impl Work {
 
     async fn op_resolve(&mut self, t: &mut TicketRow, cx: &OpContext, note: &str) -> Result<TicketDone> {
         let id = cx.id;
-        need_agent(cx.agent, AgentTask::Resolve)?;
+        need_agent(cx, AgentTask::Resolve)?;
         self.change_state(t, Action::Resolve, Some(note.to_owned())).await?;
         t.hold_reason = None;
         t.resolution_note = Some(note.to_owned());
@@ -619,12 +625,12 @@ impl Work {
 
     async fn op_reopen(&mut self, t: &mut TicketRow, cx: &OpContext, reason: &str) -> Result<TicketDone> {
         let id = cx.id;
-        if !(cx.agent || cx.is_requester) {
+        if !access::may(cx.who, Act::Confirm(cx.kind)) {
             return Err(TicketError::ReopenNotAllowed(id).into());
         }
         self.change_state(t, Action::Reopen, Some(reason.to_owned())).await?;
         t.resolved_at = None;
-        if cx.is_requester && !cx.agent {
+        if cx.who.requester && !cx.works() {
             let pings = t.assignee_id.map_or_else(Pings::none, Pings::user);
             let text = render::reopened_notice(id, &t.title, reason);
             self.post_notice(t, &text, pings).await?;
@@ -634,8 +640,7 @@ impl Work {
 
     async fn op_cancel(&mut self, t: &mut TicketRow, cx: &OpContext, reason: Option<String>) -> Result<TicketDone> {
         let id = cx.id;
-        let own_request = cx.is_requester && cx.kind == TicketKind::Request;
-        if !(cx.agent || own_request) {
+        if !access::may(cx.who, Act::Cancel(cx.kind)) {
             return Err(TicketError::CancelNotAllowed {
                 id,
                 incident: cx.kind == TicketKind::Incident,
@@ -650,7 +655,7 @@ impl Work {
 
     async fn op_priority(&mut self, t: &mut TicketRow, cx: &OpContext, p: Priority) -> Result<TicketDone> {
         let id = cx.id;
-        need_agent(cx.agent, AgentTask::Priority)?;
+        need_agent(cx, AgentTask::Priority)?;
         let old = t.priority;
         if !lifecycle(t)?.is_open() {
             return Err(TicketError::PriorityClosed(id, t.state).into());
@@ -677,14 +682,14 @@ impl Work {
             t.id,
             self.user_id,
             body,
-            cx.agent,
+            cx.works(),
             self.now,
         )
         .await?;
         self.audit(Some(t.id), "comment", None, None, Some(body.to_owned()))
             .await?;
         let title = t.title.clone();
-        if cx.agent && !cx.is_requester {
+        if cx.works() && !cx.who.requester {
             self.responded(t);
             let text = render::comment_dm(id, &title, self.user_id, body);
             let requester = t.requester_id;
