@@ -20,6 +20,7 @@ mod setup;
 mod sla;
 mod tickets;
 mod timers;
+mod work;
 
 use std::sync::Arc;
 
