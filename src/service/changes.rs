@@ -94,16 +94,8 @@ impl Work {
             state: from,
             action,
         })?;
-        t.state = Stage::Change(to);
         t.updated_at = self.now;
-        self.audit(
-            Some(t.id),
-            "state",
-            Some(from.as_str().into()),
-            Some(to.as_str().into()),
-            detail,
-        )
-        .await
+        self.move_to(t, Stage::Change(to), detail).await
     }
 
     async fn post_cab(&mut self, t: &TicketRow, body: Value, is_card: bool) -> Result<()> {

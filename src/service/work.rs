@@ -122,19 +122,25 @@ impl Work {
         let from = lifecycle(t)?;
         let to = from.apply(t.kind, action, ticket_ref(t))?;
         if from != to {
-            t.state = Stage::Ticket(to);
-            self.audit(
-                Some(t.id),
-                "state",
-                Some(from.as_str().into()),
-                Some(to.as_str().into()),
-                detail,
-            )
-            .await?;
+            self.move_to(t, Stage::Ticket(to), detail).await?;
         } else if detail.is_some() {
             self.audit(Some(t.id), action_name(action), None, None, detail).await?;
         }
         Ok(())
+    }
+
+    /// Puts `t` in `to` with the audit row of the move (any kind's lifecycle, checked by the
+    /// caller).
+    pub(super) async fn move_to(&mut self, t: &mut TicketRow, to: Stage, detail: Option<String>) -> Result<()> {
+        let from = std::mem::replace(&mut t.state, to);
+        self.audit(
+            Some(t.id),
+            "state",
+            Some(from.to_string()),
+            Some(to.to_string()),
+            detail,
+        )
+        .await
     }
 
     pub(super) async fn set_assignee(&mut self, t: &mut TicketRow, user: i64) -> Result<()> {
