@@ -131,6 +131,11 @@ impl Desk {
         let Some(query) = knowledge::fts_query(typed) else {
             return Ok(Vec::new());
         };
+        // A guild without a published article (as memory knows it) has nothing to offer:
+        // no trip to the database on the outage day of a desk that keeps no knowledge base.
+        if self.config.get(guild_id).is_some_and(|c| !c.has_articles) {
+            return Ok(Vec::new());
+        }
         let mut conn = self.pool.acquire().await?;
         let found = store::search_articles(&mut conn, guild_id, &query, OFFER_CANDIDATES).await?;
         Ok(found
@@ -162,6 +167,7 @@ impl Desk {
     pub async fn kb_add(&self, call: &Call, input: ArticleInput) -> Result<String> {
         let mut w = self.begin_kb_edit(call).await?;
         let review_by = w.now + knowledge::REVIEW_DAYS * DAY_MS;
+        w.configuring(); // the guild has a published article now
         let a = store::insert_article(&mut w.tx, w.guild_id, &input.as_text(), w.user_id, w.now, review_by).await?;
         w.set_timer(
             review_key(a.id),
@@ -219,6 +225,7 @@ impl Desk {
         if a.state == "retired" {
             return Err(KbError::AlreadyRetired(r).into());
         }
+        w.configuring(); // it may have been the guild's last published article
         store::retire_article(&mut w.tx, a.id, w.now).await?;
         w.cancel_timer(review_key(a.id));
         w.audit(None, "kb-retire", None, Some(r.to_string()), None).await?;

@@ -195,6 +195,7 @@ impl Desk {
             tags: "known-error",
         };
         let review_by = w.now + REVIEW_DAYS * DAY_MS;
+        w.configuring(); // the guild has a published article now
         let a = store::insert_article(&mut w.tx, w.guild_id, &text, w.user_id, w.now, review_by).await?;
         store::set_article_problem(&mut w.tx, a.id, p.id).await?;
         let kb = KbRef(u32::try_from(a.number).unwrap_or(0));

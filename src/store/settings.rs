@@ -223,6 +223,8 @@ pub struct GuildConfig {
     pub rotations: Vec<(i64, i64, i64)>,
     /// Overrides ending after the moment this was loaded: `(level, user, start, end)`.
     pub overrides: Vec<(i64, i64, i64, i64)>,
+    /// Whether the guild has a published knowledge article (intake searches only then).
+    pub has_articles: bool,
 }
 
 /// Loads a guild's configuration; overrides that ended by `now` are left out.
@@ -250,5 +252,11 @@ pub async fn load_guild_config(
         oncall_members: super::list_guild_oncall_members(conn, guild_id).await?,
         rotations: super::list_guild_rotations(conn, guild_id).await?,
         overrides: super::list_guild_overrides(conn, guild_id, now).await?,
+        has_articles: sqlx::query_scalar(
+            "SELECT EXISTS(SELECT 1 FROM kb_articles WHERE guild_id = ? AND state = 'published')",
+        )
+        .bind(guild_id)
+        .fetch_one(&mut *conn)
+        .await?,
     })
 }
