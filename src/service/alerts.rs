@@ -243,10 +243,10 @@ impl Desk {
     /// Applies one event in the transaction that marks it processed: once, even across crashes.
     async fn process_event(&self, event: &EventRow) -> Result<()> {
         let mut w = self.begin_system(event.guild_id).await?;
-        if !store::take_event(&mut w.tx, event.id, w.now).await? {
+        if !store::take_event(conn!(w), event.id, w.now).await? {
             return Ok(());
         }
-        let Some(source) = store::get_source(&mut w.tx, event.source_id).await? else {
+        let Some(source) = store::get_source(conn!(w), event.source_id).await? else {
             return self.finish(w).await;
         };
         w.source = Some(source.name.clone());
@@ -268,21 +268,21 @@ impl Desk {
             },
         };
         if !changed {
-            store::count_deduplicated(&mut w.tx, source.id).await?;
+            store::count_deduplicated(conn!(w), source.id).await?;
         }
         self.finish(w).await
     }
 
     /// Fires an alert-resolve timer: the grace passed with every alert still resolved.
     pub(super) async fn fire_alert_resolve(&self, w: &mut Work, ticket_id: i64) -> Result<()> {
-        let Some(group) = store::group_of_ticket(&mut w.tx, ticket_id).await? else {
+        let Some(group) = store::group_of_ticket(conn!(w), ticket_id).await? else {
             return Ok(());
         };
-        let alerts = store::list_instances(&mut w.tx, group.id).await?;
+        let alerts = store::list_instances(conn!(w), group.id).await?;
         if alerts.iter().any(|a| a.status == alert::AlertStatus::Firing) {
             return Ok(()); // fired again meanwhile
         }
-        let Some(source) = store::get_source(&mut w.tx, group.source_id).await? else {
+        let Some(source) = store::get_source(conn!(w), group.source_id).await? else {
             return Ok(());
         };
         w.source = Some(source.name.clone());
@@ -328,7 +328,7 @@ impl Desk {
             created_by: w.user_id,
             at: w.now,
         };
-        if store::insert_source(&mut w.tx, &new).await?.is_none() {
+        if store::insert_source(conn!(w), &new).await?.is_none() {
             return Err(AlertError::Exists(name).into());
         }
         let detail = format!("{kind}, grace {grace}s{}", if hmac { ", signed" } else { "" });
@@ -343,7 +343,7 @@ impl Desk {
         let token = new_secret()?;
         let mut w = self.begin_sources(call).await?;
         let source = self.source_named(&mut w, name).await?;
-        store::set_source_token(&mut w.tx, source.id, &token_hash(&token)).await?;
+        store::set_source_token(conn!(w), source.id, &token_hash(&token)).await?;
         w.audit(None, "alert-source-rotate", None, Some(source.name.clone()), None)
             .await?;
         self.finish(w).await?;
@@ -354,7 +354,7 @@ impl Desk {
     pub async fn alerts_source_remove(&self, call: &Call, name: &str) -> Result<String> {
         let mut w = self.begin_sources(call).await?;
         let source = self.source_named(&mut w, name).await?;
-        store::delete_source(&mut w.tx, source.id).await?;
+        store::delete_source(conn!(w), source.id).await?;
         w.audit(None, "alert-source-remove", Some(source.name.clone()), None, None)
             .await?;
         self.finish(w).await?;
@@ -364,14 +364,14 @@ impl Desk {
     /// `/alerts source-list`.
     pub async fn alerts_source_list(&self, call: &Call) -> Result<Value> {
         let mut w = self.begin_sources(call).await?;
-        let sources = store::list_sources(&mut w.tx, w.guild_id).await?;
+        let sources = store::list_sources(conn!(w), w.guild_id).await?;
         self.finish(w).await?;
         Ok(render::source_list(&sources))
     }
 
     async fn source_named(&self, w: &mut Work, name: &str) -> Result<SourceRow> {
         let shown: String = name.trim().chars().take(40).collect();
-        store::find_source(&mut w.tx, w.guild_id, name.trim())
+        store::find_source(conn!(w), w.guild_id, name.trim())
             .await?
             .ok_or_else(|| AlertError::NoSuchSource(shown).into())
     }
@@ -381,17 +381,17 @@ impl Work {
     /// An Alertmanager or Grafana notification; `false` when it changed nothing.
     async fn on_notification(&mut self, source: &SourceRow, n: &Notification) -> Result<bool> {
         let incoming = alert::incoming(n);
-        let latest = store::latest_group(&mut self.tx, source.id, &n.group_key).await?;
+        let latest = store::latest_group(conn!(self), source.id, &n.group_key).await?;
         if let Some(group) = latest.as_ref().filter(|g| g.state.is_open()) {
-            let known = store::list_instances(&mut self.tx, group.id).await?;
+            let known = store::list_instances(conn!(self), group.id).await?;
             let delta = alert::apply(&known, &incoming);
             if delta.is_noop() {
                 return Ok(false);
             }
-            store::upsert_instances(&mut self.tx, group.id, &delta.upserts).await?;
-            let mut t = store::get_ticket(&mut self.tx, group.ticket_id).await?;
+            store::upsert_instances(conn!(self), group.id, &delta.upserts).await?;
+            let mut t = store::get_ticket(conn!(self), group.ticket_id).await?;
             let status = alert::status_line(&delta.after);
-            store::set_ticket_alerting(&mut self.tx, t.id, &source.name, Some(&status), None).await?;
+            store::set_ticket_alerting(conn!(self), t.id, &source.name, Some(&status), None).await?;
             t.alert_status = Some(status.clone());
             self.refresh_card(&t).await?;
             if !delta.joined.is_empty() {
@@ -409,7 +409,7 @@ impl Work {
             return Ok(false); // nothing open and nothing firing: nothing to do
         }
         let previous = match &latest {
-            Some(g) => Some((store::list_instances(&mut self.tx, g.id).await?, g.ticket_id)),
+            Some(g) => Some((store::list_instances(conn!(self), g.id).await?, g.ticket_id)),
             None => None,
         };
         if previous.as_ref().is_some_and(|(p, _)| alert::is_stale(p, &incoming)) {
@@ -417,29 +417,29 @@ impl Work {
         }
         let mut raised = alert::raised(n, MAX_SUMMARY_CHARS, MAX_DETAILS_CHARS);
         if let Some((_, ticket)) = previous {
-            let before = store::get_ticket(&mut self.tx, ticket).await?;
+            let before = store::get_ticket(conn!(self), ticket).await?;
             let line = render::recurred(ticket_ref(&before));
             raised.details = alert::cut(&format!("{line}\n{}", raised.details), MAX_DETAILS_CHARS);
         }
         let delta = alert::apply(&[], &incoming);
         let status = alert::status_line(&delta.after);
         let t = self.raise(source, &raised, Some(&status)).await?;
-        let group = store::insert_group(&mut self.tx, source.id, &n.group_key, t.id, self.now).await?;
-        store::upsert_instances(&mut self.tx, group, &delta.upserts).await?;
+        let group = store::insert_group(conn!(self), source.id, &n.group_key, t.id, self.now).await?;
+        store::upsert_instances(conn!(self), group, &delta.upserts).await?;
         Ok(true)
     }
 
     /// An Events v2 event; `false` when it changed nothing.
     async fn on_event(&mut self, source: &SourceRow, e: &Event) -> Result<bool> {
         let key = e.dedup_key.clone().unwrap_or_default();
-        let latest = store::latest_group(&mut self.tx, source.id, &key).await?;
+        let latest = store::latest_group(conn!(self), source.id, &key).await?;
         let open = latest.filter(|g| g.state.is_open());
         match (e.action, open) {
             (EventAction::Trigger, Some(_)) => Ok(false),
             (EventAction::Trigger, None) => {
                 let raised = alert::raised_by_event(e, MAX_SUMMARY_CHARS, MAX_DETAILS_CHARS);
                 let t = self.raise(source, &raised, None).await?;
-                store::insert_group(&mut self.tx, source.id, &key, t.id, self.now).await?;
+                store::insert_group(conn!(self), source.id, &key, t.id, self.now).await?;
                 Ok(true)
             }
             (EventAction::Acknowledge, Some(g)) => self.monitor_acknowledge(g.ticket_id, &source.name).await,
@@ -467,7 +467,7 @@ impl Work {
         };
         let mut t = self.open_incident(&draft).await?.0;
         if let Some(name) = &r.alert_name {
-            store::set_ticket_alert_name(&mut self.tx, t.id, name).await?;
+            store::set_ticket_alert_name(conn!(self), t.id, name).await?;
             t.alert_name = Some(name.clone());
             // open_incident looked for a recurrence before the name was known.
             if t.service.is_none() {
@@ -490,7 +490,7 @@ impl Work {
     /// Acknowledges for monitoring (an Events v2 `acknowledge`): escalation stops as with the
     /// button. `false` if it was not waiting for an acknowledgement.
     async fn monitor_acknowledge(&mut self, ticket_id: i64, source: &str) -> Result<bool> {
-        let mut t = store::get_ticket(&mut self.tx, ticket_id).await?;
+        let mut t = store::get_ticket(conn!(self), ticket_id).await?;
         if t.state != TicketState::Triggered {
             return Ok(false);
         }
@@ -510,7 +510,7 @@ impl Work {
 
     /// Resolves for monitoring, whoever had it; nothing if it is no longer open.
     async fn monitor_resolve(&mut self, ticket_id: i64, source: &str, by_event: bool) -> Result<()> {
-        let mut t = store::get_ticket(&mut self.tx, ticket_id).await?;
+        let mut t = store::get_ticket(conn!(self), ticket_id).await?;
         if !t.state.is_open() {
             return Ok(());
         }

@@ -62,7 +62,7 @@ impl Work {
     pub(super) async fn cab_rule(&mut self, t: ChangeType) -> Result<CabRule> {
         let d = default_rule(t);
         Ok(
-            match store::get_cab_rule(&mut self.tx, self.guild_id, t.as_str()).await? {
+            match store::get_cab_rule(conn!(self), self.guild_id, t.as_str()).await? {
                 Some((mode, count, voting)) => CabRule {
                     mode: Mode::from_parts(&mode, u32::try_from(count).unwrap_or(1)).unwrap_or(d.mode),
                     voting: SlaDuration::parse(&voting).unwrap_or(d.voting),
@@ -75,12 +75,12 @@ impl Work {
     /// The conflicts of a window: overlapping scheduled/implementing changes and blackouts.
     async fn conflicts(&mut self, start: i64, end: i64, except: i64) -> Result<Vec<String>> {
         let mut out = Vec::new();
-        for (n, title, s, e) in store::list_overlapping_changes(&mut self.tx, self.guild_id, start, end).await? {
+        for (n, title, s, e) in store::list_overlapping_changes(conn!(self), self.guild_id, start, end).await? {
             if n != except {
                 out.push(render::overlap_conflict(n, &title, s, e));
             }
         }
-        for (s, e, reason) in store::list_blackouts(&mut self.tx, self.guild_id, start, end).await? {
+        for (s, e, reason) in store::list_blackouts(conn!(self), self.guild_id, start, end).await? {
             out.push(render::blackout_conflict(&reason, s, e));
         }
         Ok(out)
@@ -162,9 +162,8 @@ impl Desk {
                 .into());
             }
         }
-        let mut t = store::insert_ticket(
-            &mut w.tx,
-            &NewTicket {
+        let mut t = w
+            .create_ticket(&NewTicket {
                 guild_id: w.guild_id,
                 kind: TicketKind::Change,
                 title: &title,
@@ -178,9 +177,8 @@ impl Desk {
                 requester_id: w.user_id,
                 at: w.now,
                 card_channel_id: None,
-            },
-        )
-        .await?;
+            })
+            .await?;
         w.audit(
             Some(t.id),
             "created",
@@ -206,14 +204,14 @@ impl Desk {
         } else {
             w.open_vote(&mut t, change, &voters, &rule, &flag).await?
         };
-        store::update_ticket(&mut w.tx, &t).await?;
+        store::update_ticket(conn!(w), &t).await?;
         self.finish(w).await?;
         Ok(message)
     }
 
     async fn load_change(&self, w: &mut Work, id: &str) -> Result<TicketRow> {
         let r = TicketRef::parse_as(id, TicketKind::Change)?;
-        store::find_ticket(&mut w.tx, w.guild_id, TicketKind::Change.as_str(), i64::from(r.number))
+        store::find_ticket(conn!(w), w.guild_id, TicketKind::Change.as_str(), i64::from(r.number))
             .await?
             .ok_or_else(|| ChangeError::NotInServer(r).into())
     }
@@ -243,22 +241,22 @@ impl Desk {
             }
             .into());
         }
-        let voters = store::list_voters(&mut w.tx, t.id).await?;
+        let voters = store::list_voters(conn!(w), t.id).await?;
         if !voters.contains(&w.user_id) {
             return Err(ChangeError::NotAVoter(id).into());
         }
         let ballot = if approve { "approve" } else { "reject" };
-        store::upsert_vote(&mut w.tx, t.id, w.user_id, ballot, reason.as_deref(), w.now).await?;
+        store::upsert_vote(conn!(w), t.id, w.user_id, ballot, reason.as_deref(), w.now).await?;
         w.audit(Some(t.id), "vote", None, Some(ballot.into()), reason.clone())
             .await?;
-        let change = store::get_change(&mut w.tx, t.id).await?;
+        let change = store::get_change(conn!(w), t.id).await?;
         let mode = Mode::from_parts(
             change.vote_mode.as_deref().unwrap_or("any"),
             u32::try_from(change.vote_count.unwrap_or(1)).unwrap_or(1),
         )
         .unwrap_or(Mode::Any);
         let mut tally = Tally::default();
-        for (v, b, _) in store::list_votes(&mut w.tx, t.id).await? {
+        for (v, b, _) in store::list_votes(conn!(w), t.id).await? {
             tally.cast(
                 u64::try_from(v).unwrap_or(0),
                 if b == "approve" {
@@ -280,32 +278,32 @@ impl Desk {
                 render::vote_recorded(id, a, r, mode, Some(t.state))
             }
         };
-        store::update_ticket(&mut w.tx, &t).await?;
+        store::update_ticket(conn!(w), &t).await?;
         self.finish(w).await?;
         Ok(message)
     }
 
     /// Fires a vote deadline: a vote still open expires (never approved).
     pub(super) async fn fire_vote_deadline(&self, w: &mut Work, ticket_id: i64) -> Result<()> {
-        let mut t = store::get_ticket(&mut w.tx, ticket_id).await?;
+        let mut t = store::get_ticket(conn!(w), ticket_id).await?;
         if cstate(&t)? != ChangeState::Voting {
             return Ok(());
         }
         w.settle(&mut t, Outcome::Open, true).await?;
-        store::update_ticket(&mut w.tx, &t).await?;
+        store::update_ticket(conn!(w), &t).await?;
         Ok(())
     }
 
     /// At 75 % of the voting window: a DM with **Approve** and **Reject** to each eligible voter
     /// who has not voted yet (once: the timer fires once, and not at all once decided).
     pub(super) async fn fire_vote_reminder(&self, w: &mut Work, ticket_id: i64) -> Result<()> {
-        let t = store::get_ticket(&mut w.tx, ticket_id).await?;
+        let t = store::get_ticket(conn!(w), ticket_id).await?;
         if cstate(&t)? != ChangeState::Voting {
             return Ok(());
         }
-        let voters = store::list_voters(&mut w.tx, t.id).await?;
-        let votes = store::list_votes(&mut w.tx, t.id).await?;
-        let change = store::get_change(&mut w.tx, t.id).await?;
+        let voters = store::list_voters(conn!(w), t.id).await?;
+        let votes = store::list_votes(conn!(w), t.id).await?;
+        let change = store::get_change(conn!(w), t.id).await?;
         let waiting: Vec<i64> = voters
             .into_iter()
             .filter(|u| !votes.iter().any(|v| v.0 == *u))
@@ -341,7 +339,7 @@ impl Desk {
         let id = ticket_ref(&t);
         let text = render::implementing_notice(id, &t.title, w.user_id);
         w.post_cab(&t, render::notice(&text, &Pings::none()), false).await?;
-        store::update_ticket(&mut w.tx, &t).await?;
+        store::update_ticket(conn!(w), &t).await?;
         w.refresh_card(&t).await?;
         self.finish(w).await?;
         Ok(render::implementing(id))
@@ -357,15 +355,15 @@ impl Desk {
             Some(format!("{}: {notes}", outcome.as_str())),
         )
         .await?;
-        let mut change = store::get_change(&mut w.tx, t.id).await?;
+        let mut change = store::get_change(conn!(w), t.id).await?;
         change.outcome = Some(outcome.as_str().into());
-        store::set_change(&mut w.tx, t.id, &change).await?;
+        store::set_change(conn!(w), t.id, &change).await?;
         t.resolution_note = Some(notes.clone());
         t.closed_at = Some(w.now);
         let id = ticket_ref(&t);
         let text = render::completed_notice(id, &t.title, outcome, &notes);
         w.post_cab(&t, render::notice(&text, &Pings::none()), false).await?;
-        store::update_ticket(&mut w.tx, &t).await?;
+        store::update_ticket(conn!(w), &t).await?;
         w.refresh_card(&t).await?;
         self.finish(w).await?;
         Ok(render::completed(id, outcome))
@@ -381,7 +379,7 @@ impl Desk {
         let id = ticket_ref(&t);
         let text = render::change_cancelled_notice(id, &t.title, reason.as_deref());
         w.post_cab(&t, render::notice(&text, &Pings::none()), false).await?;
-        store::update_ticket(&mut w.tx, &t).await?;
+        store::update_ticket(conn!(w), &t).await?;
         w.refresh_card(&t).await?;
         self.finish(w).await?;
         Ok(render::change_cancelled(id))
@@ -404,7 +402,7 @@ impl Desk {
             return Err(ChangeError::BlackoutPast(end.trim().to_owned(), tz.name().to_owned()).into());
         }
         store::insert_blackout(
-            &mut w.tx,
+            conn!(w),
             w.guild_id,
             to_millis(s),
             to_millis(e),
@@ -465,7 +463,7 @@ impl Desk {
         let mut w = self.begin(call).await?;
         super::setup::require_admin(w.standing)?;
         store::set_cab_rule(
-            &mut w.tx,
+            conn!(w),
             w.guild_id,
             rule.as_str(),
             m.name(),
@@ -547,7 +545,7 @@ impl Work {
             Some("standard change: pre-approved".into()),
         )
         .await?;
-        store::set_change(&mut self.tx, t.id, change).await?;
+        store::set_change(conn!(self), t.id, change).await?;
         let (s, e) = (
             change.window_start.unwrap_or_default(),
             change.window_end.unwrap_or_default(),
@@ -582,8 +580,8 @@ impl Work {
             _ => 1,
         });
         change.vote_deadline = Some(to_millis(deadline));
-        store::set_change(&mut self.tx, t.id, &change).await?;
-        store::insert_voters(&mut self.tx, t.id, voters).await?;
+        store::set_change(conn!(self), t.id, &change).await?;
+        store::insert_voters(conn!(self), t.id, voters).await?;
         self.set_timer(
             vote_key(t.id),
             TimerKind::VoteDeadline,
@@ -600,7 +598,7 @@ impl Work {
             None,
         );
         if let Some(channel) = self.config.settings.cab_channel_id {
-            store::set_ticket_card(&mut self.tx, t.id, channel, None).await?;
+            store::set_ticket_card(conn!(self), t.id, channel, None).await?;
             t.card_channel_id = Some(channel);
         }
         let role = self.config.settings.cab_role_id;

@@ -30,7 +30,7 @@ impl Desk {
             RetryButton::One(id) => (Some(id), None),
             RetryButton::Channel(c) => (None, Some(c)),
         };
-        let n = store::retry_failed(&mut w.tx, w.guild_id, id, channel, w.now).await?;
+        let n = store::retry_failed(conn!(w), w.guild_id, id, channel, w.now).await?;
         if n == 0 {
             return Err(SetupError::NothingToRetry.into());
         }

@@ -211,7 +211,7 @@ impl Work {
             })
             .await?;
         if let Some((source, status, links)) = &d.alert {
-            store::set_ticket_alerting(&mut self.tx, t.id, source, *status, links.as_deref()).await?;
+            store::set_ticket_alerting(conn!(self), t.id, source, *status, links.as_deref()).await?;
             t.alert_source = Some((*source).to_owned());
             t.alert_status = status.map(str::to_owned);
             t.links = links.clone();
@@ -289,13 +289,13 @@ impl Desk {
     /// drafted. Whichever click comes first is the question's one effect.
     pub async fn same_issue_answer(&self, call: &Call, button: render::SameIssueButton) -> Result<String> {
         let mut w = self.begin(call).await?;
-        let Some((candidate_id, draft)) = store::take_draft(&mut w.tx, button.draft, w.guild_id, w.user_id).await?
+        let Some((candidate_id, draft)) = store::take_draft(conn!(w), button.draft, w.guild_id, w.user_id).await?
         else {
             return Err(IncidentError::AlreadyChosen.into());
         };
         if button.same {
-            let candidate = store::get_ticket(&mut w.tx, candidate_id).await?;
-            let added = store::add_affected(&mut w.tx, candidate.id, w.user_id, w.now).await?;
+            let candidate = store::get_ticket(conn!(w), candidate_id).await?;
+            let added = store::add_affected(conn!(w), candidate.id, w.user_id, w.now).await?;
             w.audit(
                 Some(candidate.id),
                 "affected",
@@ -348,13 +348,13 @@ impl Desk {
         let mut w = self.begin(call).await?;
         let outcome = if button.solved { "solved" } else { "raised" };
         let Some((kind, draft, articles)) =
-            store::answer_kb_intake(&mut w.tx, button.draft, w.guild_id, w.user_id, outcome, w.now).await?
+            store::answer_kb_intake(conn!(w), button.draft, w.guild_id, w.user_id, outcome, w.now).await?
         else {
             return Err(IncidentError::AlreadyChosen.into());
         };
         let ids: Vec<i64> = articles.split(',').filter_map(|s| s.parse().ok()).collect();
         if button.solved {
-            store::count_deflection(&mut w.tx, &ids).await?;
+            store::count_deflection(conn!(w), &ids).await?;
             w.audit(None, "kb-deflected", None, Some(articles), None).await?;
             self.finish(w).await?;
             return Ok(render::KB_SOLVED.to_owned());
@@ -362,7 +362,7 @@ impl Desk {
         // The ticket's card offers agents the articles its member was offered (read by id).
         let mut offered = Vec::new();
         for id in &ids {
-            offered.extend(store::get_article(&mut w.tx, *id).await?);
+            offered.extend(store::get_article(conn!(w), *id).await?);
         }
         w.articles = Some(offered);
         let bad = |e: serde_json::Error| ServiceError::Internal(sqlx::Error::Decode(Box::new(e)));
@@ -383,13 +383,8 @@ impl Desk {
 
     async fn incident_for(&self, w: &mut Work, id: &str) -> Result<TicketRow> {
         let r = TicketRef::parse_as(id, TicketKind::Incident)?;
-        let found = store::find_ticket(
-            &mut w.tx,
-            w.guild_id,
-            TicketKind::Incident.as_str(),
-            i64::from(r.number),
-        )
-        .await?;
+        let found =
+            store::find_ticket(conn!(w), w.guild_id, TicketKind::Incident.as_str(), i64::from(r.number)).await?;
         // Incidents are visible to everyone responding (agents, on-call) and their reporter.
         let who = w.who().await?;
         super::access::visible(found, r, w.user_id, who)
@@ -514,7 +509,7 @@ impl Desk {
 
     /// Fires an escalation timer: page the next level if still triggered.
     pub(super) async fn fire_escalation(&self, w: &mut Work, ticket_id: i64) -> Result<()> {
-        let t = store::get_ticket(&mut w.tx, ticket_id).await?;
+        let t = store::get_ticket(conn!(w), ticket_id).await?;
         if lifecycle(&t)? != TicketState::Triggered {
             return Ok(());
         }
@@ -542,7 +537,7 @@ impl Desk {
 
     /// Fires an ack timeout: acknowledged but not updated for the timeout → triggered again.
     pub(super) async fn fire_ack_timeout(&self, w: &mut Work, ticket_id: i64) -> Result<()> {
-        let mut t = store::get_ticket(&mut w.tx, ticket_id).await?;
+        let mut t = store::get_ticket(conn!(w), ticket_id).await?;
         if lifecycle(&t)? != TicketState::Acknowledged {
             return Ok(());
         }
@@ -586,7 +581,7 @@ impl Desk {
         let level = level_arg(level)?;
         let mut w = self.begin_oncall_edit(call).await?;
         w.configuring();
-        if !store::insert_oncall_member(&mut w.tx, w.guild_id, level, user).await? {
+        if !store::insert_oncall_member(conn!(w), w.guild_id, level, user).await? {
             return Err(IncidentError::AlreadyInRotation { user, level }.into());
         }
         w.audit(
@@ -606,7 +601,7 @@ impl Desk {
         let level = level_arg(level)?;
         let mut w = self.begin_oncall_edit(call).await?;
         w.configuring();
-        if !store::delete_oncall_member(&mut w.tx, w.guild_id, level, user).await? {
+        if !store::delete_oncall_member(conn!(w), w.guild_id, level, user).await? {
             return Err(IncidentError::NotInRotation { user, level }.into());
         }
         w.audit(
@@ -631,7 +626,7 @@ impl Desk {
         let tz = w.calendar().await?.tz();
         let start_at = calendar::parse_local(start, tz)?;
         w.configuring();
-        store::set_rotation(&mut w.tx, w.guild_id, level, hours, to_millis(start_at)).await?;
+        store::set_rotation(conn!(w), w.guild_id, level, hours, to_millis(start_at)).await?;
         w.audit(
             None,
             "oncall-rotation",
@@ -661,7 +656,7 @@ impl Desk {
             return Err(IncidentError::OverrideTooLong.into());
         }
         w.configuring();
-        store::insert_override(&mut w.tx, w.guild_id, level, user, to_millis(s), to_millis(e), w.now).await?;
+        store::insert_override(conn!(w), w.guild_id, level, user, to_millis(s), to_millis(e), w.now).await?;
         w.audit(
             None,
             "oncall-override",
@@ -691,7 +686,7 @@ impl Desk {
         let mut w = self.begin_oncall_edit(call).await?;
         w.configuring();
         store::set_escalation(
-            &mut w.tx,
+            conn!(w),
             w.guild_id,
             i64::from(p.number()),
             &delay.to_string(),

@@ -92,7 +92,7 @@ impl Work {
             articles: &ids,
             at: self.now,
         };
-        store::insert_kb_intake(&mut self.tx, &held).await?;
+        store::insert_kb_intake(conn!(self), &held).await?;
         self.audit(
             None,
             "kb-offered",
@@ -111,14 +111,14 @@ impl Work {
             return Ok(());
         }
         let lines = render::kb_suggestion_lines(&articles);
-        store::set_kb_suggestions(&mut self.tx, t.id, &lines).await?;
+        store::set_kb_suggestions(conn!(self), t.id, &lines).await?;
         t.kb_suggestions = Some(lines);
         Ok(())
     }
 
     async fn article(&mut self, id: &str) -> Result<ArticleRow> {
         let r = KbRef::parse(id)?;
-        store::find_article(&mut self.tx, self.guild_id, i64::from(r.0))
+        store::find_article(conn!(self), self.guild_id, i64::from(r.0))
             .await?
             .ok_or_else(|| KbError::NoSuchArticle(r).into())
     }
@@ -168,7 +168,7 @@ impl Desk {
         let mut w = self.begin_kb_edit(call).await?;
         let review_by = w.now + knowledge::REVIEW_DAYS * DAY_MS;
         w.configuring(); // the guild has a published article now
-        let a = store::insert_article(&mut w.tx, w.guild_id, &input.as_text(), w.user_id, w.now, review_by).await?;
+        let a = store::insert_article(conn!(w), w.guild_id, &input.as_text(), w.user_id, w.now, review_by).await?;
         w.set_timer(
             review_key(a.id),
             TimerKind::KbReview,
@@ -196,7 +196,7 @@ impl Desk {
         let mut w = self.begin_kb_edit(call).await?;
         let a = w.article(id).await?;
         let review_by = w.now + knowledge::REVIEW_DAYS * DAY_MS;
-        store::update_article(&mut w.tx, a.id, &input.as_text(), w.now, review_by).await?;
+        store::update_article(conn!(w), a.id, &input.as_text(), w.now, review_by).await?;
         w.set_timer(
             review_key(a.id),
             TimerKind::KbReview,
@@ -226,7 +226,7 @@ impl Desk {
             return Err(KbError::AlreadyRetired(r).into());
         }
         w.configuring(); // it may have been the guild's last published article
-        store::retire_article(&mut w.tx, a.id, w.now).await?;
+        store::retire_article(conn!(w), a.id, w.now).await?;
         w.cancel_timer(review_key(a.id));
         w.audit(None, "kb-retire", None, Some(r.to_string()), None).await?;
         self.finish(w).await?;
@@ -237,7 +237,7 @@ impl Desk {
     pub async fn kb_show(&self, call: &Call, id: &str) -> Result<Value> {
         let mut w = self.begin(call).await?;
         let a = w.article(id).await?;
-        let votes = store::article_votes(&mut w.tx, a.id).await?;
+        let votes = store::article_votes(conn!(w), a.id).await?;
         self.finish(w).await?;
         Ok(render::kb_article(&a, votes))
     }
@@ -247,7 +247,7 @@ impl Desk {
         let query = text::required("query", query, MAX_TITLE_CHARS)?;
         let mut w = self.begin(call).await?;
         let found = match knowledge::fts_query(&query) {
-            Some(q) => store::search_articles(&mut w.tx, w.guild_id, &q, SEARCH_ROWS).await?,
+            Some(q) => store::search_articles(conn!(w), w.guild_id, &q, SEARCH_ROWS).await?,
             None => Vec::new(),
         };
         self.finish(w).await?;
@@ -268,7 +268,7 @@ impl Desk {
     pub async fn kb_vote(&self, call: &Call, id: &str, helpful: bool) -> Result<String> {
         let mut w = self.begin(call).await?;
         let a = w.article(id).await?;
-        let (up, down) = store::vote_article(&mut w.tx, a.id, w.user_id, helpful, w.now).await?;
+        let (up, down) = store::vote_article(conn!(w), a.id, w.user_id, helpful, w.now).await?;
         self.finish(w).await?;
         Ok(render::kb_voted(
             KbRef(u32::try_from(a.number).unwrap_or(0)),
@@ -286,7 +286,7 @@ impl Desk {
         let Some(id) = timer.payload.as_deref().and_then(|p| p.parse::<i64>().ok()) else {
             return Ok(());
         };
-        let Some(a) = store::get_article(&mut w.tx, id).await? else {
+        let Some(a) = store::get_article(conn!(w), id).await? else {
             return Ok(());
         };
         if a.state != "published" || a.review_by > w.now {

@@ -39,13 +39,13 @@ impl Work {
             return Ok(());
         }
         let key = format!("affected:{}:{user}", t.id);
-        if let Some((id, payload)) = store::pending_fold(&mut self.tx, &key).await? {
+        if let Some((id, payload)) = store::pending_fold(conn!(self), &key).await? {
             let mut body: serde_json::Value = serde_json::from_str(&payload).unwrap_or_default();
             let before = body["content"].as_str().unwrap_or_default().to_owned();
             let joined = format!("{before}\n{text}");
             if joined.chars().count() <= render::MAX_CONTENT_CHARS {
                 body["content"] = serde_json::Value::String(joined);
-                store::fold_pending(&mut self.tx, id, &body.to_string()).await?;
+                store::fold_pending(conn!(self), id, &body.to_string()).await?;
                 return Ok(());
             }
         }
@@ -76,7 +76,7 @@ impl Work {
 
     /// Tells every affected user of `t`, one folded DM each.
     pub(super) async fn tell_affected(&mut self, t: &TicketRow, text: &str) -> Result<()> {
-        for user in store::list_affected(&mut self.tx, t.id).await? {
+        for user in store::list_affected(conn!(self), t.id).await? {
             self.dm_folded(t, user, text).await?;
         }
         Ok(())
@@ -90,7 +90,7 @@ impl Work {
         let text = render::thread_update(ticket_ref(t), self.user_id, note);
         let body = render::in_thread(render::notice(&text, &Pings::none()));
         self.post(channel, t, &body, false).await?;
-        store::set_status_line(&mut self.tx, t.id, note).await?;
+        store::set_status_line(conn!(self), t.id, note).await?;
         t.status_line = Some(note.to_owned());
         self.refresh_card(t).await
     }
@@ -103,7 +103,7 @@ impl Work {
             return Ok(());
         }
         let parent = ticket_ref(t);
-        for mut child in store::list_duplicates(&mut self.tx, t.id).await? {
+        for mut child in store::list_duplicates(conn!(self), t.id).await? {
             if !child.state.is_open() {
                 continue; // resolved, closed or cancelled: left as it is
             }
@@ -124,7 +124,7 @@ impl Work {
     /// Looks for an open incident a member's new one is probably about: an open major incident
     /// of the same service, else an incident opened in the last hour with a title like it.
     async fn same_issue(&mut self, title: &str, service: Option<&str>) -> Result<Option<(TicketRow, bool)>> {
-        let majors = store::list_open_majors(&mut self.tx, self.guild_id).await?;
+        let majors = store::list_open_majors(conn!(self), self.guild_id).await?;
         if let Some(service) = service.map(str::trim).filter(|s| !s.is_empty()) {
             let found = majors.iter().find(|m| {
                 m.service
@@ -136,7 +136,7 @@ impl Work {
             }
         }
         let since = self.now - SAME_ISSUE_WINDOW_MS;
-        let recent = store::list_recent_open_incidents(&mut self.tx, self.guild_id, since).await?;
+        let recent = store::list_recent_open_incidents(conn!(self), self.guild_id, since).await?;
         let mut like: Vec<TicketRow> = recent.into_iter().filter(|t| similar_titles(&t.title, title)).collect();
         // Major incidents first, then the newest.
         like.sort_by_key(|t| (t.major_at.is_none(), -t.created_at));
@@ -173,7 +173,7 @@ impl Desk {
         };
         let draft = serde_json::to_string(held).unwrap_or_default();
         store::insert_draft(
-            &mut w.tx,
+            conn!(w),
             call.interaction_id,
             w.guild_id,
             w.user_id,
@@ -215,11 +215,11 @@ impl Desk {
             return Err(IncidentError::AlreadyMajor(id).into());
         }
         if let Some(parent) = t.parent_id {
-            let parent = store::get_ticket(&mut w.tx, parent).await?;
+            let parent = store::get_ticket(conn!(w), parent).await?;
             return Err(IncidentError::MajorIsDuplicate(id, ticket_ref(&parent)).into());
         }
         let status = render::first_status(w.user_id, note.as_deref());
-        store::set_major(&mut w.tx, t.id, w.now, &status).await?;
+        store::set_major(conn!(w), t.id, w.now, &status).await?;
         t.major_at = Some(w.now);
         t.status_line = Some(status);
         w.audit(Some(t.id), "major", None, Some("major".into()), note.clone())
@@ -227,7 +227,7 @@ impl Desk {
         let has_card = t.card_channel_id.is_some();
         if let (Some(channel), true) = (t.card_channel_id, t.in_digest) {
             // Shown in a digest so far: a major incident gets a card of its own to pin.
-            store::clear_digest(&mut w.tx, t.id).await?;
+            store::clear_digest(conn!(w), t.id).await?;
             t.in_digest = false;
             w.post(channel, &t, &render::ticket_card(&t, &Pings::none(), &[]), true)
                 .await?;
@@ -250,14 +250,9 @@ impl Desk {
     }
 
     async fn incident_in_guild(&self, w: &mut Work, r: TicketRef) -> Result<TicketRow> {
-        store::find_ticket(
-            &mut w.tx,
-            w.guild_id,
-            TicketKind::Incident.as_str(),
-            i64::from(r.number),
-        )
-        .await?
-        .ok_or_else(|| IncidentError::NotInServer(r).into())
+        store::find_ticket(conn!(w), w.guild_id, TicketKind::Incident.as_str(), i64::from(r.number))
+            .await?
+            .ok_or_else(|| IncidentError::NotInServer(r).into())
     }
 
     /// `/incident link id parent`: agents, incident managers and whoever is on call.
@@ -279,7 +274,7 @@ impl Desk {
             return Err(IncidentError::ParentClosed(p, parent.state).into());
         }
         if let Some(grand) = parent.parent_id {
-            let grand = store::get_ticket(&mut w.tx, grand).await?;
+            let grand = store::get_ticket(conn!(w), grand).await?;
             return Err(IncidentError::ParentIsDuplicate {
                 child: c,
                 parent: p,
@@ -294,8 +289,8 @@ impl Desk {
             return Err(IncidentError::ChildClosed(c, child.state).into());
         }
         let before = child.clone();
-        store::set_parent(&mut w.tx, child.id, parent.id).await?;
-        store::move_duplicates(&mut w.tx, child.id, parent.id, w.now).await?;
+        store::set_parent(conn!(w), child.id, parent.id).await?;
+        store::move_duplicates(conn!(w), child.id, parent.id, w.now).await?;
         child.parent_id = Some(parent.id);
         let note = render::duplicate_note(p);
         w.change_state(&mut child, Action::Resolve, Some(note.clone())).await?;
@@ -306,7 +301,7 @@ impl Desk {
         w.audit(Some(parent.id), "duplicate", None, Some(c.to_string()), None)
             .await?;
         if child.requester_id != 0 {
-            store::add_affected(&mut w.tx, parent.id, child.requester_id, w.now).await?;
+            store::add_affected(conn!(w), parent.id, child.requester_id, w.now).await?;
             let dm = render::linked_dm(c, p, &parent.title);
             let reporter = child.requester_id;
             w.dm(&child, reporter, &dm).await?;
@@ -314,7 +309,7 @@ impl Desk {
         let text = render::linked_notice(c, p, w.user_id);
         w.post_notice(&child, &text, Pings::none()).await?;
         w.save_one(&before, &mut child).await?;
-        let affected = store::list_affected(&mut w.tx, parent.id).await?.len();
+        let affected = store::list_affected(conn!(w), parent.id).await?.len();
         self.finish(w).await?;
         Ok(render::linked_done(c, p, affected))
     }

@@ -4,6 +4,18 @@
 //! Called by the gateway (people) and, later, the scheduler (timers). Errors are either the
 //! user's ([`ServiceError::User`], shown to them) or internal (logged, shown as a reference).
 
+/// The use-case's connection inside the shared transaction, for a store call: taken (with the
+/// interaction's claim) the first time a use-case needs one, after writing the tickets it
+/// created so far. A use-case that never asks hands its effects to the writer as data.
+macro_rules! conn {
+    ($w:expr) => {{
+        $w.ready().await?;
+        $w.tx
+            .as_deref_mut()
+            .ok_or_else(|| $crate::service::ServiceError::broken("no turn"))?
+    }};
+}
+
 mod access;
 mod alerts;
 mod changes;
@@ -243,25 +255,29 @@ impl Desk {
         to_millis(self.clock.now())
     }
 
-    /// Starts a write: takes the write lock and claims the interaction id (so a re-delivery is
-    /// refused as [`ServiceError::Duplicate`] and its transaction rolls back).
+    /// Starts a write. The interaction id is claimed (so a re-delivery is refused as
+    /// [`ServiceError::Duplicate`] and nothing of it is written) with the use-case's first store
+    /// call, or with its effects if it needs none: the guild's configuration comes from memory,
+    /// and the writer's counters number what it creates.
     async fn begin(&self, call: &Call) -> Result<Work> {
-        let (mut tx, fresh) = self.writer.turn_claiming(&claim(call, self.now_ms())).await?;
         let now = self.now_ms();
-        if !fresh {
-            return Err(redelivered(tx, call.interaction_id).await);
-        }
-        let config = self.config_of(&mut tx, call.actor.guild_id, now).await?;
+        let guild = call.actor.guild_id;
+        let (tx, config) = match self.config.get(guild).filter(|_| self.writer.ids().ready()) {
+            Some(config) => (None, config),
+            None => {
+                let (mut tx, fresh) = self.writer.turn_claiming(&claim(call, now)).await?;
+                if !fresh {
+                    return Err(redelivered(tx, call.interaction_id).await);
+                }
+                let config = self.config_of(&mut tx, guild, now).await?;
+                (Some(tx), config)
+            }
+        };
         let standing = Standing::of(&call.actor, &config.settings);
-        let mut w = Work::new(
-            tx,
-            call.actor.guild_id,
-            call.actor.user_id,
-            Some(call.interaction_id),
-            now,
-            config,
-            standing,
-        );
+        let lazy = tx.is_none();
+        let (user, interaction) = (call.actor.user_id, Some(call.interaction_id));
+        let mut w = Work::new(tx, self.writer.clone(), guild, user, interaction, now, config, standing);
+        w.claim = lazy.then(|| claim(call, now));
         w.fold_window_ms = self.fold_window_ms;
         Ok(w)
     }
@@ -277,7 +293,7 @@ impl Desk {
             is_incident_manager: false,
             is_change_manager: false,
         };
-        let mut w = Work::new(tx, guild_id, 0, None, now, config, standing);
+        let mut w = Work::new(Some(tx), self.writer.clone(), guild_id, 0, None, now, config, standing);
         w.fold_window_ms = self.fold_window_ms;
         Ok(w)
     }
@@ -285,13 +301,25 @@ impl Desk {
     /// Marks a read-only interaction as seen, so a re-delivery is not answered twice, and
     /// returns the actor's settings and standing.
     async fn begin_read(&self, call: &Call) -> Result<(SettingsRow, Standing)> {
-        // The claim is a write: it goes through the group commit like any other.
-        let (mut turn, fresh) = self.writer.turn_claiming(&claim(call, self.now_ms())).await?;
+        // The claim is a write: it goes through the group commit like any other, as data
+        // when memory has the guild's configuration.
+        let now = self.now_ms();
+        if let Some(config) = self.config.get(call.actor.guild_id) {
+            return match self
+                .writer
+                .apply(Some(claim(call, now)), store::Effects::default())
+                .await?
+            {
+                store::Applied::Committed => Ok((config.settings.clone(), Standing::of(&call.actor, &config.settings))),
+                store::Applied::Redelivered => Err(ServiceError::Duplicate),
+            };
+        }
+        let (mut turn, fresh) = self.writer.turn_claiming(&claim(call, now)).await?;
         if !fresh {
             return Err(redelivered(turn, call.interaction_id).await);
         }
         let settings = self
-            .config_of(&mut turn, call.actor.guild_id, self.now_ms())
+            .config_of(&mut turn, call.actor.guild_id, now)
             .await?
             .settings
             .clone();
@@ -319,9 +347,17 @@ impl Desk {
 
     async fn finish(&self, mut work: Work) -> Result<()> {
         let config_changed = work.config_changed;
-        let done = match work.flush().await {
-            Ok(()) => work.tx.finish_released().await.map_err(ServiceError::from),
-            Err(e) => Err(e),
+        let effects = work.effects();
+        let done = match work.tx.take() {
+            Some(mut tx) => match store::write_effects(&mut tx, &effects).await {
+                Ok(()) => tx.finish_released().await.map_err(ServiceError::from),
+                Err(e) => Err(e.into()),
+            },
+            None => match self.writer.apply(work.claim, effects).await {
+                Ok(store::Applied::Committed) => Ok(()),
+                Ok(store::Applied::Redelivered) => Err(ServiceError::Duplicate),
+                Err(e) => Err(e.into()),
+            },
         };
         if config_changed {
             // Committed or not, what memory holds may now be wrong.
@@ -381,7 +417,13 @@ async fn redelivered(mut turn: store::Turn, interaction_id: i64) -> ServiceError
 
 /// One write in progress: the transaction and what every step of it needs.
 struct Work {
-    tx: store::Turn,
+    /// Its turn at the shared transaction, once a store call needed one ([`conn!`]).
+    tx: Option<store::Turn>,
+    writer: store::Writer,
+    /// The interaction to claim with the first store call, or with the effects.
+    claim: Option<store::Claim>,
+    /// Tickets created and not yet written (see [`store::Opened`]).
+    opened: Vec<store::Opened>,
     guild_id: i64,
     /// The acting user; 0 for the desk itself (then `interaction_id` is `None`).
     user_id: i64,
@@ -414,8 +456,10 @@ struct Work {
 }
 
 impl Work {
+    #[expect(clippy::too_many_arguments, reason = "every field a use-case starts from")]
     fn new(
-        tx: store::Turn,
+        tx: Option<store::Turn>,
+        writer: store::Writer,
         guild_id: i64,
         user_id: i64,
         interaction_id: Option<i64>,
@@ -425,6 +469,9 @@ impl Work {
     ) -> Work {
         Work {
             tx,
+            writer,
+            claim: None,
+            opened: Vec::new(),
             guild_id,
             user_id,
             interaction_id,
@@ -451,7 +498,7 @@ impl Work {
         if let Some(p) = self.paging_writes.get(&ticket_id) {
             return Ok(p.clone());
         }
-        Ok(store::get_paging(&mut self.tx, ticket_id).await?)
+        Ok(store::get_paging(conn!(self), ticket_id).await?)
     }
 
     /// Stores an incident's paging state when this use-case finishes.
@@ -466,9 +513,70 @@ impl Work {
         self.config_changed = true;
     }
 
-    /// Writes what this use-case buffered: its audit rows and outbox messages in order, and for
-    /// each timer key the last thing asked of it (schedule or cancel).
-    async fn flush(&mut self) -> Result<()> {
+    /// Takes a turn at the shared transaction if this use-case has none yet (claiming its
+    /// interaction: a re-delivery ends it as [`ServiceError::Duplicate`]), and writes the tickets
+    /// it created so far, so its store calls see them.
+    async fn ready(&mut self) -> Result<()> {
+        if self.tx.is_none() {
+            let turn = match &self.claim {
+                Some(c) => {
+                    let (turn, fresh) = self.writer.turn_claiming(c).await?;
+                    if !fresh {
+                        return Err(redelivered(turn, c.interaction_id).await);
+                    }
+                    turn
+                }
+                None => self.writer.turn().await?,
+            };
+            self.tx = Some(turn);
+        }
+        if !self.opened.is_empty() {
+            let tx = self.tx.as_deref_mut().ok_or_else(|| ServiceError::broken("no turn"))?;
+            store::insert_opened(tx, &self.opened).await?;
+            self.opened.clear();
+        }
+        Ok(())
+    }
+
+    /// Creates a ticket: numbered from the writer's counters and kept with this use-case's
+    /// effects (written with them, or before its next store call). Returns it as it will be
+    /// stored.
+    async fn create_ticket(&mut self, new: &store::NewTicket<'_>) -> Result<TicketRow> {
+        let (id, number) = match self.writer.ids().ticket(new.guild_id, new.kind) {
+            Some(ids) => ids,
+            None => {
+                // The counters load with the writer's first transaction.
+                self.ready().await?;
+                self.writer
+                    .ids()
+                    .ticket(new.guild_id, new.kind)
+                    .ok_or_else(|| ServiceError::broken("ticket counters not loaded"))?
+            }
+        };
+        let ticket = TicketRow::opened(id, number, new);
+        self.opened.push(store::Opened {
+            ticket: ticket.clone(),
+            clocks: Vec::new(),
+        });
+        Ok(ticket)
+    }
+
+    /// A new SLA clock's id, from the writer's counters.
+    async fn next_clock_id(&mut self) -> Result<i64> {
+        if let Some(id) = self.writer.ids().clock() {
+            return Ok(id);
+        }
+        self.ready().await?;
+        self.writer
+            .ids()
+            .clock()
+            .ok_or_else(|| ServiceError::broken("clock counters not loaded"))
+    }
+
+    /// What this use-case buffered, to be written as it ends: the tickets it created, its audit
+    /// rows and outbox messages in order, and for each timer key the last thing asked of it
+    /// (schedule or cancel).
+    fn effects(&mut self) -> store::Effects {
         let (mut set, mut cancel) = (Vec::new(), Vec::new());
         for (key, op) in std::mem::take(&mut self.timer_ops) {
             match op {
@@ -476,20 +584,16 @@ impl Work {
                 None => cancel.push(key),
             }
         }
-        let paging: Vec<(i64, store::Paging)> = std::mem::take(&mut self.paging_writes).into_iter().collect();
-        let effects = store::Effects {
-            paging: &paging,
-            audits: &self.audits,
-            outbox: &self.outbox,
-            cancel: &cancel,
-            set: &set,
-        };
-        store::write_effects(&mut self.tx, effects).await?;
         self.queued |= !self.outbox.is_empty();
         self.timers_changed |= !(set.is_empty() && cancel.is_empty());
-        self.audits.clear();
-        self.outbox.clear();
-        Ok(())
+        store::Effects {
+            opened: std::mem::take(&mut self.opened),
+            paging: std::mem::take(&mut self.paging_writes).into_iter().collect(),
+            audits: std::mem::take(&mut self.audits),
+            outbox: std::mem::take(&mut self.outbox),
+            cancel,
+            set,
+        }
     }
 
     /// Schedules (or reschedules) the timer `key` when this use-case commits.

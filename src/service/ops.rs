@@ -154,16 +154,16 @@ impl Desk {
     pub async fn settings_view(&self, call: &Call) -> Result<SettingsView> {
         let mut w = self.begin(call).await?;
         super::setup::require_admin(w.standing)?;
-        let catalog: Vec<String> = store::search_catalog(&mut w.tx, w.guild_id, "", 100)
+        let catalog: Vec<String> = store::search_catalog(conn!(w), w.guild_id, "", 100)
             .await?
             .into_iter()
             .map(|i| i.name)
             .collect();
-        let holidays = store::list_holidays(&mut w.tx, w.guild_id).await?;
+        let holidays = store::list_holidays(conn!(w), w.guild_id).await?;
         let mut sla = Vec::new();
         for kind in [TicketKind::Incident, TicketKind::Request] {
             for p in Priority::ALL {
-                let custom = store::get_sla_target(&mut w.tx, w.guild_id, kind.as_str(), i64::from(p.number()))
+                let custom = store::get_sla_target(conn!(w), w.guild_id, kind.as_str(), i64::from(p.number()))
                     .await?
                     .is_some();
                 sla.push((kind, p, w.targets(kind, p).await?, custom));
@@ -171,23 +171,23 @@ impl Desk {
         }
         let mut escalation = Vec::new();
         for p in Priority::ALL {
-            let custom = store::get_escalation(&mut w.tx, w.guild_id, i64::from(p.number()))
+            let custom = store::get_escalation(conn!(w), w.guild_id, i64::from(p.number()))
                 .await?
                 .is_some();
             escalation.push((p, w.policy(p).await?, custom));
         }
         let mut cab = Vec::new();
         for t in [ChangeType::Normal, ChangeType::Emergency] {
-            let custom = store::get_cab_rule(&mut w.tx, w.guild_id, t.as_str()).await?.is_some();
+            let custom = store::get_cab_rule(conn!(w), w.guild_id, t.as_str()).await?.is_some();
             cab.push((t, w.cab_rule(t).await?, custom));
         }
-        let level1 = store::list_guild_oncall_members(&mut w.tx, w.guild_id)
+        let level1 = store::list_guild_oncall_members(conn!(w), w.guild_id)
             .await?
             .iter()
             .filter(|(level, _)| *level == 1)
             .count();
         let checklist = Checklist::of(&facts(&w.config.settings, catalog.len(), level1));
-        let failing = store::list_failing_channels(&mut w.tx, w.guild_id).await?;
+        let failing = store::list_failing_channels(conn!(w), w.guild_id).await?;
         let settings = w.config.settings.clone();
         self.finish(w).await?;
         Ok(SettingsView {

@@ -40,7 +40,7 @@ impl Work {
     }
 
     async fn ticket_in_guild(&mut self, kind: TicketKind, r: TicketRef) -> Result<TicketRow> {
-        store::find_ticket(&mut self.tx, self.guild_id, kind.as_str(), i64::from(r.number))
+        store::find_ticket(conn!(self), self.guild_id, kind.as_str(), i64::from(r.number))
             .await?
             .ok_or_else(|| ProblemError::NotInServer(r).into())
     }
@@ -102,17 +102,17 @@ impl Desk {
             match inc.problem_id {
                 Some(other) if other == p.id => return Err(ProblemError::AlreadyLinked(iid, pid).into()),
                 Some(other) => {
-                    let other = store::get_ticket(&mut w.tx, other).await?;
+                    let other = store::get_ticket(conn!(w), other).await?;
                     return Err(ProblemError::OtherProblem(iid, ticket_ref(&other)).into());
                 }
                 None => {}
             }
-            store::set_incident_problem(&mut w.tx, inc.id, Some(p.id)).await?;
+            store::set_incident_problem(conn!(w), inc.id, Some(p.id)).await?;
         } else {
             if inc.problem_id != Some(p.id) {
                 return Err(ProblemError::NotLinked(iid, pid).into());
             }
-            store::set_incident_problem(&mut w.tx, inc.id, None).await?;
+            store::set_incident_problem(conn!(w), inc.id, None).await?;
         }
         let action = if link { "problem-link" } else { "problem-unlink" };
         w.audit(Some(p.id), action, None, Some(iid.to_string()), None).await?;
@@ -130,7 +130,7 @@ impl Desk {
         if !p.state.is_open() {
             return Err(ProblemError::Settled(pid, p.state).into());
         }
-        store::set_problem_findings(&mut w.tx, p.id, Some(&cause), None, None).await?;
+        store::set_problem_findings(conn!(w), p.id, Some(&cause), None, None).await?;
         w.audit(Some(p.id), "rca", p.cause.clone(), Some(cause), None).await?;
         self.finish(w).await?;
         Ok(render::rca_recorded(pid))
@@ -146,7 +146,7 @@ impl Desk {
         if !p.state.is_open() {
             return Err(ProblemError::Settled(pid, p.state).into());
         }
-        store::set_problem_findings(&mut w.tx, p.id, None, Some(&workaround), None).await?;
+        store::set_problem_findings(conn!(w), p.id, None, Some(&workaround), None).await?;
         w.audit(
             Some(p.id),
             "workaround",
@@ -156,12 +156,12 @@ impl Desk {
         )
         .await?;
         let mut told = 0;
-        for inc in store::list_problem_incidents(&mut w.tx, p.id).await? {
+        for inc in store::list_problem_incidents(conn!(w), p.id).await? {
             if !inc.state.is_open() {
                 continue;
             }
             let note = render::workaround_note(pid, &workaround);
-            store::insert_comment(&mut w.tx, w.guild_id, inc.id, w.user_id, &note, true, w.now).await?;
+            store::insert_comment(conn!(w), w.guild_id, inc.id, w.user_id, &note, true, w.now).await?;
             w.audit(Some(inc.id), "workaround", None, None, Some(note.clone()))
                 .await?;
             let text = render::workaround_dm(ticket_ref(&inc), &inc.title, pid, &workaround);
@@ -196,8 +196,8 @@ impl Desk {
         };
         let review_by = w.now + REVIEW_DAYS * DAY_MS;
         w.configuring(); // the guild has a published article now
-        let a = store::insert_article(&mut w.tx, w.guild_id, &text, w.user_id, w.now, review_by).await?;
-        store::set_article_problem(&mut w.tx, a.id, p.id).await?;
+        let a = store::insert_article(conn!(w), w.guild_id, &text, w.user_id, w.now, review_by).await?;
+        store::set_article_problem(conn!(w), a.id, p.id).await?;
         let kb = KbRef(u32::try_from(a.number).unwrap_or(0));
         w.audit(Some(p.id), "known-error-article", None, Some(kb.to_string()), None)
             .await?;
@@ -214,12 +214,12 @@ impl Desk {
         let pid = ticket_ref(&p);
         let before = p.clone();
         w.change_state(&mut p, Action::Resolve, Some(fix.clone())).await?;
-        store::set_problem_findings(&mut w.tx, p.id, None, None, Some(&fix)).await?;
+        store::set_problem_findings(conn!(w), p.id, None, None, Some(&fix)).await?;
         p.fix = Some(fix.clone());
         p.resolution_note = Some(fix.clone());
         p.resolved_at = Some(w.now);
         w.save(&before, &mut p).await?;
-        let open: Vec<TicketRow> = store::list_problem_incidents(&mut w.tx, p.id)
+        let open: Vec<TicketRow> = store::list_problem_incidents(conn!(w), p.id)
             .await?
             .into_iter()
             .filter(|t| t.state.is_open())
@@ -239,7 +239,7 @@ impl Desk {
         }
         let fix = p.fix.clone().unwrap_or_default();
         let mut resolved = 0;
-        for inc in store::list_problem_incidents(&mut w.tx, p.id).await? {
+        for inc in store::list_problem_incidents(conn!(w), p.id).await? {
             if w.settle_incident(inc, pid, &fix).await? {
                 resolved += 1;
             }
@@ -253,7 +253,7 @@ impl Desk {
     /// `/problem list [state]`.
     pub async fn problem_list(&self, call: &Call, state: Option<&str>) -> Result<Value> {
         let mut w = self.begin_problems(call).await?;
-        let rows = store::list_problems(&mut w.tx, w.guild_id, state).await?;
+        let rows = store::list_problems(conn!(w), w.guild_id, state).await?;
         self.finish(w).await?;
         Ok(render::problem_list(&rows, self.now_ms()))
     }
@@ -278,9 +278,8 @@ impl Desk {
 impl Work {
     /// Opens a problem: stored and audited, its card in the incidents channel.
     async fn open_problem(&mut self, title: &str, details: Option<&str>, service: Option<&str>) -> Result<TicketRow> {
-        let t = store::insert_ticket(
-            &mut self.tx,
-            &NewTicket {
+        let t = self
+            .create_ticket(&NewTicket {
                 guild_id: self.guild_id,
                 kind: TicketKind::Problem,
                 title,
@@ -294,9 +293,8 @@ impl Work {
                 requester_id: self.user_id,
                 at: self.now,
                 card_channel_id: self.config.settings.incidents_channel_id,
-            },
-        )
-        .await?;
+            })
+            .await?;
         self.audit(
             Some(t.id),
             "created",
@@ -327,13 +325,13 @@ impl Work {
             return Ok(());
         };
         let since = self.now - RECURRENCE_WINDOW_MS;
-        let recent = store::unlinked_incidents_of_service(&mut self.tx, self.guild_id, service, since).await?;
+        let recent = store::unlinked_incidents_of_service(conn!(self), self.guild_id, service, since).await?;
         if recent.len() < RECURRENCE_COUNT {
             return Ok(());
         }
         let ids: Vec<String> = recent.iter().map(|i| i.id.to_string()).collect();
         let Some(notice) =
-            store::note_recurrence(&mut self.tx, self.guild_id, service, &ids.join(","), self.now, since).await?
+            store::note_recurrence(conn!(self), self.guild_id, service, &ids.join(","), self.now, since).await?
         else {
             return Ok(()); // told already in this window
         };
@@ -363,22 +361,22 @@ impl Desk {
     /// linked (those still without one); once.
     pub async fn recurrence_problem(&self, call: &Call, notice: i64) -> Result<String> {
         let mut w = self.begin_problems(call).await?;
-        let Some((service, incidents, made)) = store::get_recurrence(&mut w.tx, notice, w.guild_id).await? else {
+        let Some((service, incidents, made)) = store::get_recurrence(conn!(w), notice, w.guild_id).await? else {
             return Err(ProblemError::AlreadyChosen.into());
         };
         if let Some(p) = made {
-            let p = store::get_ticket(&mut w.tx, p).await?;
+            let p = store::get_ticket(conn!(w), p).await?;
             return Err(ProblemError::OpenedAlready(ticket_ref(&p)).into());
         }
         let title = render::recurring_title(&service);
         let p = w.open_problem(&title, None, Some(&service)).await?;
         let mut linked = Vec::new();
         for id in incidents.split(',').filter_map(|s| s.parse::<i64>().ok()) {
-            let inc = store::get_ticket(&mut w.tx, id).await?;
+            let inc = store::get_ticket(conn!(w), id).await?;
             if inc.guild_id != w.guild_id || inc.problem_id.is_some() {
                 continue;
             }
-            store::set_incident_problem(&mut w.tx, inc.id, Some(p.id)).await?;
+            store::set_incident_problem(conn!(w), inc.id, Some(p.id)).await?;
             w.audit(
                 Some(inc.id),
                 "problem-link",
@@ -389,7 +387,7 @@ impl Desk {
             .await?;
             linked.push(ticket_ref(&inc));
         }
-        store::set_recurrence_problem(&mut w.tx, notice, p.id).await?;
+        store::set_recurrence_problem(conn!(w), notice, p.id).await?;
         self.finish(w).await?;
         Ok(render::recurrence_problem_opened(ticket_ref(&p), &linked))
     }

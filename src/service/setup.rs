@@ -101,7 +101,7 @@ impl Desk {
             return Err(SetupError::Unchanged(render::setting_name(column).to_owned()).into());
         }
         w.configuring();
-        store::set_setting_id(&mut w.tx, w.guild_id, column, value, w.now).await?;
+        store::set_setting_id(conn!(w), w.guild_id, column, value, w.now).await?;
         w.audit(
             None,
             "setting",
@@ -133,7 +133,7 @@ impl Desk {
         let description = text::required("description", description, MAX_ITEM_DESCRIPTION_CHARS)?;
         let mut w = self.begin(call).await?;
         require_admin(w.standing)?;
-        if !store::insert_catalog_item(&mut w.tx, w.guild_id, &name, &description, w.now).await? {
+        if !store::insert_catalog_item(conn!(w), w.guild_id, &name, &description, w.now).await? {
             return Err(SetupError::InCatalog(name).into());
         }
         w.audit(None, "catalog-add", None, Some(name.clone()), Some(description))
@@ -147,7 +147,7 @@ impl Desk {
         let name = text::required("item name", name, MAX_ITEM_NAME_CHARS)?;
         let mut w = self.begin(call).await?;
         require_admin(w.standing)?;
-        if !store::deactivate_catalog_item(&mut w.tx, w.guild_id, &name).await? {
+        if !store::deactivate_catalog_item(conn!(w), w.guild_id, &name).await? {
             return Err(SetupError::NotInCatalog(name).into());
         }
         w.audit(None, "catalog-remove", Some(name.clone()), None, None).await?;

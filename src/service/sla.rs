@@ -133,7 +133,8 @@ impl Work {
     async fn start_clock(&mut self, t: &TicketRow, kind: ClockKind, cycle: i64, target: SlaDuration) -> Result<()> {
         let cal = self.calendar().await?;
         let (mut row, c) = self.new_clock(t.id, kind, cycle, target, &cal);
-        row.id = store::insert_clock(&mut self.tx, &row).await?;
+        row.id = self.next_clock_id().await?;
+        store::insert_clock_row(conn!(self), &row).await?;
         self.sync_timers(&row, &c, &cal).await
     }
 
@@ -143,15 +144,16 @@ impl Work {
         let (kind, p) = (new.kind, new.priority);
         let targets = self.targets(kind, p).await?;
         let cal = self.calendar().await?;
-        let clocks: Vec<(ClockRow, SlaClock)> = ClockKind::ALL
-            .iter()
-            .map(|kind| self.new_clock(0, *kind, 1, targets.of(*kind), &cal))
-            .collect();
-        let rows: Vec<ClockRow> = clocks.iter().map(|(r, _)| r.clone()).collect();
-        let (t, ids) = store::insert_ticket_with_clocks(&mut self.tx, new, &rows).await?;
-        for ((mut row, c), id) in clocks.into_iter().zip(ids) {
-            (row.id, row.ticket_id) = (id, t.id);
+        let t = self.create_ticket(new).await?;
+        let mut rows = Vec::new();
+        for kind in ClockKind::ALL {
+            let (mut row, c) = self.new_clock(t.id, kind, 1, targets.of(kind), &cal);
+            row.id = self.next_clock_id().await?;
             self.sync_timers(&row, &c, &cal).await?;
+            rows.push(row);
+        }
+        if let Some(o) = self.opened.last_mut().filter(|o| o.ticket.id == t.id) {
+            o.clocks = rows;
         }
         Ok(t)
     }
@@ -165,14 +167,14 @@ impl Work {
     ) -> Result<()> {
         let cal = self.calendar().await?;
         let now = from_millis(self.now);
-        for mut row in store::list_current_clocks(&mut self.tx, t.id).await? {
+        for mut row in store::list_current_clocks(conn!(self), t.id).await? {
             if !which.contains(&row.clock) {
                 continue;
             }
             let mut c = to_domain(&row);
             change(&mut c, &cal, now);
             write_back(&mut row, &c, &cal);
-            store::update_clock(&mut self.tx, &row).await?;
+            store::update_clock(conn!(self), &row).await?;
             self.sync_timers(&row, &c, &cal).await?;
         }
         Ok(())
@@ -210,7 +212,7 @@ impl Work {
                     self.cancel_timer(autoclose_key(t.id));
                     let p = t.priority;
                     let targets = self.targets(t.kind, p).await?;
-                    let cycle = store::list_current_clocks(&mut self.tx, t.id)
+                    let cycle = store::list_current_clocks(conn!(self), t.id)
                         .await?
                         .iter()
                         .filter(|c| c.clock == Resolution)
@@ -233,7 +235,7 @@ impl Work {
 
     async fn retarget(&mut self, t: &TicketRow, targets: Targets) -> Result<()> {
         let cal = self.calendar().await?;
-        for mut row in store::list_current_clocks(&mut self.tx, t.id).await? {
+        for mut row in store::list_current_clocks(conn!(self), t.id).await? {
             let kind = row.clock;
             let mut c = to_domain(&row);
             if c.stopped_at.is_some() {
@@ -241,7 +243,7 @@ impl Work {
             }
             c.target = targets.of(kind);
             write_back(&mut row, &c, &cal);
-            store::update_clock(&mut self.tx, &row).await?;
+            store::update_clock(conn!(self), &row).await?;
             self.sync_timers(&row, &c, &cal).await?;
         }
         Ok(())
@@ -309,7 +311,7 @@ impl Desk {
         );
         w.configuring();
         store::set_hours(
-            &mut w.tx,
+            conn!(w),
             w.guild_id,
             cal.tz().name(),
             &days_text,
@@ -338,7 +340,7 @@ impl Desk {
         super::setup::require_admin(w.standing)?;
         let day_text = day.format("%Y-%m-%d").to_string();
         w.configuring();
-        store::upsert_holiday(&mut w.tx, w.guild_id, &day_text, &name).await?;
+        store::upsert_holiday(conn!(w), w.guild_id, &day_text, &name).await?;
         w.audit(None, "holiday", None, Some(day_text.clone()), Some(name.clone()))
             .await?;
         self.finish(w).await?;
@@ -364,7 +366,7 @@ impl Desk {
         let old = w.targets(kind, p).await?;
         w.configuring();
         store::set_sla_target(
-            &mut w.tx,
+            conn!(w),
             w.guild_id,
             kind.as_str(),
             i64::from(p.number()),
@@ -391,7 +393,7 @@ impl Desk {
         super::setup::require_admin(w.standing)?;
         let old = w.config.settings.autoclose_after.clone();
         w.configuring();
-        store::set_autoclose(&mut w.tx, w.guild_id, &after.to_string(), w.now).await?;
+        store::set_autoclose(conn!(w), w.guild_id, &after.to_string(), w.now).await?;
         w.audit(
             None,
             "setting",

@@ -99,7 +99,7 @@ impl Work {
     /// tickets. Returns it with the actor as the rules see them for this ticket.
     async fn load_visible(&mut self, id: TicketRef) -> Result<(TicketRow, Who)> {
         let kind = id.kind.unwrap_or(TicketKind::Request);
-        let found = store::find_ticket(&mut self.tx, self.guild_id, kind.as_str(), i64::from(id.number)).await?;
+        let found = store::find_ticket(conn!(self), self.guild_id, kind.as_str(), i64::from(id.number)).await?;
         let who = self.who().await?;
         let t = super::access::visible(found, id, self.user_id, who)?;
         let who = Who {
@@ -483,7 +483,7 @@ impl Work {
         }
         t.priority = p;
         // Its messages still queued (the card, notices) move to their new place in line.
-        store::rerank_pending(&mut self.tx, t.id, t.rank()).await?;
+        store::rerank_pending(conn!(self), t.id, t.rank()).await?;
         self.audit(Some(t.id), "priority", Some(old.to_string()), Some(p.to_string()), None)
             .await?;
         Ok(TicketDone::Priority { id, to: p, from: old })
@@ -495,7 +495,7 @@ impl Work {
             return Err(TicketError::NoMoreComments(id, t.state).into());
         }
         store::insert_comment(
-            &mut self.tx,
+            conn!(self),
             self.guild_id,
             t.id,
             self.user_id,
@@ -541,7 +541,7 @@ pub(super) struct HeldRequest {
 impl Work {
     /// The catalog item of that name, or a refusal naming it.
     async fn catalog_item(&mut self, name: &str) -> Result<String> {
-        match store::find_catalog_item(&mut self.tx, self.guild_id, name).await? {
+        match store::find_catalog_item(conn!(self), self.guild_id, name).await? {
             Some(item) => Ok(item.name),
             None => Err(TicketError::NotInCatalog(name.to_owned()).into()),
         }

@@ -113,7 +113,7 @@ impl Desk {
     /// Fires one timer in the transaction that takes it, so it fires once: one function per kind.
     async fn fire(&self, timer: &TimerRow) -> Result<()> {
         let mut w = self.begin_system(timer.guild_id).await?;
-        if !store::take_timer(&mut w.tx, timer.id).await? {
+        if !store::take_timer(conn!(w), timer.id).await? {
             return Ok(()); // fired or cancelled meanwhile
         }
         match (timer.kind, timer.ticket_id) {
@@ -132,14 +132,14 @@ impl Desk {
 
     /// An SLA warning (75 %) or breach notice (100 %), once per clock and cycle.
     async fn fire_sla_reminder(&self, w: &mut Work, timer: &TimerRow) -> Result<()> {
-        let Some(clock) = store::get_clock(&mut w.tx, clock_of(timer)).await? else {
+        let Some(clock) = store::get_clock(conn!(w), clock_of(timer)).await? else {
             return Ok(());
         };
         let Some(clock) = mark_reminder(w, timer, clock) else {
             return Ok(());
         };
-        store::update_clock(&mut w.tx, &clock).await?;
-        let t = store::get_ticket(&mut w.tx, clock.ticket_id).await?;
+        store::update_clock(conn!(w), &clock).await?;
+        let t = store::get_ticket(conn!(w), clock.ticket_id).await?;
         self.announce_reminder(w, timer.kind == TimerKind::SlaBreach, &clock, &t)
             .await
     }
@@ -151,10 +151,10 @@ impl Desk {
     async fn fire_sla_batch(&self, guild_id: i64, timers: &[TimerRow]) -> Result<()> {
         let mut w = self.begin_system(guild_id).await?;
         let ids: Vec<i64> = timers.iter().map(|t| t.id).collect();
-        let taken: std::collections::HashSet<i64> = store::take_timers(&mut w.tx, &ids).await?.into_iter().collect();
+        let taken: std::collections::HashSet<i64> = store::take_timers(conn!(w), &ids).await?.into_iter().collect();
         let timers: Vec<&TimerRow> = timers.iter().filter(|t| taken.contains(&t.id)).collect();
         let clock_ids: Vec<i64> = timers.iter().map(|t| clock_of(t)).collect();
-        let mut clocks: std::collections::HashMap<i64, ClockRow> = store::get_clocks(&mut w.tx, &clock_ids)
+        let mut clocks: std::collections::HashMap<i64, ClockRow> = store::get_clocks(conn!(w), &clock_ids)
             .await?
             .into_iter()
             .map(|c| (c.id, c))
@@ -169,9 +169,9 @@ impl Desk {
             }
         }
         let clock_rows: Vec<ClockRow> = marked.iter().map(|(_, c)| c.clone()).collect();
-        store::update_clocks(&mut w.tx, &clock_rows).await?;
+        store::update_clocks(conn!(w), &clock_rows).await?;
         let ticket_ids: Vec<i64> = clock_rows.iter().map(|c| c.ticket_id).collect();
-        let tickets: std::collections::HashMap<i64, store::TicketRow> = store::get_tickets(&mut w.tx, &ticket_ids)
+        let tickets: std::collections::HashMap<i64, store::TicketRow> = store::get_tickets(conn!(w), &ticket_ids)
             .await?
             .into_iter()
             .map(|t| (t.id, t))
@@ -229,7 +229,7 @@ impl Desk {
 
     /// A resolved ticket that nobody reopened closes itself; the requester is told.
     async fn fire_autoclose(&self, w: &mut Work, ticket_id: i64) -> Result<()> {
-        let mut t = store::get_ticket(&mut w.tx, ticket_id).await?;
+        let mut t = store::get_ticket(conn!(w), ticket_id).await?;
         if t.state != TicketState::Resolved {
             return Ok(());
         }

@@ -166,7 +166,7 @@ impl Work {
         let card_changed =
             before.state != t.state || before.assignee_id != t.assignee_id || before.priority != t.priority;
         t.updated_at = self.now;
-        store::update_ticket(&mut self.tx, t).await?;
+        store::update_ticket(conn!(self), t).await?;
         self.follow_clocks(before, t).await?;
         self.follow_paging(before, t).await?;
         if card_changed {

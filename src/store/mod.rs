@@ -5,6 +5,7 @@
 
 mod alerts;
 mod changes;
+mod ids;
 mod knowledge;
 mod major;
 mod oncall;
@@ -24,6 +25,7 @@ pub use sqlx::{SqliteConnection, SqlitePool};
 
 pub use alerts::*;
 pub use changes::*;
+pub use ids::Ids;
 pub use knowledge::*;
 pub use major::*;
 pub use oncall::*;
@@ -33,7 +35,7 @@ pub use report::*;
 pub use settings::*;
 pub use sla::*;
 pub use tickets::*;
-pub use writer::{Turn, Writer, MAX_BATCH, RELEASE};
+pub use writer::{Applied, Turn, Writer, MAX_BATCH, RELEASE};
 
 /// How long a connection waits for a lock held by another before failing.
 pub const BUSY_TIMEOUT_SECS: u64 = 10;
@@ -223,61 +225,167 @@ pub async fn insert_audits(conn: &mut SqliteConnection, rows: &[NewAudit<'_>]) -
     Ok(())
 }
 
-/// What a use-case writes as it ends, after its own statements.
-#[derive(Debug, Clone, Copy)]
-pub struct Effects<'a> {
+/// What a use-case writes as it ends, after its own statements: as data, so the writer can
+/// write many use-cases' together.
+#[derive(Debug, Default)]
+pub struct Effects {
+    /// Tickets it created (numbered in memory), with their first clocks.
+    pub opened: Vec<Opened>,
     /// Incidents' paging state to store.
-    pub paging: &'a [(i64, Paging)],
+    pub paging: Vec<(i64, Paging)>,
     /// Audit rows, in order.
-    pub audits: &'a [NewAudit<'a>],
+    pub audits: Vec<NewAudit<'static>>,
     /// Outbox messages, in order.
-    pub outbox: &'a [NewOutbox],
+    pub outbox: Vec<NewOutbox>,
     /// Keys of timers to cancel.
-    pub cancel: &'a [String],
+    pub cancel: Vec<String>,
     /// Timers to schedule (or move).
-    pub set: &'a [NewTimer],
+    pub set: Vec<NewTimer>,
+}
+
+impl Effects {
+    /// Every list fits one statement.
+    fn fits(&self) -> bool {
+        let lists = [
+            self.opened.len(),
+            self.paging.len(),
+            self.audits.len(),
+            self.outbox.len(),
+            self.cancel.len(),
+            self.set.len(),
+        ];
+        lists.iter().all(|n| *n <= ROWS_PER_INSERT)
+    }
 }
 
 /// Writes a use-case's effects and releases its savepoint ([`RELEASE`]; the turn then ends with
-/// [`Turn::finish_released`]): in one round trip to SQLite (one query of up to five statements)
+/// [`Turn::finish_released`]): in one round trip to SQLite (one query of up to eight statements)
 /// when each list fits one statement, as it nearly always does; else statement by statement.
-pub async fn write_effects(conn: &mut SqliteConnection, e: Effects<'_>) -> Result<(), sqlx::Error> {
-    let lists = [e.audits.len(), e.outbox.len(), e.cancel.len(), e.set.len()];
-    if lists.iter().any(|n| *n > ROWS_PER_INSERT) || e.paging.len() > ROWS_PER_INSERT {
-        for (ticket_id, p) in e.paging {
+pub async fn write_effects(conn: &mut SqliteConnection, e: &Effects) -> Result<(), sqlx::Error> {
+    if !e.fits() {
+        for chunk in e.opened.chunks(ROWS_PER_INSERT) {
+            insert_opened(&mut *conn, chunk).await?;
+        }
+        for (ticket_id, p) in &e.paging {
             set_paging(&mut *conn, *ticket_id, p).await?;
         }
-        insert_audits(&mut *conn, e.audits).await?;
-        insert_outboxes(&mut *conn, e.outbox).await?;
-        delete_timers(&mut *conn, e.cancel).await?;
-        upsert_timers(&mut *conn, e.set).await?;
+        insert_audits(&mut *conn, &e.audits).await?;
+        insert_outboxes(&mut *conn, &e.outbox).await?;
+        delete_timers(&mut *conn, &e.cancel).await?;
+        upsert_timers(&mut *conn, &e.set).await?;
         sqlx::query(RELEASE).execute(conn).await?;
         return Ok(());
     }
     let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
-    for (ticket_id, p) in e.paging {
-        oncall::push_paging_update(&mut q, *ticket_id, p);
-        q.push(";\n");
-    }
-    if !e.audits.is_empty() {
-        push_audits(&mut q, e.audits);
-        q.push(";\n");
-    }
-    if !e.outbox.is_empty() {
-        outbox::push_outboxes(&mut q, e.outbox);
-        q.push(";\n");
-    }
-    if !e.cancel.is_empty() {
-        sla::push_timer_deletes(&mut q, e.cancel);
-        q.push(";\n");
-    }
-    if !e.set.is_empty() {
-        sla::push_timer_upserts(&mut q, e.set);
-        q.push(";\n");
-    }
+    push_effects(&mut q, &[e]);
     q.push(RELEASE);
     q.build().execute(conn).await?;
     Ok(())
+}
+
+/// The statements that write `all` (in order) onto `q`, each ending with `;`: one per table
+/// for the new tickets, clocks, audit rows and messages of all of them; paging and timers one
+/// statement per use-case, so a later use-case's timer change wins as it would alone.
+fn push_effects<'a>(q: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite>, all: &[&'a Effects]) {
+    let opened: Vec<&Opened> = all.iter().flat_map(|e| &e.opened).collect();
+    push_opened(q, &opened);
+    for (ticket_id, p) in all.iter().flat_map(|e| &e.paging) {
+        oncall::push_paging_update(q, *ticket_id, p);
+        q.push(";\n");
+    }
+    let audits: Vec<&NewAudit<'static>> = all.iter().flat_map(|e| &e.audits).collect();
+    if !audits.is_empty() {
+        push_audits(q, audits);
+        q.push(";\n");
+    }
+    let outbox: Vec<&NewOutbox> = all.iter().flat_map(|e| &e.outbox).collect();
+    if !outbox.is_empty() {
+        outbox::push_outboxes(q, outbox);
+        q.push(";\n");
+    }
+    for e in all {
+        if !e.cancel.is_empty() {
+            sla::push_timer_deletes(q, &e.cancel);
+            q.push(";\n");
+        }
+        if !e.set.is_empty() {
+            sla::push_timer_upserts(q, &e.set);
+            q.push(";\n");
+        }
+    }
+}
+
+/// Most use-cases' effects [`write_together`] puts in one query: their rows together stay
+/// within one statement's [`ROWS_PER_INSERT`].
+const TOGETHER_ROWS: usize = ROWS_PER_INSERT;
+
+/// Claims `claims` and writes `all`, in one query inside a savepoint of its own: a claim that
+/// was made before (a re-delivery) or any failure undoes all of it, and the caller writes them
+/// one by one with [`write_alone`] instead.
+pub(super) async fn write_together(
+    conn: &mut SqliteConnection,
+    claims: &[&Claim],
+    all: &[&Effects],
+) -> Result<(), sqlx::Error> {
+    let rows = |f: fn(&Effects) -> usize| all.iter().map(|e| f(e)).sum::<usize>();
+    let biggest = [
+        claims.len(),
+        rows(|e| e.opened.len() + e.opened.iter().map(|o| o.clocks.len()).sum::<usize>()),
+        rows(|e| e.audits.len()),
+        rows(|e| e.outbox.len()),
+    ];
+    if biggest.iter().any(|n| *n > TOGETHER_ROWS) || !all.iter().all(|e| e.fits()) {
+        return Err(sqlx::Error::Protocol("too many rows for one query".into()));
+    }
+    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("SAVEPOINT batch;\n");
+    if !claims.is_empty() {
+        q.push("INSERT INTO interactions (id, guild_id, user_id, received_at) ");
+        q.push_values(claims, |mut b, c| {
+            b.push_bind(c.interaction_id)
+                .push_bind(c.guild_id)
+                .push_bind(c.user_id)
+                .push_bind(c.at);
+        });
+        q.push(";\n");
+    }
+    push_effects(&mut q, all);
+    q.push("RELEASE SAVEPOINT batch");
+    // Not kept prepared: its text differs with every batch's make-up, and a cache of them grew
+    // the process by tens of megabytes in a storm.
+    let done = q.build().persistent(false).execute(&mut *conn).await;
+    if let Err(e) = done {
+        sqlx::query("ROLLBACK TO SAVEPOINT batch; RELEASE SAVEPOINT batch")
+            .execute(&mut *conn)
+            .await?;
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Claims `claim` and writes `e` in a savepoint named `turn`: `false` (and a re-delivery
+/// counted, nothing else written) if the interaction was claimed before. On an error the
+/// savepoint is left open for the caller to roll back.
+pub(super) async fn write_alone(
+    conn: &mut SqliteConnection,
+    claim: Option<&Claim>,
+    e: &Effects,
+) -> Result<bool, sqlx::Error> {
+    let fresh = match claim {
+        Some(c) => claim_with(&mut *conn, &format!("SAVEPOINT turn;\n{CLAIM_SQL}"), c).await?,
+        None => {
+            sqlx::query("SAVEPOINT turn").execute(&mut *conn).await?;
+            true
+        }
+    };
+    if !fresh {
+        if let Some(c) = claim {
+            note_redelivery(&mut *conn, c.interaction_id).await?;
+        }
+        sqlx::query(RELEASE).execute(&mut *conn).await?;
+        return Ok(false);
+    }
+    write_effects(conn, e).await?;
+    Ok(true)
 }
 
 /// Rows of `table` (a name written in this module's callers, never user text) by id, those that
@@ -306,7 +414,10 @@ pub(super) fn push_in<'a>(q: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite>, ids: &'a
 }
 
 /// One INSERT of audit rows onto `q`.
-fn push_audits<'a>(q: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite>, rows: &'a [NewAudit<'_>]) {
+fn push_audits<'a, 'b: 'a>(
+    q: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite>,
+    rows: impl IntoIterator<Item = &'a NewAudit<'b>>,
+) {
     q.push(
         "INSERT INTO audit_log (guild_id, ticket_id, actor_id, at, action, old_value, new_value, detail, interaction_id, actor_source) ",
     );

@@ -115,7 +115,10 @@ pub async fn insert_outboxes(conn: &mut SqliteConnection, rows: &[NewOutbox]) ->
 }
 
 /// One INSERT of outbox rows onto `q`.
-pub(super) fn push_outboxes<'a>(q: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite>, rows: &'a [NewOutbox]) {
+pub(super) fn push_outboxes<'a>(
+    q: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite>,
+    rows: impl IntoIterator<Item = &'a NewOutbox>,
+) {
     q.push(
         "INSERT INTO outbox (guild_id, op, channel_id, user_id, ticket_id, is_card, payload, created_at, next_attempt_at, rank, fold_key) ",
     );

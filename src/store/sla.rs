@@ -39,44 +39,17 @@ pub struct ClockRow {
     pub breached_at: Option<i64>,
 }
 
-/// Inserts a clock; returns its id.
-pub async fn insert_clock(conn: &mut SqliteConnection, clock: &ClockRow) -> Result<i64, sqlx::Error> {
-    let mut q = sqlx::QueryBuilder::new("");
-    push_clocks(&mut q, std::slice::from_ref(clock), None);
-    q.push(" RETURNING id");
-    q.build_query_scalar().fetch_one(conn).await
-}
-
-/// One INSERT of clocks onto `q`; with `new_ticket`, each clock's ticket is the one that
-/// ticket's number names (inserted earlier in the same query), not the rows' `ticket_id`.
-pub(super) fn push_clocks<'a>(
-    q: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite>,
-    clocks: &'a [ClockRow],
-    new_ticket: Option<&'a super::NewTicket<'a>>,
-) {
+/// One INSERT of clocks with their ids (given by [`super::Ids`]) onto `q`.
+pub(super) fn push_clock_rows<'a>(q: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite>, clocks: Vec<&'a ClockRow>) {
     q.push(
-        "INSERT INTO sla_clocks (guild_id, ticket_id, clock, cycle, target, started_at, paused_seconds, paused_since,
-                                 stopped_at, due_at, warned_at, breached_at) ",
+        "INSERT INTO sla_clocks (id, guild_id, ticket_id, clock, cycle, target, started_at, paused_seconds,
+                                 paused_since, stopped_at, due_at, warned_at, breached_at) ",
     );
     q.push_values(clocks, |mut b, c| {
-        b.push_bind(c.guild_id);
-        match new_ticket {
-            Some(t) => {
-                b.push("(SELECT id FROM tickets WHERE guild_id = ");
-                b.push_bind_unseparated(t.guild_id);
-                b.push_unseparated(" AND kind = ");
-                b.push_bind_unseparated(t.kind.as_str());
-                b.push_unseparated(" AND number = (SELECT last FROM ticket_counters WHERE guild_id = ");
-                b.push_bind_unseparated(t.guild_id);
-                b.push_unseparated(" AND kind = ");
-                b.push_bind_unseparated(t.kind.as_str());
-                b.push_unseparated("))");
-            }
-            None => {
-                b.push_bind(c.ticket_id);
-            }
-        }
-        b.push_bind(c.clock.as_str())
+        b.push_bind(c.id)
+            .push_bind(c.guild_id)
+            .push_bind(c.ticket_id)
+            .push_bind(c.clock.as_str())
             .push_bind(c.cycle)
             .push_bind(c.target.to_string())
             .push_bind(c.started_at)
@@ -89,25 +62,12 @@ pub(super) fn push_clocks<'a>(
     });
 }
 
-/// The ids of `clocks` (of one ticket) from what RETURNING gave, `(id, clock, cycle)`: SQLite
-/// does not promise RETURNING's order, so each is matched by its key.
-pub(super) fn match_clock_ids(
-    clocks: &[ClockRow],
-    returned: &[(i64, String, i64)],
-    ticket_id: i64,
-) -> Result<Vec<i64>, sqlx::Error> {
-    clocks
-        .iter()
-        .map(|c| {
-            returned
-                .iter()
-                .find(|(_, k, n)| k == c.clock.as_str() && *n == c.cycle)
-                .map(|(id, ..)| *id)
-                .ok_or_else(|| {
-                    sqlx::Error::Protocol(format!("clock {} of ticket {ticket_id} not returned", c.clock.as_str()))
-                })
-        })
-        .collect()
+/// Stores a clock with its id (given by [`super::Ids`]).
+pub async fn insert_clock_row(conn: &mut SqliteConnection, clock: &ClockRow) -> Result<(), sqlx::Error> {
+    let mut q = sqlx::QueryBuilder::new("");
+    push_clock_rows(&mut q, vec![clock]);
+    q.build().execute(conn).await?;
+    Ok(())
 }
 
 /// Writes back a clock's mutable fields.

@@ -175,8 +175,142 @@ pub struct NewTicket<'a> {
     pub card_channel_id: Option<i64>,
 }
 
-/// Takes the next number of a kind in a guild (REQ-1, REQ-2 …). Call inside the transaction
-/// that inserts the ticket.
+impl TicketRow {
+    /// A new ticket as it will be stored, given its id and number (from [`super::Ids`]):
+    /// everything not in `t` starts empty, as the table's defaults say.
+    pub fn opened(id: i64, number: i64, t: &NewTicket<'_>) -> TicketRow {
+        TicketRow {
+            id,
+            guild_id: t.guild_id,
+            kind: t.kind,
+            number,
+            title: t.title.to_owned(),
+            details: t.details.map(str::to_owned),
+            catalog_item: t.catalog_item.map(str::to_owned),
+            service: t.service.map(str::to_owned),
+            state: t.state,
+            priority: t.priority,
+            impact: t.impact.map(str::to_owned),
+            urgency: t.urgency.map(str::to_owned),
+            requester_id: t.requester_id,
+            assignee_id: None,
+            hold_reason: None,
+            resolution_note: None,
+            created_at: t.at,
+            updated_at: t.at,
+            first_response_at: None,
+            resolved_at: None,
+            closed_at: None,
+            card_channel_id: t.card_channel_id,
+            card_message_id: None,
+            alert_source: None,
+            alert_status: None,
+            links: None,
+            parent_id: None,
+            major_at: None,
+            thread_id: None,
+            status_line: None,
+            in_digest: false,
+            kb_suggestions: None,
+            problem_id: None,
+            cause: None,
+            workaround: None,
+            fix: None,
+            alert_name: None,
+        }
+    }
+}
+
+/// A ticket a use-case created, with its first SLA clocks, not yet written: ids and number
+/// come from [`super::Ids`], so the card and timers can name them before SQLite sees the row.
+#[derive(Debug, Clone)]
+pub struct Opened {
+    /// The row, as it will be stored.
+    pub ticket: TicketRow,
+    /// Its clocks (their `ticket_id` is the ticket's).
+    pub clocks: Vec<super::ClockRow>,
+}
+
+/// The statements that store `opened` onto `q` (each ending with `;`): the counters moved on,
+/// the ticket rows, their clocks — one statement of each for all of them.
+pub(super) fn push_opened<'a>(q: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite>, opened: &[&'a Opened]) {
+    if opened.is_empty() {
+        return;
+    }
+    q.push("INSERT INTO ticket_counters (guild_id, kind, last) ");
+    q.push_values(opened.iter().copied(), |mut b, o| {
+        b.push_bind(o.ticket.guild_id)
+            .push_bind(o.ticket.kind.as_str())
+            .push_bind(o.ticket.number);
+    });
+    q.push(" ON CONFLICT (guild_id, kind) DO UPDATE SET last = max(last, excluded.last);\n");
+    q.push(
+        "INSERT INTO tickets (id, guild_id, kind, number, title, details, catalog_item, service, state, priority,
+             impact, urgency, requester_id, assignee_id, hold_reason, resolution_note, created_at, updated_at,
+             first_response_at, resolved_at, closed_at, card_channel_id, card_message_id, alert_source,
+             alert_status, links, parent_id, major_at, thread_id, status_line, in_digest, kb_suggestions,
+             problem_id, cause, workaround, fix, alert_name) ",
+    );
+    q.push_values(opened.iter().copied(), |mut b, o| {
+        let t = &o.ticket;
+        b.push_bind(t.id)
+            .push_bind(t.guild_id)
+            .push_bind(t.kind.as_str())
+            .push_bind(t.number)
+            .push_bind(t.title.as_str())
+            .push_bind(t.details.as_deref())
+            .push_bind(t.catalog_item.as_deref())
+            .push_bind(t.service.as_deref())
+            .push_bind(t.state.as_str())
+            .push_bind(i64::from(t.priority.number()))
+            .push_bind(t.impact.as_deref())
+            .push_bind(t.urgency.as_deref())
+            .push_bind(t.requester_id)
+            .push_bind(t.assignee_id)
+            .push_bind(t.hold_reason.as_deref())
+            .push_bind(t.resolution_note.as_deref())
+            .push_bind(t.created_at)
+            .push_bind(t.updated_at)
+            .push_bind(t.first_response_at)
+            .push_bind(t.resolved_at)
+            .push_bind(t.closed_at)
+            .push_bind(t.card_channel_id)
+            .push_bind(t.card_message_id)
+            .push_bind(t.alert_source.as_deref())
+            .push_bind(t.alert_status.as_deref())
+            .push_bind(t.links.as_deref())
+            .push_bind(t.parent_id)
+            .push_bind(t.major_at)
+            .push_bind(t.thread_id)
+            .push_bind(t.status_line.as_deref())
+            .push_bind(t.in_digest)
+            .push_bind(t.kb_suggestions.as_deref())
+            .push_bind(t.problem_id)
+            .push_bind(t.cause.as_deref())
+            .push_bind(t.workaround.as_deref())
+            .push_bind(t.fix.as_deref())
+            .push_bind(t.alert_name.as_deref());
+    });
+    q.push(";\n");
+    let clocks: Vec<&super::ClockRow> = opened.iter().flat_map(|o| &o.clocks).collect();
+    if !clocks.is_empty() {
+        super::sla::push_clock_rows(q, clocks);
+        q.push(";\n");
+    }
+}
+
+/// Stores `opened` (tickets numbered in memory, with their clocks) in one round trip.
+pub async fn insert_opened(conn: &mut SqliteConnection, opened: &[Opened]) -> Result<(), sqlx::Error> {
+    let opened: Vec<&Opened> = opened.iter().collect();
+    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
+    push_opened(&mut q, &opened);
+    q.build().execute(conn).await?;
+    Ok(())
+}
+
+/// Takes the next number of a counter the writer does not keep in memory (knowledge articles,
+/// `kb`: KB-1, KB-2 …). Tickets are numbered by [`super::Ids`] instead. Call inside the
+/// transaction that inserts the numbered row.
 pub async fn next_ticket_number(conn: &mut SqliteConnection, guild_id: i64, kind: &str) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO ticket_counters (guild_id, kind, last) VALUES (?, ?, 1)
@@ -187,65 +321,6 @@ pub async fn next_ticket_number(conn: &mut SqliteConnection, guild_id: i64, kind
     .bind(kind)
     .fetch_one(conn)
     .await
-}
-
-/// Inserts a ticket with the next number; returns it as stored.
-pub async fn insert_ticket(conn: &mut SqliteConnection, t: &NewTicket<'_>) -> Result<TicketRow, sqlx::Error> {
-    Ok(insert_ticket_with_clocks(conn, t, &[]).await?.0)
-}
-
-/// Inserts a ticket with the next number and its first SLA clocks (their `ticket_id` is the new
-/// ticket's, whatever the rows say), in one round trip to SQLite: the number, the row and the
-/// clocks are three statements of one query. Returns the ticket as stored and the clocks' ids in
-/// the order given.
-pub async fn insert_ticket_with_clocks(
-    conn: &mut SqliteConnection,
-    t: &NewTicket<'_>,
-    clocks: &[super::ClockRow],
-) -> Result<(TicketRow, Vec<i64>), sqlx::Error> {
-    use sqlx::{FromRow, Row};
-    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO ticket_counters (guild_id, kind, last) VALUES (");
-    q.push_bind(t.guild_id).push(", ").push_bind(t.kind.as_str());
-    q.push(
-        ", 1) ON CONFLICT (guild_id, kind) DO UPDATE SET last = last + 1;
-         INSERT INTO tickets (guild_id, kind, number, title, details, catalog_item, service, state, priority,
-                              impact, urgency, requester_id, created_at, updated_at, card_channel_id) VALUES (",
-    );
-    q.push_bind(t.guild_id).push(", ").push_bind(t.kind.as_str());
-    q.push(", (SELECT last FROM ticket_counters WHERE guild_id = ")
-        .push_bind(t.guild_id);
-    q.push(" AND kind = ").push_bind(t.kind.as_str()).push("), ");
-    let mut values = q.separated(", ");
-    values
-        .push_bind(t.title)
-        .push_bind(t.details)
-        .push_bind(t.catalog_item)
-        .push_bind(t.service)
-        .push_bind(t.state.as_str())
-        .push_bind(i64::from(t.priority.number()))
-        .push_bind(t.impact)
-        .push_bind(t.urgency)
-        .push_bind(t.requester_id)
-        .push_bind(t.at)
-        .push_bind(t.at)
-        .push_bind(t.card_channel_id);
-    q.push(") RETURNING *");
-    if !clocks.is_empty() {
-        q.push(";\n");
-        super::sla::push_clocks(&mut q, clocks, Some(t));
-        q.push(" RETURNING id, clock, cycle");
-    }
-    let rows = q.build().fetch_all(conn).await?;
-    let (first, rest) = rows
-        .split_first()
-        .ok_or_else(|| sqlx::Error::Protocol("the new ticket was not returned".into()))?;
-    let ticket = TicketRow::from_row(first)?;
-    let returned: Vec<(i64, String, i64)> = rest
-        .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-        .collect::<Result<_, sqlx::Error>>()?;
-    let ids = super::sla::match_clock_ids(clocks, &returned, ticket.id)?;
-    Ok((ticket, ids))
 }
 
 /// Finds a ticket by its human id, inside one guild only.

@@ -12,8 +12,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
-use tokio::sync::{watch, Mutex, OwnedMutexGuard};
+use tokio::sync::{oneshot, watch, Mutex, OwnedMutexGuard};
 
+use super::{Claim, Effects, Ids};
 use crate::telemetry::Metrics;
 
 /// Releases a turn's savepoint: the end of a use-case's last query before
@@ -46,7 +47,37 @@ struct Batch {
 pub struct Writer {
     pool: SqlitePool,
     slot: Arc<Mutex<Batch>>,
+    /// Use-cases waiting for the transaction or for their effects to be applied.
     queued: Arc<AtomicUsize>,
+    /// Ticket ids, numbers and clock ids, loaded by the first transaction.
+    ids: Arc<Ids>,
+    /// Use-cases handed over as data ([`Writer::apply`]), not yet written.
+    pending: Arc<std::sync::Mutex<Vec<Job>>>,
+}
+
+/// A use-case handed to the writer as data: its interaction claim and its effects.
+struct Job {
+    claim: Option<Claim>,
+    effects: Effects,
+    reply: oneshot::Sender<Written>,
+}
+
+/// What the writer did with a [`Job`]: written into the open batch (the receiver hears its
+/// commit), found to be a re-delivery (its note is in the batch), or failed.
+enum Written {
+    Applied(watch::Receiver<Outcome>),
+    Redelivered(watch::Receiver<Outcome>),
+    Failed(sqlx::Error),
+}
+
+/// What became of a use-case's effects handed over with [`Writer::apply`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Committed.
+    Committed,
+    /// The interaction was claimed before (a re-delivery): nothing of it was written but the
+    /// re-delivery's count.
+    Redelivered,
 }
 
 /// One use-case's turn at the shared transaction: derefs to the connection.
@@ -75,7 +106,14 @@ impl Writer {
                 metrics,
             })),
             queued: Arc::new(AtomicUsize::new(0)),
+            ids: Arc::default(),
+            pending: Arc::default(),
         }
+    }
+
+    /// The ticket and clock counters (ready after the first transaction).
+    pub fn ids(&self) -> &Ids {
+        &self.ids
     }
 
     /// Waits for a turn: the shared transaction (opened if needed) with a fresh savepoint.
@@ -101,6 +139,7 @@ impl Writer {
                 guard.done = watch::channel(None).0;
             }
             let tx = guard.tx.as_mut().expect("open transaction");
+            self.ids.load(tx).await?;
             let fresh = match claim {
                 None => {
                     sqlx::query("SAVEPOINT turn").execute(&mut **tx).await?;
@@ -129,6 +168,155 @@ impl Writer {
         };
         Ok((turn, fresh))
     }
+}
+
+impl Writer {
+    /// Applies a use-case's effects, given as data, with the claim of its interaction: written
+    /// with those of every other use-case waiting, one statement per table for all of them, in
+    /// the shared transaction; returns when the commit that holds them is durable. The counters
+    /// ([`Writer::ids`]) must be ready: the ids in `effects` come from them.
+    pub async fn apply(&self, claim: Option<Claim>, effects: Effects) -> Result<Applied, sqlx::Error> {
+        let (reply, mut written) = oneshot::channel();
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        self.pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Job { claim, effects, reply });
+        let mut pending = Unserved(Some(self.clone()));
+        let written = loop {
+            tokio::select! {
+                biased;
+                w = &mut written => break w,
+                guard = self.slot.clone().lock_owned() => self.run_pending(guard).await,
+            }
+        };
+        pending.0 = None;
+        let (mut done, redelivered) = match written {
+            Ok(Written::Applied(rx)) => (rx, false),
+            Ok(Written::Redelivered(rx)) => (rx, true),
+            Ok(Written::Failed(e)) => return Err(e),
+            Err(_) => return Err(sqlx::Error::Protocol("the writer dropped a use-case".into())),
+        };
+        let outcome = done.wait_for(Option::is_some).await.map(|v| v.clone()).ok().flatten();
+        match outcome {
+            Some(Ok(())) if redelivered => Ok(Applied::Redelivered),
+            Some(Ok(())) => Ok(Applied::Committed),
+            Some(Err(e)) => Err(sqlx::Error::Protocol(format!("group commit failed: {e}"))),
+            None => Err(sqlx::Error::Protocol("group commit abandoned".into())),
+        }
+    }
+
+    /// Writes every pending job into the shared transaction, [`MAX_BATCH`] at a time, and
+    /// commits as [`Turn::finish_released`] would.
+    async fn run_pending(&self, mut guard: OwnedMutexGuard<Batch>) {
+        loop {
+            let jobs: Vec<Job> = {
+                let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let n = pending.len().min(MAX_BATCH);
+                pending.drain(..n).collect()
+            };
+            if jobs.is_empty() {
+                return;
+            }
+            let n = jobs.len();
+            write_jobs(&self.pool, &mut guard, jobs).await;
+            let left = self.queued.fetch_sub(n, Ordering::SeqCst) - n;
+            let full = guard.members >= MAX_BATCH || guard.opened.is_some_and(|t| t.elapsed() >= MAX_BATCH_AGE);
+            if left == 0 || full {
+                commit(&mut guard).await;
+            }
+        }
+    }
+}
+
+/// A use-case whose [`Writer::apply`] was dropped before its job was written: whoever holds the
+/// writer next writes it, but if nobody comes its job (and the batch's commit) would wait
+/// forever, so the drop takes a turn to write it.
+struct Unserved(Option<Writer>);
+
+impl Drop for Unserved {
+    fn drop(&mut self) {
+        if let Some(writer) = self.0.take() {
+            tokio::spawn(async move {
+                let guard = writer.slot.clone().lock_owned().await;
+                writer.run_pending(guard).await;
+            });
+        }
+    }
+}
+
+/// Writes `jobs` into the batch: all in one query (claims, then one statement per table) when
+/// that works; else one by one, each in its own savepoint, so a re-delivery or a failing job
+/// leaves the others written. Tells each job how it went.
+async fn write_jobs(pool: &SqlitePool, batch: &mut Batch, jobs: Vec<Job>) {
+    let opened = async {
+        clean(batch).await?;
+        if batch.tx.is_none() {
+            batch.tx = Some(pool.begin_with("BEGIN IMMEDIATE").await?);
+            batch.opened = Some(Instant::now());
+            batch.members = 0;
+            batch.done = watch::channel(None).0;
+        }
+        Ok::<(), sqlx::Error>(())
+    }
+    .await;
+    if let Err(e) = opened {
+        abandon(batch, &e);
+        for job in jobs {
+            let _ = job
+                .reply
+                .send(Written::Failed(sqlx::Error::Protocol(format!("writer: {e}"))));
+        }
+        return;
+    }
+    let tx = batch.tx.as_mut().expect("open transaction");
+    let together = {
+        let claims: Vec<&Claim> = jobs.iter().filter_map(|j| j.claim.as_ref()).collect();
+        let effects: Vec<&Effects> = jobs.iter().map(|j| &j.effects).collect();
+        super::write_together(tx, &claims, &effects).await
+    };
+    if together.is_ok() {
+        batch.members += jobs.len();
+        for job in jobs {
+            let _ = job.reply.send(Written::Applied(batch.done.subscribe()));
+        }
+        return;
+    }
+    for job in jobs {
+        let tx = batch.tx.as_mut().expect("open transaction");
+        let result = super::write_alone(tx, job.claim.as_ref(), &job.effects).await;
+        let written = match result {
+            Ok(true) => Written::Applied(batch.done.subscribe()),
+            Ok(false) => Written::Redelivered(batch.done.subscribe()),
+            Err(e) => {
+                let undone = sqlx::query("ROLLBACK TO SAVEPOINT turn; RELEASE SAVEPOINT turn")
+                    .execute(&mut **tx)
+                    .await;
+                if let Err(u) = undone {
+                    abandon(batch, &u);
+                }
+                Written::Failed(e)
+            }
+        };
+        if !matches!(written, Written::Failed(_)) {
+            batch.members += 1;
+        }
+        let _ = job.reply.send(written);
+        if batch.tx.is_none() {
+            // Abandoned above: the rest fail without touching it.
+            return;
+        }
+    }
+}
+
+/// Gives up the batch's transaction after `e`: it is rolled back (when dropped) and whoever
+/// waits on it hears the failure.
+fn abandon(batch: &mut Batch, e: &sqlx::Error) {
+    batch.tx = None;
+    let _ = batch.done.send(Some(Err(e.to_string())));
+    batch.members = 0;
+    batch.opened = None;
+    batch.dirty = false;
 }
 
 /// Rolls back a savepoint a use-case left behind.

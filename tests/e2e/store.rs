@@ -86,10 +86,33 @@ async fn the_audit_log_refuses_updates_and_deletes() {
     }
 }
 
+/// Stores `t` as the desk does: numbered by the writer's counters (loaded on `c`), written
+/// with `clocks` (given ids from the counters too).
+async fn insert(
+    c: &mut sqlx::SqliteConnection,
+    ids: &store::Ids,
+    t: &NewTicket<'_>,
+    mut clocks: Vec<store::ClockRow>,
+) -> store::TicketRow {
+    ids.load(c).await.unwrap();
+    let (id, number) = ids.ticket(t.guild_id, t.kind).unwrap();
+    let ticket = store::TicketRow::opened(id, number, t);
+    for k in &mut clocks {
+        (k.id, k.ticket_id) = (ids.clock().unwrap(), id);
+    }
+    let opened = store::Opened {
+        ticket: ticket.clone(),
+        clocks,
+    };
+    store::insert_opened(c, &[opened]).await.unwrap();
+    ticket
+}
+
 #[tokio::test]
-async fn ticket_numbers_count_per_guild_and_kind() {
+async fn ticket_numbers_count_per_guild_and_kind_and_continue_after_a_restart() {
     let (pool, _dir) = fresh().await;
     let mut c = pool.acquire().await.unwrap();
+    let ids = store::Ids::default();
     let mut got = vec![];
     for (g, k) in [
         (1, "request"),
@@ -98,23 +121,38 @@ async fn ticket_numbers_count_per_guild_and_kind() {
         (1, "incident"),
         (1, "request"),
     ] {
-        got.push(store::insert_ticket(&mut c, &new_ticket(g, k)).await.unwrap().number);
+        got.push(insert(&mut c, &ids, &new_ticket(g, k), vec![]).await.number);
     }
     assert_eq!(got, vec![1, 2, 1, 1, 3]);
     assert!(store::find_ticket(&mut c, 2, "request", 2).await.unwrap().is_none());
+    // A number handed out and never stored (its use-case failed) is not handed out again.
+    assert_eq!(ids.ticket(2, TicketKind::Request).map(|(_, n)| n), Some(2));
+    // Counters loaded afresh (a restart) continue from what is stored.
+    let restarted = store::Ids::default();
+    let next = insert(&mut c, &restarted, &new_ticket(1, "request"), vec![]).await;
+    assert_eq!(next.number, 4);
+    let max_id: i64 = sqlx::query_scalar("SELECT max(id) FROM tickets WHERE id < ?")
+        .bind(next.id)
+        .fetch_one(&mut *c)
+        .await
+        .unwrap();
+    assert_eq!(next.id, max_id + 1, "ids continue after the highest stored");
+    assert_eq!(
+        insert(&mut c, &restarted, &new_ticket(2, "request"), vec![])
+            .await
+            .number,
+        2
+    );
 }
 
-#[tokio::test]
-async fn a_ticket_and_its_clocks_go_in_one_query_and_each_clock_names_its_own_ticket() {
-    let (pool, _dir) = fresh().await;
-    let mut c = pool.acquire().await.unwrap();
-    let clock = |name: &str| store::ClockRow {
+fn clock_row(name: &str, target: &str) -> store::ClockRow {
+    store::ClockRow {
         id: 0,
-        guild_id: 0,
-        ticket_id: 999,
+        guild_id: 1,
+        ticket_id: 0,
         clock: ClockKind::parse(name).unwrap(),
         cycle: 1,
-        target: SlaDuration::parse("4h").unwrap(),
+        target: SlaDuration::parse(target).unwrap(),
         started_at: 0,
         paused_seconds: 0,
         paused_since: None,
@@ -122,35 +160,33 @@ async fn a_ticket_and_its_clocks_go_in_one_query_and_each_clock_names_its_own_ti
         due_at: Some(14_400_000),
         warned_at: None,
         breached_at: None,
-    };
-    let clocks = [clock("response"), clock("resolution")];
+    }
+}
+
+#[tokio::test]
+async fn a_new_ticket_is_stored_exactly_as_the_desk_built_it_with_its_own_clocks() {
+    let (pool, _dir) = fresh().await;
+    let mut c = pool.acquire().await.unwrap();
+    let ids = store::Ids::default();
     let mut made = vec![];
     for (g, k) in [(1, "request"), (2, "request"), (1, "incident"), (1, "request")] {
-        let mut clocks = clocks.clone();
-        for c in &mut clocks {
-            c.guild_id = g;
-        }
-        let (t, ids) = store::insert_ticket_with_clocks(&mut c, &new_ticket(g, k), &clocks)
-            .await
-            .unwrap();
-        assert_eq!(ids.len(), 2);
-        made.push((t, ids));
+        let clocks = vec![clock_row("response", "4h"), clock_row("resolution", "1bd")];
+        let mut t = new_ticket(g, k);
+        t.details = Some("details");
+        t.card_channel_id = Some(55);
+        made.push(insert(&mut c, &ids, &t, clocks).await);
     }
-    assert_eq!(made.iter().map(|(t, _)| t.number).collect::<Vec<_>>(), vec![1, 1, 1, 2]);
-    for (t, ids) in &made {
-        for (id, name) in ids.iter().zip(["response", "resolution"]) {
-            let row = store::get_clock(&mut c, *id).await.unwrap().unwrap();
-            assert_eq!(
-                (row.ticket_id, row.clock.as_str(), row.guild_id),
-                (t.id, name, t.guild_id)
-            );
-        }
+    assert_eq!(made.iter().map(|t| t.number).collect::<Vec<_>>(), vec![1, 1, 1, 2]);
+    for t in &made {
+        // Every column the row carries, as read back, is what memory had.
+        let stored = store::get_ticket(&mut c, t.id).await.unwrap();
+        assert_eq!(format!("{stored:?}"), format!("{t:?}"));
+        let clocks = store::list_current_clocks(&mut c, t.id).await.unwrap();
+        let mut names: Vec<&str> = clocks.iter().map(|k| k.clock.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["resolution", "response"]);
+        assert!(clocks.iter().all(|k| k.ticket_id == t.id));
     }
-    // Without clocks, the same query still returns the ticket.
-    let (t, ids) = store::insert_ticket_with_clocks(&mut c, &new_ticket(1, "incident"), &[])
-        .await
-        .unwrap();
-    assert_eq!((t.number, ids.len()), (2, 0));
 }
 
 #[tokio::test]
@@ -326,6 +362,87 @@ async fn group_commit_keeps_finished_work_drops_refused_work_and_leaves_nobody_w
         .await
         .unwrap();
     assert_eq!(n, 1);
+}
+
+/// Effects of one audit row about `n` (and, with `ticket`, a new ticket with that id).
+fn audit_effects(n: i64, ticket: Option<i64>) -> store::Effects {
+    let opened = ticket.map(|id| store::Opened {
+        ticket: store::TicketRow::opened(id, id, &new_ticket(1, "request")),
+        clocks: vec![],
+    });
+    store::Effects {
+        opened: opened.into_iter().collect(),
+        audits: vec![store::NewAudit {
+            guild_id: 1,
+            action: "comment",
+            detail: Some(n.to_string()),
+            ..store::NewAudit::default()
+        }],
+        ..store::Effects::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn use_cases_handed_over_as_data_are_written_together_once_each_and_a_bad_one_alone_fails() {
+    let (pool, _dir) = fresh().await;
+    let writer = store::Writer::new(pool.clone());
+    // The counters load with the first transaction.
+    writer.turn().await.unwrap().finish().await.unwrap();
+    assert!(writer.ids().ready());
+    let claim = |id: i64| store::Claim {
+        interaction_id: id,
+        guild_id: Some(1),
+        user_id: 2,
+        at: 0,
+    };
+    let mut tasks = Vec::new();
+    for n in 0..120i64 {
+        let w = writer.clone();
+        // Every tenth is a re-delivery of the one before; 77 inserts a ticket whose id 76 took.
+        let interaction = if n % 10 == 9 { n - 1 } else { n };
+        let ticket = match n {
+            76 | 77 => Some(1000),
+            _ => None,
+        };
+        tasks.push(tokio::spawn(async move {
+            (n, w.apply(Some(claim(interaction)), audit_effects(n, ticket)).await)
+        }));
+    }
+    let (mut committed, mut redelivered, mut failed) = (vec![], 0, vec![]);
+    for t in tasks {
+        let (n, outcome) = tokio::time::timeout(std::time::Duration::from_secs(10), t)
+            .await
+            .expect("nobody waits forever")
+            .unwrap();
+        match outcome {
+            Ok(store::Applied::Committed) => committed.push(n),
+            Ok(store::Applied::Redelivered) => redelivered += 1,
+            Err(_) => failed.push(n),
+        }
+    }
+    // Of 76 and 77 (and of each re-delivered pair) whichever the writer took first wins.
+    assert_eq!(failed.len(), 1, "only the second ticket with id 1000 fails: {failed:?}");
+    assert!(failed[0] == 76 || failed[0] == 77);
+    assert_eq!(redelivered, 12);
+    assert_eq!(committed.len(), 120 - 12 - 1);
+    let mut stored: Vec<i64> = sqlx::query_scalar("SELECT CAST(detail AS INTEGER) FROM audit_log ORDER BY 1")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    stored.sort_unstable();
+    committed.sort_unstable();
+    assert_eq!(stored, committed, "exactly the committed use-cases' rows, once each");
+    let claims: i64 = sqlx::query_scalar("SELECT count(*) FROM interactions")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    // 108 distinct interactions; the failed one's claim went with its work, so a retry applies.
+    assert_eq!(claims, 107, "one claim per distinct interaction that was written");
+    let counted: i64 = sqlx::query_scalar("SELECT sum(redeliveries) FROM interactions")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(counted, 12, "each re-delivery counted");
 }
 
 #[tokio::test]
@@ -575,7 +692,7 @@ async fn tickets_take_problems_after_the_rebuild_with_their_rows_indexes_and_ref
 async fn a_stored_state_that_is_not_its_kinds_fails_the_read_instead_of_guessing() {
     let (pool, _dir) = fresh().await;
     let mut c = pool.acquire().await.unwrap();
-    let t = store::insert_ticket(&mut c, &new_ticket(1, "request")).await.unwrap();
+    let t = insert(&mut c, &store::Ids::default(), &new_ticket(1, "request"), vec![]).await;
     assert_eq!((t.state, t.priority), (Stage::Ticket(TicketState::New), Priority::P4));
     // (A priority outside 1..=5 cannot be stored: the schema's CHECK refuses it.)
     for (set, column) in [
@@ -599,24 +716,15 @@ async fn a_stored_state_that_is_not_its_kinds_fails_the_read_instead_of_guessing
 async fn a_stored_clock_target_that_does_not_parse_fails_the_read_instead_of_a_default() {
     let (pool, _dir) = fresh().await;
     let mut c = pool.acquire().await.unwrap();
-    let clock = store::ClockRow {
-        id: 0,
-        guild_id: 1,
-        ticket_id: 0,
-        clock: ClockKind::Response,
-        cycle: 1,
-        target: SlaDuration::parse("4bh").unwrap(),
-        started_at: 0,
-        paused_seconds: 0,
-        paused_since: None,
-        stopped_at: None,
-        due_at: None,
-        warned_at: None,
-        breached_at: None,
-    };
-    let (_, ids) = store::insert_ticket_with_clocks(&mut c, &new_ticket(1, "request"), &[clock])
+    let mut clock = clock_row("response", "4bh");
+    clock.due_at = None;
+    let t = insert(&mut c, &store::Ids::default(), &new_ticket(1, "request"), vec![clock]).await;
+    let ids: Vec<i64> = store::list_current_clocks(&mut c, t.id)
         .await
-        .unwrap();
+        .unwrap()
+        .iter()
+        .map(|k| k.id)
+        .collect();
     let row = store::get_clock(&mut c, ids[0]).await.unwrap().unwrap();
     assert_eq!(
         (row.clock, row.target.to_string()),
