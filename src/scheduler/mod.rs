@@ -12,8 +12,10 @@ use tracing::{error, info};
 
 use crate::service::Desk;
 
-/// Timers fired per pass before the loop checks for shutdown again.
-pub const BATCH: i64 = 200;
+/// Timers fired per pass before the loop checks for shutdown again: as many as one statement
+/// of a batch carries (`store::ROWS_PER_INSERT`), so a morning's few hundred reminders are one
+/// transaction.
+pub const BATCH: i64 = 500;
 /// Longest sleep without looking at the table (a safety net; wake-ups do the real work).
 pub const MAX_SLEEP: Duration = Duration::from_secs(60);
 

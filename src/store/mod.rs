@@ -266,8 +266,10 @@ pub async fn write_effects(conn: &mut SqliteConnection, e: &Effects) -> Result<(
         for chunk in e.opened.chunks(ROWS_PER_INSERT) {
             insert_opened(&mut *conn, chunk).await?;
         }
-        for (ticket_id, p) in &e.paging {
-            set_paging(&mut *conn, *ticket_id, p).await?;
+        for chunk in e.paging.chunks(ROWS_PER_INSERT) {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
+            oncall::push_paging_updates(&mut q, chunk.iter().map(|(id, p)| (*id, p)));
+            q.build().execute(&mut *conn).await?;
         }
         insert_audits(&mut *conn, &e.audits).await?;
         insert_outboxes(&mut *conn, &e.outbox).await?;
@@ -289,9 +291,29 @@ pub async fn write_effects(conn: &mut SqliteConnection, e: &Effects) -> Result<(
 fn push_effects<'a>(q: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite>, all: &[&'a Effects]) {
     let opened: Vec<&Opened> = all.iter().flat_map(|e| &e.opened).collect();
     push_opened(q, &opened);
-    for (ticket_id, p) in all.iter().flat_map(|e| &e.paging) {
-        oncall::push_paging_update(q, *ticket_id, p);
-        q.push(";\n");
+    // Paging, then timers: one statement each for all when no two use-cases name the same
+    // ticket or key (as in a storm of new incidents); else one per use-case, in order, so a
+    // later use-case's change wins as it would alone.
+    let paged: Vec<i64> = all.iter().flat_map(|e| e.paging.iter().map(|(id, _)| *id)).collect();
+    let keys: Vec<&str> = all
+        .iter()
+        .flat_map(|e| {
+            e.cancel
+                .iter()
+                .map(String::as_str)
+                .chain(e.set.iter().map(|t| t.key.as_str()))
+        })
+        .collect();
+    let groups: Vec<&[&Effects]> = if distinct(&paged) && distinct(&keys) {
+        vec![all]
+    } else {
+        all.chunks(1).collect()
+    };
+    for group in &groups {
+        if group.iter().any(|e| !e.paging.is_empty()) {
+            oncall::push_paging_updates(q, group.iter().flat_map(|e| e.paging.iter().map(|(id, p)| (*id, p))));
+            q.push(";\n");
+        }
     }
     let audits: Vec<&NewAudit<'static>> = all.iter().flat_map(|e| &e.audits).collect();
     if !audits.is_empty() {
@@ -303,16 +325,25 @@ fn push_effects<'a>(q: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite>, all: &[&'a Eff
         outbox::push_outboxes(q, outbox);
         q.push(";\n");
     }
-    for e in all {
-        if !e.cancel.is_empty() {
-            sla::push_timer_deletes(q, &e.cancel);
+    for group in groups {
+        let cancel: Vec<&String> = group.iter().flat_map(|e| &e.cancel).collect();
+        if !cancel.is_empty() {
+            sla::push_timer_deletes(q, cancel);
             q.push(";\n");
         }
-        if !e.set.is_empty() {
-            sla::push_timer_upserts(q, &e.set);
+        let set: Vec<&NewTimer> = group.iter().flat_map(|e| &e.set).collect();
+        if !set.is_empty() {
+            sla::push_timer_upserts(q, set);
             q.push(";\n");
         }
     }
+}
+
+/// No value appears twice.
+fn distinct<T: Ord + Copy>(values: &[T]) -> bool {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    sorted.windows(2).all(|w| w[0] != w[1])
 }
 
 /// Most use-cases' effects [`write_together`] puts in one query: their rows together stay
@@ -333,6 +364,9 @@ pub(super) async fn write_together(
         rows(|e| e.opened.len() + e.opened.iter().map(|o| o.clocks.len()).sum::<usize>()),
         rows(|e| e.audits.len()),
         rows(|e| e.outbox.len()),
+        rows(|e| e.paging.len()),
+        rows(|e| e.cancel.len()),
+        rows(|e| e.set.len()),
     ];
     if biggest.iter().any(|n| *n > TOGETHER_ROWS) || !all.iter().all(|e| e.fits()) {
         return Err(sqlx::Error::Protocol("too many rows for one query".into()));
@@ -476,4 +510,84 @@ pub async fn list_ticket_audit(
             .await?;
     rows.reverse();
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::timer::TimerKind;
+
+    fn timer(key: &str, due_at: i64) -> NewTimer {
+        NewTimer {
+            guild_id: 1,
+            key: key.into(),
+            kind: TimerKind::Escalate,
+            ticket_id: None,
+            due_at,
+            payload: None,
+        }
+    }
+
+    async fn due_of(conn: &mut SqliteConnection, key: &str) -> Option<i64> {
+        sqlx::query_scalar("SELECT due_at FROM timers WHERE key = ?")
+            .bind(key)
+            .fetch_optional(conn)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn use_cases_written_together_end_as_if_written_one_after_the_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .await
+            .unwrap();
+        let mut c = pool.acquire().await.unwrap();
+        // Keys shared between use-cases: the later one's change wins, whichever it is.
+        let first = Effects {
+            set: vec![timer("a", 1), timer("b", 1)],
+            ..Effects::default()
+        };
+        let second = Effects {
+            set: vec![timer("b", 2)],
+            cancel: vec!["a".into()],
+            ..Effects::default()
+        };
+        write_together(&mut c, &[], &[&first, &second]).await.unwrap();
+        assert_eq!((due_of(&mut c, "a").await, due_of(&mut c, "b").await), (None, Some(2)));
+        let third = Effects {
+            cancel: vec!["b".into()],
+            ..Effects::default()
+        };
+        let fourth = Effects {
+            set: vec![timer("b", 4)],
+            ..Effects::default()
+        };
+        write_together(&mut c, &[], &[&third, &fourth]).await.unwrap();
+        assert_eq!(due_of(&mut c, "b").await, Some(4));
+        // Distinct keys go in one statement each, with the same result.
+        let fifth = Effects {
+            set: vec![timer("c", 5)],
+            ..Effects::default()
+        };
+        let sixth = Effects {
+            set: vec![timer("d", 6)],
+            cancel: vec!["b".into()],
+            ..Effects::default()
+        };
+        write_together(&mut c, &[], &[&fifth, &sixth]).await.unwrap();
+        let got = (
+            due_of(&mut c, "b").await,
+            due_of(&mut c, "c").await,
+            due_of(&mut c, "d").await,
+        );
+        assert_eq!(got, (None, Some(5), Some(6)));
+    }
+
+    #[test]
+    fn distinct_means_no_value_twice() {
+        assert!(distinct::<i64>(&[]));
+        assert!(distinct(&[3, 1, 2]));
+        assert!(!distinct(&[3, 1, 3]));
+    }
 }

@@ -199,33 +199,38 @@ pub async fn get_paging(conn: &mut SqliteConnection, ticket_id: i64) -> Result<P
 /// Stores an incident's paging state.
 pub async fn set_paging(conn: &mut SqliteConnection, ticket_id: i64, p: &Paging) -> Result<(), sqlx::Error> {
     let mut q = sqlx::QueryBuilder::new("");
-    push_paging_update(&mut q, ticket_id, p);
+    push_paging_updates(&mut q, [(ticket_id, p)]);
     q.build().execute(conn).await?;
     Ok(())
 }
 
-/// One UPDATE of an incident's paging state onto `q`.
-pub(super) fn push_paging_update<'a>(q: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite>, ticket_id: i64, p: &'a Paging) {
-    q.push("UPDATE tickets SET esc_delay = ")
-        .push_bind(p.esc_delay.as_deref())
-        .push(", esc_ack_timeout = ")
-        .push_bind(p.esc_ack_timeout.as_deref())
-        .push(", esc_rounds = ")
-        .push_bind(p.esc_rounds)
-        .push(", esc_escalates = ")
-        .push_bind(p.esc_escalates)
-        .push(", page_level = ")
-        .push_bind(p.page_level)
-        .push(", page_round = ")
-        .push_bind(p.page_round)
-        .push(", paged_user_id = ")
-        .push_bind(p.paged_user_id)
-        .push(", acknowledged_by = ")
-        .push_bind(p.acknowledged_by)
-        .push(", acknowledged_at = ")
-        .push_bind(p.acknowledged_at)
-        .push(", last_update_at = ")
-        .push_bind(p.last_update_at)
-        .push(" WHERE id = ")
-        .push_bind(ticket_id);
+/// One UPDATE of incidents' paging state onto `q` (a ticket at most once).
+pub(super) fn push_paging_updates<'a>(
+    q: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite>,
+    rows: impl IntoIterator<Item = (i64, &'a Paging)>,
+) {
+    q.push(
+        "WITH v (id, esc_delay, esc_ack_timeout, esc_rounds, esc_escalates, page_level, page_round, paged_user_id,
+                 acknowledged_by, acknowledged_at, last_update_at) AS (",
+    );
+    q.push_values(rows, |mut b, (ticket_id, p)| {
+        b.push_bind(ticket_id)
+            .push_bind(p.esc_delay.as_deref())
+            .push_bind(p.esc_ack_timeout.as_deref())
+            .push_bind(p.esc_rounds)
+            .push_bind(p.esc_escalates)
+            .push_bind(p.page_level)
+            .push_bind(p.page_round)
+            .push_bind(p.paged_user_id)
+            .push_bind(p.acknowledged_by)
+            .push_bind(p.acknowledged_at)
+            .push_bind(p.last_update_at);
+    });
+    q.push(
+        ") UPDATE tickets SET esc_delay = v.esc_delay, esc_ack_timeout = v.esc_ack_timeout,
+             esc_rounds = v.esc_rounds, esc_escalates = v.esc_escalates, page_level = v.page_level,
+             page_round = v.page_round, paged_user_id = v.paged_user_id, acknowledged_by = v.acknowledged_by,
+             acknowledged_at = v.acknowledged_at, last_update_at = v.last_update_at
+         FROM v WHERE tickets.id = v.id",
+    );
 }

@@ -79,28 +79,27 @@ pub async fn update_clock(conn: &mut SqliteConnection, c: &ClockRow) -> Result<(
 /// [`super::ROWS_PER_INSERT`].
 pub async fn update_clocks(conn: &mut SqliteConnection, clocks: &[ClockRow]) -> Result<(), sqlx::Error> {
     for chunk in clocks.chunks(super::ROWS_PER_INSERT) {
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
-        for (i, c) in chunk.iter().enumerate() {
-            if i > 0 {
-                q.push(";\n");
-            }
-            q.push("UPDATE sla_clocks SET target = ")
+        // One statement for the lot: SQLite prepares each statement of a query anew, and 200
+        // one-row UPDATEs cost more to prepare than to run.
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "WITH v (id, target, paused_seconds, paused_since, stopped_at, due_at, warned_at, breached_at) AS (",
+        );
+        q.push_values(chunk, |mut b, c| {
+            b.push_bind(c.id)
                 .push_bind(c.target.to_string())
-                .push(", paused_seconds = ")
                 .push_bind(c.paused_seconds)
-                .push(", paused_since = ")
                 .push_bind(c.paused_since)
-                .push(", stopped_at = ")
                 .push_bind(c.stopped_at)
-                .push(", due_at = ")
                 .push_bind(c.due_at)
-                .push(", warned_at = ")
                 .push_bind(c.warned_at)
-                .push(", breached_at = ")
-                .push_bind(c.breached_at)
-                .push(" WHERE id = ")
-                .push_bind(c.id);
-        }
+                .push_bind(c.breached_at);
+        });
+        q.push(
+            ") UPDATE sla_clocks SET target = v.target, paused_seconds = v.paused_seconds,
+                 paused_since = v.paused_since, stopped_at = v.stopped_at, due_at = v.due_at,
+                 warned_at = v.warned_at, breached_at = v.breached_at
+             FROM v WHERE sla_clocks.id = v.id",
+        );
         q.build().execute(&mut *conn).await?;
     }
     Ok(())
@@ -303,7 +302,10 @@ pub async fn upsert_timers(conn: &mut SqliteConnection, timers: &[NewTimer]) -> 
 }
 
 /// One upsert of timers onto `q`.
-pub(super) fn push_timer_upserts<'a>(q: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite>, timers: &'a [NewTimer]) {
+pub(super) fn push_timer_upserts<'a>(
+    q: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite>,
+    timers: impl IntoIterator<Item = &'a NewTimer>,
+) {
     q.push("INSERT INTO timers (guild_id, key, kind, ticket_id, due_at, payload) ");
     q.push_values(timers, |mut b, t| {
         b.push_bind(t.guild_id)
@@ -319,7 +321,10 @@ pub(super) fn push_timer_upserts<'a>(q: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite
 }
 
 /// One DELETE of timers by key onto `q`.
-pub(super) fn push_timer_deletes<'a>(q: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite>, keys: &'a [String]) {
+pub(super) fn push_timer_deletes<'a>(
+    q: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite>,
+    keys: impl IntoIterator<Item = &'a String>,
+) {
     q.push("DELETE FROM timers WHERE key IN (");
     let mut list = q.separated(", ");
     for k in keys {
