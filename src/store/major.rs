@@ -67,10 +67,14 @@ pub async fn move_duplicates(conn: &mut SqliteConnection, from: i64, to: i64, at
 
 /// An incident's duplicates, oldest first.
 pub async fn list_duplicates(conn: &mut SqliteConnection, parent: i64) -> Result<Vec<TicketRow>, sqlx::Error> {
-    sqlx::query_as("SELECT * FROM tickets WHERE parent_id = ? ORDER BY number")
-        .bind(parent)
-        .fetch_all(conn)
-        .await
+    sqlx::query_as(concat!(
+        "SELECT ",
+        ticket_columns!(),
+        " FROM tickets WHERE parent_id = ? ORDER BY number"
+    ))
+    .bind(parent)
+    .fetch_all(conn)
+    .await
 }
 
 /// Adds an affected user; `false` if they already were.
@@ -110,11 +114,13 @@ pub async fn is_affected(conn: &mut SqliteConnection, ticket_id: i64, user_id: i
 
 /// Open major incidents of a guild.
 pub async fn list_open_majors(conn: &mut SqliteConnection, guild_id: i64) -> Result<Vec<TicketRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT * FROM tickets INDEXED BY tickets_major
+    sqlx::query_as(concat!(
+        "SELECT ",
+        ticket_columns!(),
+        " FROM tickets INDEXED BY tickets_major
          WHERE guild_id = ? AND major_at IS NOT NULL AND state NOT IN ('resolved', 'closed', 'cancelled')
-         ORDER BY major_at DESC LIMIT 25",
-    )
+         ORDER BY major_at DESC LIMIT 25"
+    ))
     .bind(guild_id)
     .fetch_all(conn)
     .await
@@ -126,12 +132,14 @@ pub async fn list_recent_open_incidents(
     guild_id: i64,
     since: i64,
 ) -> Result<Vec<TicketRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT * FROM tickets
+    sqlx::query_as(concat!(
+        "SELECT ",
+        ticket_columns!(),
+        " FROM tickets
          WHERE guild_id = ? AND kind = 'incident' AND created_at >= ? AND parent_id IS NULL
            AND state NOT IN ('resolved', 'closed', 'cancelled')
-         ORDER BY created_at DESC LIMIT 100",
-    )
+         ORDER BY created_at DESC LIMIT 100"
+    ))
     .bind(guild_id)
     .bind(since)
     .fetch_all(conn)
@@ -217,10 +225,14 @@ pub async fn set_problem_findings(
 
 /// The incidents linked to a problem, by number.
 pub async fn list_problem_incidents(conn: &mut SqliteConnection, problem: i64) -> Result<Vec<TicketRow>, sqlx::Error> {
-    sqlx::query_as("SELECT * FROM tickets WHERE problem_id = ? ORDER BY number")
-        .bind(problem)
-        .fetch_all(conn)
-        .await
+    sqlx::query_as(concat!(
+        "SELECT ",
+        ticket_columns!(),
+        " FROM tickets WHERE problem_id = ? ORDER BY number"
+    ))
+    .bind(problem)
+    .fetch_all(conn)
+    .await
 }
 
 /// A guild's problems, newest first: open ones, or those in `state`.
@@ -229,11 +241,13 @@ pub async fn list_problems(
     guild_id: i64,
     state: Option<&str>,
 ) -> Result<Vec<TicketRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT * FROM tickets WHERE guild_id = ? AND kind = 'problem'
+    sqlx::query_as(concat!(
+        "SELECT ",
+        ticket_columns!(),
+        " FROM tickets WHERE guild_id = ? AND kind = 'problem'
            AND (CASE WHEN ? IS NULL THEN state NOT IN ('resolved', 'closed', 'cancelled') ELSE state = ? END)
-         ORDER BY number DESC LIMIT 50",
-    )
+         ORDER BY number DESC LIMIT 50"
+    ))
     .bind(guild_id)
     .bind(state)
     .bind(state)
@@ -249,13 +263,15 @@ pub async fn unlinked_incidents_of_service(
     service: &str,
     since: i64,
 ) -> Result<Vec<TicketRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT * FROM tickets INDEXED BY tickets_created
+    sqlx::query_as(concat!(
+        "SELECT ",
+        ticket_columns!(),
+        " FROM tickets INDEXED BY tickets_created
          WHERE guild_id = ? AND kind = 'incident' AND created_at >= ? AND problem_id IS NULL
            AND (lower(service) = lower(?) OR (service IS NULL AND lower(alert_name) = lower(?)))
            AND parent_id IS NULL
-         ORDER BY number LIMIT 25",
-    )
+         ORDER BY number LIMIT 25"
+    ))
     .bind(guild_id)
     .bind(since)
     .bind(service)

@@ -107,7 +107,7 @@ pub async fn update_clocks(conn: &mut SqliteConnection, clocks: &[ClockRow]) -> 
 
 /// Clocks by id (those that exist), in no particular order.
 pub async fn get_clocks(conn: &mut SqliteConnection, ids: &[i64]) -> Result<Vec<ClockRow>, sqlx::Error> {
-    super::rows_by_id(conn, "sla_clocks", ids).await
+    super::rows_by_id(conn, "sla_clocks", "*", ids).await
 }
 
 /// Takes several timers for firing; returns the ids of those still there (the others were fired

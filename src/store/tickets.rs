@@ -330,17 +330,21 @@ pub async fn find_ticket(
     kind: &str,
     number: i64,
 ) -> Result<Option<TicketRow>, sqlx::Error> {
-    sqlx::query_as("SELECT * FROM tickets WHERE guild_id = ? AND kind = ? AND number = ?")
-        .bind(guild_id)
-        .bind(kind)
-        .bind(number)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as(concat!(
+        "SELECT ",
+        ticket_columns!(),
+        " FROM tickets WHERE guild_id = ? AND kind = ? AND number = ?"
+    ))
+    .bind(guild_id)
+    .bind(kind)
+    .bind(number)
+    .fetch_optional(conn)
+    .await
 }
 
 /// Loads a ticket by row id.
 pub async fn get_ticket(conn: &mut SqliteConnection, id: i64) -> Result<TicketRow, sqlx::Error> {
-    sqlx::query_as("SELECT * FROM tickets WHERE id = ?")
+    sqlx::query_as(concat!("SELECT ", ticket_columns!(), " FROM tickets WHERE id = ?"))
         .bind(id)
         .fetch_one(conn)
         .await
@@ -348,7 +352,7 @@ pub async fn get_ticket(conn: &mut SqliteConnection, id: i64) -> Result<TicketRo
 
 /// Tickets by row id (those that exist), in no particular order.
 pub async fn get_tickets(conn: &mut SqliteConnection, ids: &[i64]) -> Result<Vec<TicketRow>, sqlx::Error> {
-    super::rows_by_id(conn, "tickets", ids).await
+    super::rows_by_id(conn, "tickets", ticket_columns!(), ids).await
 }
 
 /// Writes back the mutable fields of a ticket.
@@ -400,11 +404,13 @@ pub async fn list_requester_tickets(
     requester_id: i64,
     limit: i64,
 ) -> Result<Vec<TicketRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT * FROM tickets
+    sqlx::query_as(concat!(
+        "SELECT ",
+        ticket_columns!(),
+        " FROM tickets
          WHERE guild_id = ? AND requester_id = ? AND state NOT IN ('closed', 'cancelled')
-         ORDER BY created_at DESC LIMIT ?",
-    )
+         ORDER BY created_at DESC LIMIT ?"
+    ))
     .bind(guild_id)
     .bind(requester_id)
     .bind(limit)
@@ -434,7 +440,10 @@ pub async fn list_queue(
     limit: i64,
 ) -> Result<Vec<TicketRow>, sqlx::Error> {
     let sql = format!(
-        "SELECT t.* FROM tickets t
+        concat!(
+            "SELECT ",
+            ticket_columns!(),
+            " FROM tickets t
          LEFT JOIN (SELECT ticket_id, min(due_at) AS due, max(warned_at IS NOT NULL OR breached_at IS NOT NULL) AS hot
                     FROM sla_clocks WHERE guild_id = ? AND stopped_at IS NULL GROUP BY ticket_id) c
                 ON c.ticket_id = t.id
@@ -444,6 +453,8 @@ pub async fn list_queue(
            AND (? IS NULL OR t.assignee_id = ?)
            AND (? = 0 OR c.hot = 1)
          ORDER BY c.due IS NULL, c.due, t.priority, t.created_at LIMIT ?"
+        ),
+        OPEN_STATES = OPEN_STATES
     );
     sqlx::query_as(&sql)
         .bind(guild_id)
@@ -494,15 +505,17 @@ pub async fn search_tickets(
     words: &str,
     limit: i64,
 ) -> Result<Vec<TicketRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT * FROM tickets
+    sqlx::query_as(concat!(
+        "SELECT ",
+        ticket_columns!(),
+        " FROM tickets
          WHERE guild_id = ? AND state NOT IN ('closed', 'cancelled')
            AND (? IS NULL OR requester_id = ?)
            AND (? IS NULL OR kind = ?)
            AND (? = '' OR CAST(number AS TEXT) LIKE ? || '%')
            AND (? = '' OR instr(lower(title), lower(?)) > 0)
-         ORDER BY updated_at DESC LIMIT ?",
-    )
+         ORDER BY updated_at DESC LIMIT ?"
+    ))
     .bind(guild_id)
     .bind(requester_id)
     .bind(requester_id)
