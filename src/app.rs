@@ -114,6 +114,7 @@ pub async fn run_with(
     let web_task = listener.map(|l| serve_http(l, desk.clone(), &options, stop_rx.clone()));
     let outbox = Outbox::new(
         pool.clone(),
+        desk.writer().clone(),
         discord.http.clone(),
         client,
         wake,

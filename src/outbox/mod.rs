@@ -126,6 +126,9 @@ pub struct Outbox {
     metrics: Arc<Metrics>,
     policy: Policy,
     pool: SqlitePool,
+    /// The desk's writer: the outbox's writes take turns in its transaction, so the database
+    /// has one writer and nobody waits in SQLite's busy handler.
+    writer: store::Writer,
     http: Arc<Http>,
     client: reqwest::Client,
     wake: Arc<Notify>,
@@ -144,6 +147,7 @@ impl Outbox {
     /// A worker sending through `http` (for its token and proxy) on `client`.
     pub fn new(
         pool: SqlitePool,
+        writer: store::Writer,
         http: Arc<Http>,
         client: reqwest::Client,
         wake: Arc<Notify>,
@@ -154,6 +158,7 @@ impl Outbox {
             metrics,
             policy,
             pool,
+            writer,
             http,
             client,
             wake,
@@ -291,11 +296,10 @@ impl Outbox {
         let Attempt::Sent(message_id) = attempt else {
             return self.record(row, attempt).await;
         };
-        let mut conn = self.pool.acquire().await?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        let mut turn = self.writer.turn().await?;
         let rows: Vec<(i64, i64)> = cards.iter().map(|(id, t)| (*id, t.id)).collect();
-        store::mark_digested(&mut tx, &rows, row.channel_id.unwrap_or_default(), message_id).await?;
-        tx.commit().await?;
+        store::mark_digested(&mut turn, &rows, row.channel_id.unwrap_or_default(), message_id).await?;
+        turn.finish().await?;
         self.metrics.outbox_sent.inc();
         info!(
             outbox = row.id,
@@ -308,24 +312,24 @@ impl Outbox {
     /// Stores how an attempt went: `None` when the row left the queue (sent, or given up), else
     /// when it will be tried again (unix ms).
     async fn record(&mut self, row: &OutboxRow, attempt: Attempt) -> Result<Option<i64>, sqlx::Error> {
-        let mut conn = self.pool.acquire().await?;
+        // A turn of the desk's writer: its own savepoint, committed with the batch it joins.
+        let mut conn = self.writer.turn().await?;
         let mut retry_at = None;
         match attempt {
             Attempt::Sent(message_id) => {
-                // One transaction: nobody sees a card post as sent before its message id is known.
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-                store::mark_outbox_sent(&mut tx, row.id, message_id).await?;
+                // One turn: nobody sees a card post as sent before its message id is known.
+                let tx = &mut conn;
+                store::mark_outbox_sent(tx, row.id, message_id).await?;
                 if let (Some(OutboxOp::Thread), Some(ticket), Some(thread)) =
                     (OutboxOp::parse(&row.op), row.ticket_id, message_id)
                 {
-                    store::set_ticket_thread(&mut tx, ticket, thread).await?;
+                    store::set_ticket_thread(tx, ticket, thread).await?;
                 }
                 if row.is_card {
                     if let (Some(ticket), Some(channel), Some(msg)) = (row.ticket_id, row.channel_id, message_id) {
-                        store::set_ticket_card(&mut tx, ticket, channel, Some(msg)).await?;
+                        store::set_ticket_card(tx, ticket, channel, Some(msg)).await?;
                     }
                 }
-                tx.commit().await?;
                 self.metrics.outbox_sent.inc();
                 debug!(outbox = row.id, op = %row.op, "delivered");
             }
@@ -397,6 +401,7 @@ impl Outbox {
                 store::mark_outbox_failed(&mut conn, row.id, &why).await?;
             }
         }
+        conn.finish().await?;
         Ok(retry_at)
     }
 
@@ -592,8 +597,9 @@ impl Outbox {
         let attempt = self.send(channel, route, LightMethod::Post, &body).await;
         if let Attempt::Sent(Some(message)) = attempt {
             let stored = async {
-                let mut conn = self.pool.acquire().await?;
-                store::set_ticket_card(&mut conn, ticket.id, channel, Some(message)).await
+                let mut turn = self.writer.turn().await?;
+                store::set_ticket_card(&mut turn, ticket.id, channel, Some(message)).await?;
+                turn.finish().await
             }
             .await;
             if let Err(e) = stored {

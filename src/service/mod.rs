@@ -241,6 +241,11 @@ impl Desk {
         self.timers_wake.clone()
     }
 
+    /// The writer (the outbox's writes take turns in it too).
+    pub fn writer(&self) -> &store::Writer {
+        &self.writer
+    }
+
     /// The pool (for the workers).
     pub fn pool(&self) -> &SqlitePool {
         &self.pool

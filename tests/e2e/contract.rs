@@ -314,3 +314,42 @@ fn the_layers_depend_one_way_and_the_domain_is_pure() {
     assert_acyclic(&top, "the crate's modules");
     assert_acyclic(&service, "service's modules");
 }
+
+/// Every `.rs` file under `src/`, with its path relative to `src/`.
+fn sources() -> Vec<(String, String)> {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut todo = vec![src.clone()];
+    let mut found = Vec::new();
+    while let Some(dir) = todo.pop() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if path.extension().is_some_and(|x| x == "rs") {
+                let name = path.strip_prefix(&src).unwrap().display().to_string();
+                found.push((name, std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_database_has_one_writer_and_nothing_opens_a_transaction_beside_it() {
+    // A second writer (the outbox used to be one) makes the two wait for each other in
+    // SQLite's busy handler, which sleeps up to 100 ms a try; and the writer's counters number
+    // tickets on the understanding that nobody else inserts them.
+    for (file, code) in sources() {
+        if file == "store/writer.rs" || file == "store/mod.rs" {
+            continue; // the writer itself; connect() and the one-off migration rebuild
+        }
+        for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for opening in ["Connection::begin", "pool.begin", ".begin_with(", "BEGIN IMMEDIATE"] {
+                assert!(
+                    !line.contains(opening),
+                    "{file} opens a transaction beside the writer: {line}"
+                );
+            }
+        }
+    }
+}
