@@ -445,6 +445,35 @@ async fn use_cases_handed_over_as_data_are_written_together_once_each_and_a_bad_
     assert_eq!(counted, 12, "each re-delivery counted");
 }
 
+#[tokio::test(flavor = "current_thread")]
+async fn a_use_case_abandoned_while_it_waits_for_the_writer_neither_hangs_the_batch_nor_is_lost() {
+    let (pool, _dir) = fresh().await;
+    let writer = store::Writer::new(pool.clone());
+    writer.turn().await.unwrap().finish().await.unwrap();
+    // Someone holds the writer; a use-case queues its effects behind it (on this one-thread
+    // runtime, yielding runs it up to its wait) and is then dropped, as an aborted task is.
+    let held = writer.turn().await.unwrap();
+    let w = writer.clone();
+    let waiting = tokio::spawn(async move { w.apply(None, audit_effects(1, None)).await });
+    tokio::task::yield_now().await;
+    assert!(!waiting.is_finished());
+    waiting.abort();
+    assert!(waiting.await.unwrap_err().is_cancelled());
+    // The holder finishes: it must not wait forever for a commit the abandoned job would have
+    // triggered, and the job's work is written all the same (it was handed over).
+    tokio::time::timeout(std::time::Duration::from_secs(10), held.finish())
+        .await
+        .expect("the batch is not left waiting on an abandoned use-case")
+        .unwrap();
+    let later = writer.apply(None, audit_effects(2, None)).await.unwrap();
+    assert_eq!(later, store::Applied::Committed);
+    let stored: Vec<i64> = sqlx::query_scalar("SELECT CAST(detail AS INTEGER) FROM audit_log ORDER BY 1")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, vec![1, 2]);
+}
+
 #[tokio::test]
 async fn the_outbox_heads_are_the_oldest_pending_message_of_each_channel_and_each_dm_recipient() {
     let (pool, _dir) = fresh().await;
