@@ -187,7 +187,12 @@ impl Writer {
             tokio::select! {
                 biased;
                 w = &mut written => break w,
-                guard = self.slot.clone().lock_owned() => self.run_pending(guard).await,
+                guard = self.slot.clone().lock_owned() => {
+                    // In a task of its own: if this use-case is dropped meanwhile, the jobs it
+                    // took (other use-cases') are still written, counted and answered.
+                    let writer = self.clone();
+                    let _ = tokio::spawn(async move { writer.run_pending(guard).await }).await;
+                }
             }
         };
         pending.0 = None;
