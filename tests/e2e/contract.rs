@@ -180,19 +180,7 @@ async fn the_harness_refuses_interactions_for_options_the_bot_never_registered()
 type Edges = Vec<(String, String)>;
 
 fn module_edges() -> (Edges, Edges) {
-    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                files(&p, out);
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                out.push(p);
-            }
-        }
-    }
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut all = Vec::new();
-    files(&src, &mut all);
     let names = |text: &str, prefix: &str| -> Vec<String> {
         text.match_indices(prefix)
             .map(|(i, _)| {
@@ -205,11 +193,10 @@ fn module_edges() -> (Edges, Edges) {
             .collect()
     };
     let (mut top, mut service) = (Vec::new(), Vec::new());
-    for path in all {
-        let rel = path.strip_prefix(&src).unwrap().to_string_lossy().replace('\\', "/");
+    for (rel, code) in sources() {
+        let rel = rel.replace('\\', "/");
         let module = rel.split('/').next().unwrap().trim_end_matches(".rs").to_owned();
-        let code: String = std::fs::read_to_string(&path)
-            .unwrap()
+        let code: String = code
             .lines()
             .filter(|l| !l.trim_start().starts_with("//"))
             .collect::<Vec<_>>()
