@@ -163,22 +163,26 @@ impl Desk {
             }
         }
         let mut t = w
-            .create_ticket(&NewTicket {
-                guild_id: w.guild_id,
-                kind: TicketKind::Change,
-                title: &title,
-                details: Some(&plan),
-                catalog_item: None,
-                service: None,
-                state: Stage::Change(ChangeState::New),
-                priority: Priority::P3,
-                impact: None,
-                urgency: None,
-                requester_id: w.user_id,
-                at: w.now,
-                card_channel_id: None,
-            })
-            .await?;
+            .create_ticket(
+                &NewTicket {
+                    guild_id: w.guild_id,
+                    kind: TicketKind::Change,
+                    title: &title,
+                    details: Some(&plan),
+                    catalog_item: None,
+                    service: None,
+                    state: Stage::Change(ChangeState::New),
+                    priority: Priority::P3,
+                    impact: None,
+                    urgency: None,
+                    requester_id: w.user_id,
+                    at: w.now,
+                    card_channel_id: None,
+                },
+                vec![],
+            )
+            .await?
+            .0;
         w.audit(
             Some(t.id),
             "created",

@@ -543,27 +543,30 @@ impl Work {
         Ok(())
     }
 
-    /// Creates a ticket: numbered from the writer's counters and kept with this use-case's
-    /// effects (written with them, or before its next store call). Returns it as it will be
-    /// stored.
-    async fn create_ticket(&mut self, new: &store::NewTicket<'_>) -> Result<TicketRow> {
-        let (id, number) = match self.writer.ids().ticket(new.guild_id, new.kind) {
-            Some(ids) => ids,
-            None => {
-                // The counters load with the writer's first transaction.
-                self.ready().await?;
-                self.writer
-                    .ids()
-                    .ticket(new.guild_id, new.kind)
-                    .ok_or_else(|| ServiceError::broken("ticket counters not loaded"))?
-            }
-        };
+    /// Creates a ticket with its first SLA `clocks`: the ticket and the clocks numbered from the
+    /// writer's counters, and kept together with this use-case's effects (written with them, or
+    /// before its next store call). Returns them as they will be stored.
+    async fn create_ticket(
+        &mut self,
+        new: &store::NewTicket<'_>,
+        mut clocks: Vec<store::ClockRow>,
+    ) -> Result<(TicketRow, Vec<store::ClockRow>)> {
+        if !self.writer.ids().ready() {
+            // The counters load with the writer's first transaction.
+            self.ready().await?;
+        }
+        let ids = self.writer.ids();
+        let unloaded = || ServiceError::broken("ticket counters not loaded");
+        let (id, number) = ids.ticket(new.guild_id, new.kind).ok_or_else(unloaded)?;
+        for c in &mut clocks {
+            (c.id, c.ticket_id) = (ids.clock().ok_or_else(unloaded)?, id);
+        }
         let ticket = TicketRow::opened(id, number, new);
         self.opened.push(store::Opened {
             ticket: ticket.clone(),
-            clocks: Vec::new(),
+            clocks: clocks.clone(),
         });
-        Ok(ticket)
+        Ok((ticket, clocks))
     }
 
     /// A new SLA clock's id, from the writer's counters.

@@ -279,22 +279,26 @@ impl Work {
     /// Opens a problem: stored and audited, its card in the incidents channel.
     async fn open_problem(&mut self, title: &str, details: Option<&str>, service: Option<&str>) -> Result<TicketRow> {
         let t = self
-            .create_ticket(&NewTicket {
-                guild_id: self.guild_id,
-                kind: TicketKind::Problem,
-                title,
-                details,
-                catalog_item: None,
-                service,
-                state: Stage::Ticket(TicketState::initial(TicketKind::Problem)),
-                priority: Priority::P3,
-                impact: None,
-                urgency: None,
-                requester_id: self.user_id,
-                at: self.now,
-                card_channel_id: self.config.settings.incidents_channel_id,
-            })
-            .await?;
+            .create_ticket(
+                &NewTicket {
+                    guild_id: self.guild_id,
+                    kind: TicketKind::Problem,
+                    title,
+                    details,
+                    catalog_item: None,
+                    service,
+                    state: Stage::Ticket(TicketState::initial(TicketKind::Problem)),
+                    priority: Priority::P3,
+                    impact: None,
+                    urgency: None,
+                    requester_id: self.user_id,
+                    at: self.now,
+                    card_channel_id: self.config.settings.incidents_channel_id,
+                },
+                vec![],
+            )
+            .await?
+            .0;
         self.audit(
             Some(t.id),
             "created",

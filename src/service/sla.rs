@@ -144,16 +144,14 @@ impl Work {
         let (kind, p) = (new.kind, new.priority);
         let targets = self.targets(kind, p).await?;
         let cal = self.calendar().await?;
-        let t = self.create_ticket(new).await?;
-        let mut rows = Vec::new();
-        for kind in ClockKind::ALL {
-            let (mut row, c) = self.new_clock(t.id, kind, 1, targets.of(kind), &cal);
-            row.id = self.next_clock_id().await?;
-            self.sync_timers(&row, &c, &cal).await?;
-            rows.push(row);
-        }
-        if let Some(o) = self.opened.last_mut().filter(|o| o.ticket.id == t.id) {
-            o.clocks = rows;
+        let started: Vec<(ClockRow, SlaClock)> = ClockKind::ALL
+            .iter()
+            .map(|kind| self.new_clock(0, *kind, 1, targets.of(*kind), &cal))
+            .collect();
+        let rows = started.iter().map(|(r, _)| r.clone()).collect();
+        let (t, rows) = self.create_ticket(new, rows).await?;
+        for (row, (_, c)) in rows.iter().zip(&started) {
+            self.sync_timers(row, c, &cal).await?;
         }
         Ok(t)
     }
