@@ -146,8 +146,8 @@ impl Desk {
 
     /// Several tickets' SLA reminders of one guild, fired in one transaction with a handful of
     /// queries for the lot: taken together, their clocks and tickets read together, the clocks
-    /// written back together, the notices with the other effects. `timers` hold at most one per
-    /// ticket (a ticket's next reminder waits for this one).
+    /// marked sent together (only the two columns that change), the notices with the other
+    /// effects. `timers` hold at most one per ticket (a ticket's next reminder waits for this one).
     async fn fire_sla_batch(&self, guild_id: i64, timers: &[TimerRow]) -> Result<()> {
         let mut w = self.begin_system(guild_id).await?;
         let ids: Vec<i64> = timers.iter().map(|t| t.id).collect();
@@ -168,9 +168,10 @@ impl Desk {
                 marked.push((timer.kind == TimerKind::SlaBreach, clock));
             }
         }
-        let clock_rows: Vec<ClockRow> = marked.iter().map(|(_, c)| c.clone()).collect();
-        store::update_clocks(conn!(w), &clock_rows).await?;
-        let ticket_ids: Vec<i64> = clock_rows.iter().map(|c| c.ticket_id).collect();
+        let ids =
+            |breach: bool| -> Vec<i64> { marked.iter().filter(|(b, _)| *b == breach).map(|(_, c)| c.id).collect() };
+        store::mark_reminders(conn!(w), w.now, &ids(false), &ids(true)).await?;
+        let ticket_ids: Vec<i64> = marked.iter().map(|(_, c)| c.ticket_id).collect();
         let tickets: std::collections::HashMap<i64, store::TicketRow> = store::get_tickets(conn!(w), &ticket_ids)
             .await?
             .into_iter()

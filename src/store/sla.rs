@@ -105,6 +105,32 @@ pub async fn update_clocks(conn: &mut SqliteConnection, clocks: &[ClockRow]) -> 
     Ok(())
 }
 
+/// Marks SLA reminders sent at `at`: a warning on each of `warned`, a breach on each of
+/// `breached` (which also settles a warning not yet sent). Only those two columns change, so
+/// SQLite rewrites one index per clock instead of every index on the columns `update_clocks`
+/// writes; what the scheduler's batch stores is what `mark_reminder` decided in memory.
+pub async fn mark_reminders(
+    conn: &mut SqliteConnection,
+    at: i64,
+    warned: &[i64],
+    breached: &[i64],
+) -> Result<(), sqlx::Error> {
+    for chunk in warned.chunks(super::ROWS_PER_INSERT) {
+        let mut q = sqlx::QueryBuilder::new("UPDATE sla_clocks SET warned_at = ");
+        q.push_bind(at).push(" WHERE id");
+        super::push_in(&mut q, chunk);
+        q.build().persistent(false).execute(&mut *conn).await?;
+    }
+    for chunk in breached.chunks(super::ROWS_PER_INSERT) {
+        let mut q = sqlx::QueryBuilder::new("UPDATE sla_clocks SET breached_at = ");
+        q.push_bind(at).push(", warned_at = coalesce(warned_at, ");
+        q.push_bind(at).push(") WHERE id");
+        super::push_in(&mut q, chunk);
+        q.build().persistent(false).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Clocks by id (those that exist), in no particular order.
 pub async fn get_clocks(conn: &mut SqliteConnection, ids: &[i64]) -> Result<Vec<ClockRow>, sqlx::Error> {
     super::rows_by_id(conn, "sla_clocks", "*", ids).await

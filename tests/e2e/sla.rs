@@ -408,6 +408,17 @@ async fn reminders_that_fell_due_while_the_bot_was_down_arrive_once_at_start() {
         !sent.iter().any(|t| t.contains("REQ-3")),
         "a resolved ticket was reminded"
     );
+    // Each of REQ-1's and REQ-2's clocks is stored as warned and breached at the catch-up.
+    let db = desk.db().await;
+    let marked: Vec<(i64, bool, bool)> = sqlx::query_as(
+        "SELECT t.number, c.warned_at IS NOT NULL, c.breached_at IS NOT NULL
+         FROM sla_clocks c JOIN tickets t ON t.id = c.ticket_id ORDER BY t.number, c.clock",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    let settled = |n: i64| marked.iter().filter(|(t, w, b)| *t == n && *w && *b).count();
+    assert_eq!((settled(1), settled(2), settled(3)), (2, 2, 0), "{marked:?}");
     // And a second restart sends nothing again.
     desk.stop_bot().await;
     desk.start_bot().await;

@@ -769,3 +769,28 @@ async fn a_stored_clock_target_that_does_not_parse_fails_the_read_instead_of_a_d
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn taking_timers_takes_those_still_there_and_says_which() {
+    let (pool, _dir) = fresh().await;
+    let mut c = pool.acquire().await.unwrap();
+    for i in 1..=5 {
+        sqlx::query("INSERT INTO timers (id, guild_id, key, kind, due_at) VALUES (?, 1, ?, 'sla_breach', 0)")
+            .bind(i)
+            .bind(format!("sla:{i}:breach"))
+            .execute(&mut *c)
+            .await
+            .unwrap();
+    }
+    // All there: every one is taken.
+    assert_eq!(store::take_timers(&mut c, &[1, 2]).await.unwrap(), vec![1, 2]);
+    // 1 was taken already and 9 never existed: only 3 and 4 are taken, and said to be.
+    let mut taken = store::take_timers(&mut c, &[1, 3, 9, 4]).await.unwrap();
+    taken.sort_unstable();
+    assert_eq!(taken, vec![3, 4]);
+    let left: Vec<i64> = sqlx::query_scalar("SELECT id FROM timers ORDER BY id")
+        .fetch_all(&mut *c)
+        .await
+        .unwrap();
+    assert_eq!(left, vec![5], "nothing else was deleted");
+}
