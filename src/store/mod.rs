@@ -392,9 +392,11 @@ pub(super) async fn write_together(
     }
     push_effects(&mut q, all);
     q.push("RELEASE SAVEPOINT batch");
-    // Not kept prepared: its text differs with every batch's make-up, and a cache of them grew
-    // the process by tens of megabytes in a storm.
-    let done = q.build().persistent(false).execute(&mut *conn).await;
+    // A batch of several is not kept prepared: its text differs with every batch's make-up, and a
+    // cache of them grew the process by tens of megabytes in a storm. A batch of one (every
+    // batch at a steady rate) has one of the few shapes a single use-case's effects take, and
+    // preparing it anew cost about a quarter of a millisecond of each reply.
+    let done = q.build().persistent(all.len() == 1).execute(&mut *conn).await;
     if let Err(e) = done {
         sqlx::query("ROLLBACK TO SAVEPOINT batch; RELEASE SAVEPOINT batch")
             .execute(&mut *conn)
