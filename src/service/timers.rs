@@ -168,9 +168,9 @@ impl Desk {
                 marked.push((timer.kind == TimerKind::SlaBreach, clock));
             }
         }
-        let ids =
+        let clocks_where =
             |breach: bool| -> Vec<i64> { marked.iter().filter(|(b, _)| *b == breach).map(|(_, c)| c.id).collect() };
-        store::mark_reminders(conn!(w), w.now, &ids(false), &ids(true)).await?;
+        store::mark_reminders(conn!(w), w.now, &clocks_where(false), &clocks_where(true)).await?;
         let ticket_ids: Vec<i64> = marked.iter().map(|(_, c)| c.ticket_id).collect();
         let tickets: std::collections::HashMap<i64, store::TicketRow> = store::get_tickets(conn!(w), &ticket_ids)
             .await?
