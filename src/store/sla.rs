@@ -72,42 +72,27 @@ pub async fn insert_clock_row(conn: &mut SqliteConnection, clock: &ClockRow) -> 
 
 /// Writes back a clock's mutable fields.
 pub async fn update_clock(conn: &mut SqliteConnection, c: &ClockRow) -> Result<(), sqlx::Error> {
-    update_clocks(conn, std::slice::from_ref(c)).await
-}
-
-/// Writes back several clocks' mutable fields, one statement each, in one query per
-/// [`super::ROWS_PER_INSERT`].
-pub async fn update_clocks(conn: &mut SqliteConnection, clocks: &[ClockRow]) -> Result<(), sqlx::Error> {
-    for chunk in clocks.chunks(super::ROWS_PER_INSERT) {
-        // One statement for the lot: SQLite prepares each statement of a query anew, and 200
-        // one-row UPDATEs cost more to prepare than to run.
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "WITH v (id, target, paused_seconds, paused_since, stopped_at, due_at, warned_at, breached_at) AS (",
-        );
-        q.push_values(chunk, |mut b, c| {
-            b.push_bind(c.id)
-                .push_bind(c.target.to_string())
-                .push_bind(c.paused_seconds)
-                .push_bind(c.paused_since)
-                .push_bind(c.stopped_at)
-                .push_bind(c.due_at)
-                .push_bind(c.warned_at)
-                .push_bind(c.breached_at);
-        });
-        q.push(
-            ") UPDATE sla_clocks SET target = v.target, paused_seconds = v.paused_seconds,
-                 paused_since = v.paused_since, stopped_at = v.stopped_at, due_at = v.due_at,
-                 warned_at = v.warned_at, breached_at = v.breached_at
-             FROM v WHERE sla_clocks.id = v.id",
-        );
-        q.build().execute(&mut *conn).await?;
-    }
+    sqlx::query(
+        "UPDATE sla_clocks SET target = ?, paused_seconds = ?, paused_since = ?, stopped_at = ?, due_at = ?,
+                warned_at = ?, breached_at = ?
+         WHERE id = ?",
+    )
+    .bind(c.target.to_string())
+    .bind(c.paused_seconds)
+    .bind(c.paused_since)
+    .bind(c.stopped_at)
+    .bind(c.due_at)
+    .bind(c.warned_at)
+    .bind(c.breached_at)
+    .bind(c.id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Marks SLA reminders sent at `at`: a warning on each of `warned`, a breach on each of
 /// `breached` (which also settles a warning not yet sent). Only those two columns change, so
-/// SQLite rewrites one index per clock instead of every index on the columns `update_clocks`
+/// SQLite rewrites one index per clock instead of every index on the columns `update_clock`
 /// writes; what the scheduler's batch stores is what `mark_reminder` decided in memory.
 pub async fn mark_reminders(
     conn: &mut SqliteConnection,
